@@ -1,0 +1,437 @@
+package smtplib
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Default ports (Python's SMTP_PORT, SMTP_SSL_PORT and LMTP_PORT).
+const (
+	SMTPPort    = 25
+	SMTPSSLPort = 465
+	LMTPPort    = 2003
+)
+
+// SMTP is a client connection to an SMTP server: Python's smtplib.SMTP (and,
+// made by [DialSSL], SMTP_SSL). The exported fields are smtplib's
+// attributes; Python's None is the empty string.
+//
+// A client is not safe for use by several goroutines at once: an SMTP
+// session is one ordered dialogue. Use one client per goroutine (servers
+// accept many sessions), or guard a shared one with a mutex. [SMTP.Close]
+// may be called from another goroutine to abort a blocked operation.
+type SMTP struct {
+	// LocalHostname is the name sent with EHLO and HELO when they are
+	// given none. It is set from WithLocalHostname, or when the client
+	// connects.
+	LocalHostname string
+	// HeloResp is the text of the reply to the last HELO.
+	HeloResp string
+	// EhloResp is the text of the reply to the last EHLO (LHLO for LMTP).
+	EhloResp string
+	// DoesESMTP is true once the server has accepted EHLO.
+	DoesESMTP bool
+	// ESMTPFeatures maps each extension keyword of the last EHLO reply,
+	// in lower case, to its parameters ("" when it has none).
+	ESMTPFeatures map[string]string
+	// CommandEncoding is how command arguments are encoded: "ascii" (the
+	// default, which refuses other characters as smtplib does) or
+	// "utf-8". Mail sets it to "utf-8" when the SMTPUTF8 option is used,
+	// and Rset sets it back to "ascii".
+	CommandEncoding string
+	// User and Password are the credentials that the objects returned by
+	// AuthPlain, AuthLogin and AuthCramMD5 use; Login sets them.
+	User     string
+	Password string
+
+	cfg         config
+	conn        net.Conn
+	br          *bufio.Reader
+	bw          *bufio.Writer
+	host        string // the host dialled, for TLS names and the loopback test
+	network     string // "tcp", or "unix" for an LMTP socket
+	defaultPort int
+	greetVerb   string // "ehlo", or "lhlo" for LMTP
+	implicitTLS bool
+	isTLS       bool
+	heloDone    bool // Python's helo_resp is not None
+	ehloDone    bool // Python's ehlo_resp is not None
+	debuglevel  int
+	ctx         context.Context // the context of the operation under way, if any
+	authCount   int             // Python's _auth_challenge_count
+	wphase      int             // the timeout phase of the writes under way
+	redact      bool            // hide the arguments of the commands sent (credentials)
+}
+
+// New returns a client that is not connected yet (Python's SMTP() with no
+// host); call [SMTP.Connect].
+func New(opts ...Option) *SMTP {
+	s := &SMTP{
+		ESMTPFeatures:   map[string]string{},
+		CommandEncoding: "ascii",
+		network:         "tcp",
+		defaultPort:     SMTPPort,
+		greetVerb:       "ehlo",
+	}
+	for _, o := range opts {
+		o(&s.cfg)
+	}
+	s.LocalHostname = s.cfg.localHostname
+	return s
+}
+
+// Dial connects to an SMTP server and reads its greeting, as Python's
+// SMTP(host, port) does. Port 0 means 25, or the port in "host:port". A
+// greeting other than 220 closes the connection and returns a
+// [*ConnectError]; a failed dial returns a [*ServerDisconnectedError]
+// wrapping the network error.
+func Dial(host string, port int, opts ...Option) (*SMTP, error) {
+	return DialContext(context.Background(), host, port, opts...)
+}
+
+// DialContext is [Dial] with a context that bounds the dial and the
+// greeting.
+func DialContext(ctx context.Context, host string, port int, opts ...Option) (*SMTP, error) {
+	s := New(opts...)
+	return s, s.dialGreet(ctx, host, port)
+}
+
+// dialGreet is what every Dial function shares: connect, then insist on 220.
+func (s *SMTP) dialGreet(ctx context.Context, host string, port int) error {
+	r, err := s.connect(ctx, host, port)
+	if err != nil {
+		return err
+	}
+	if r.Code != 220 {
+		s.Close()
+		return &ConnectError{ResponseError{r.Code, r.Message}}
+	}
+	return nil
+}
+
+// Connect connects to host on port and returns the server's greeting, as
+// Python's connect does: when port is 0 and host has one colon, the part
+// after it is the port ("mail.example.com:587"); port 0 otherwise means the
+// client's default (25, 465 for DialSSL's clients, 2003 for LMTP). A host
+// starting with "/" is a Unix socket path for LMTP clients. The greeting is
+// returned whatever its code; it is Dial that insists on 220. An earlier
+// connection of the client is closed first.
+func (s *SMTP) Connect(host string, port int) (Reply, error) {
+	return s.connect(context.Background(), host, port)
+}
+
+func (s *SMTP) connect(ctx context.Context, host string, port int) (Reply, error) {
+	if host == "" {
+		host = "localhost"
+	}
+	network, addr := s.network, host
+	if !(s.greetVerb == "lhlo" && strings.HasPrefix(host, "/")) {
+		network = "tcp"
+		var err error
+		if host, port, err = splitHostPort(host, port); err != nil {
+			return Reply{}, err
+		}
+		if port == 0 {
+			port = s.defaultPort
+		}
+		addr = net.JoinHostPort(host, strconv.Itoa(port))
+	} else {
+		network = "unix"
+	}
+	if s.conn != nil {
+		s.Close()
+	}
+	s.host = host
+	if s.debuglevel > 0 {
+		src := "None"
+		if s.cfg.sourceAddress != "" {
+			src = pyRepr(s.cfg.sourceAddress)
+		}
+		s.debugf("connect: to (%s, %d) %s", pyRepr(host), port, src)
+	}
+	conn, err := s.dial(ctx, network, addr)
+	if err != nil {
+		return Reply{}, &ServerDisconnectedError{Msg: "connection to " + addr + " failed", Err: err}
+	}
+	s.attach(conn)
+	s.isTLS = s.implicitTLS
+	if s.LocalHostname == "" {
+		s.LocalHostname = defaultLocalHostname(conn.LocalAddr())
+	}
+	stop := s.bind(ctx)
+	r, err := s.readReplyPhase(phaseCommand)
+	stop()
+	if err != nil {
+		return r, err
+	}
+	if s.debuglevel > 0 {
+		s.debugf("connect: %s", pyReprBytes([]byte(r.Message)))
+	}
+	return r, nil
+}
+
+// splitHostPort applies smtplib's rule for "host:port" strings, and also
+// accepts a bracketed IPv6 literal with a port ("[::1]:25").
+func splitHostPort(host string, port int) (string, int, error) {
+	if port != 0 {
+		return strings.Trim(host, "[]"), port, nil
+	}
+	if strings.HasPrefix(host, "[") {
+		if i := strings.LastIndex(host, "]:"); i > 0 {
+			p, ok := pyInt([]byte(host[i+2:]))
+			if !ok {
+				return "", 0, fmt.Errorf("smtplib: nonnumeric port: %q", host[i+2:])
+			}
+			return host[1:i], p, nil
+		}
+		return strings.Trim(host, "[]"), 0, nil
+	}
+	if strings.Count(host, ":") == 1 {
+		i := strings.IndexByte(host, ':')
+		p, ok := pyInt([]byte(host[i+1:]))
+		if !ok {
+			return "", 0, fmt.Errorf("smtplib: nonnumeric port: %q", host[i+1:])
+		}
+		return host[:i], p, nil
+	}
+	return host, 0, nil
+}
+
+// dial opens the transport, TLS included for implicit-TLS clients, within
+// the dial timeout.
+func (s *SMTP) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeoutFor(phaseDial))
+	defer cancel()
+	var conn net.Conn
+	var err error
+	if s.cfg.dialer != nil {
+		conn, err = s.cfg.dialer.DialContext(ctx, network, addr)
+	} else {
+		d := &net.Dialer{}
+		if s.cfg.sourceAddress != "" && network == "tcp" {
+			if d.LocalAddr, err = net.ResolveTCPAddr("tcp", s.cfg.sourceAddress); err != nil {
+				return nil, err
+			}
+		}
+		conn, err = d.DialContext(ctx, network, addr)
+	}
+	if err != nil || !s.implicitTLS {
+		return conn, err
+	}
+	tc, err := s.handshake(ctx, conn, s.cfg.tlsConfig)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// attach makes conn the client's transport, with fresh buffers: nothing read
+// on an earlier transport may be taken for a reply on this one.
+func (s *SMTP) attach(conn net.Conn) {
+	s.conn = conn
+	s.br = bufio.NewReaderSize(conn, defaultReadBufSize)
+	s.bw = bufio.NewWriterSize(&deadlineWriter{conn: conn, s: s}, defaultWriteBufSize)
+}
+
+// deadlineWriter renews the write deadline before each write to the
+// connection, so the timeout bounds each write of a long message rather
+// than the whole of it.
+type deadlineWriter struct {
+	conn net.Conn
+	s    *SMTP
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	w.conn.SetWriteDeadline(time.Now().Add(w.s.cfg.timeoutFor(w.s.wphase)))
+	return w.conn.Write(p)
+}
+
+// bind makes ctx abort the client's blocking reads and writes when it is
+// done, by moving the connection's deadline into the past; the returned
+// function undoes the binding. Errors seen meanwhile name ctx's error.
+func (s *SMTP) bind(ctx context.Context) (stop func()) {
+	if ctx == nil || ctx.Done() == nil {
+		return func() {}
+	}
+	s.ctx = ctx
+	conn := s.conn
+	release := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	return func() {
+		release()
+		s.ctx = nil
+	}
+}
+
+// Close closes the connection without QUIT (Python's close). Calling it
+// again, or on a client never connected, does nothing.
+func (s *SMTP) Close() error {
+	conn := s.conn
+	if conn == nil {
+		return nil
+	}
+	s.conn = nil
+	err := conn.Close()
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+// disconnected closes the client and returns smtplib's
+// SMTPServerDisconnected for the failure err, naming the context's error
+// when a context ended the operation.
+func (s *SMTP) disconnected(msg string, err error) error {
+	s.Close()
+	if s.ctx != nil && s.ctx.Err() != nil {
+		err = fmt.Errorf("%w (%w)", s.ctx.Err(), err)
+	}
+	return &ServerDisconnectedError{Msg: msg, Err: err}
+}
+
+// notConnected is the error of any I/O on a client with no connection.
+func notConnected() error {
+	return &ServerDisconnectedError{Msg: "please run connect() first", Err: errConnClosed}
+}
+
+// Send writes s to the server as it is (Python's send): no check, no CRLF
+// added. It is for the rare command that Putcmd cannot express.
+func (s *SMTP) Send(str string) error {
+	if s.conn == nil {
+		return notConnected()
+	}
+	if s.debuglevel > 0 {
+		s.debugf("send: %s", pyRepr(str))
+	}
+	return s.write(phaseCommand, []byte(str), true)
+}
+
+// write puts b on the wire within the phase's deadline, flushing when told
+// to. A failure closes the client.
+func (s *SMTP) write(phase int, b []byte, flush bool) error {
+	if s.conn == nil {
+		return notConnected()
+	}
+	s.wphase = phase
+	if _, err := s.bw.Write(b); err != nil {
+		return s.disconnected("Server not connected", err)
+	}
+	if flush {
+		if err := s.bw.Flush(); err != nil {
+			return s.disconnected("Server not connected", err)
+		}
+	}
+	return nil
+}
+
+// Putcmd sends the command cmd, followed by a space and args when args is
+// not empty, and CRLF (Python's putcmd). A CR, LF or NUL anywhere in them,
+// or a character that CommandEncoding cannot carry, is refused with a
+// [*CommandError] before anything is written.
+func (s *SMTP) Putcmd(cmd, args string) error {
+	return s.putcmd(cmd, args, true)
+}
+
+// putcmd is Putcmd with the choice to leave the command in the buffer, for
+// pipelined groups.
+func (s *SMTP) putcmd(cmd, args string, flush bool) error {
+	line := cmd
+	if args != "" {
+		line = cmd + " " + args
+	}
+	if err := s.checkLine(line); err != nil {
+		return err
+	}
+	if s.conn == nil {
+		return notConnected()
+	}
+	if s.debuglevel > 0 {
+		s.debugf("send: %s", s.redacted(cmd, line+"\r\n"))
+	}
+	buf := make([]byte, 0, len(line)+2)
+	buf = append(append(buf, line...), '\r', '\n')
+	return s.write(phaseCommand, buf, flush)
+}
+
+// checkLine refuses a command line that would carry more than one command,
+// or characters the command encoding cannot.
+func (s *SMTP) checkLine(line string) error {
+	if i := strings.IndexAny(line, "\r\n\x00"); i >= 0 {
+		reason := "command and arguments contain prohibited newline characters"
+		if line[i] == 0 {
+			reason = "command and arguments contain a prohibited NUL character"
+		}
+		r := strings.NewReplacer("\r", `\r`, "\n", `\n`, "\x00", `\x00`)
+		return &CommandError{Command: r.Replace(line), Reason: reason}
+	}
+	switch strings.ToLower(s.CommandEncoding) {
+	case "", "ascii", "us-ascii":
+		for i, c := range line {
+			if c >= 0x80 {
+				return &CommandError{Command: line, Reason: fmt.Sprintf(
+					"'ascii' codec can't encode character %q in position %d: ordinal not in range(128)", c, i)}
+			}
+		}
+	case "utf-8", "utf8":
+	default:
+		return &CommandError{Command: line, Reason: "unsupported command encoding " + strconv.Quote(s.CommandEncoding)}
+	}
+	return nil
+}
+
+// Getreply reads one reply (Python's getreply): the lines of a multi-line
+// reply are joined with "\n", and the code is -1 when a line does not begin
+// with a readable one. The reply is bounded: a line over 8192 bytes, more
+// than 1000 lines, or more than 1 MiB of text closes the connection and
+// returns a [*ResponseError] 500 "Line too long.". End of file, a reset or a
+// timeout closes the connection and returns a [*ServerDisconnectedError]
+// wrapping the cause.
+func (s *SMTP) Getreply() (Reply, error) {
+	return s.readReplyPhase(phaseCommand)
+}
+
+// readReplyPhase reads a reply within the phase's deadline.
+func (s *SMTP) readReplyPhase(phase int) (Reply, error) {
+	if s.conn == nil {
+		return Reply{}, notConnected()
+	}
+	s.conn.SetReadDeadline(time.Now().Add(s.cfg.timeoutFor(phase)))
+	var trace func([]byte)
+	if s.debuglevel > 0 {
+		trace = func(line []byte) { s.debugf("reply: %s", pyReprBytes(line)) }
+	}
+	r, err := readReply(s.br, trace)
+	if err != nil {
+		if err == errTooLong {
+			s.Close()
+			return Reply{}, replyTooLong()
+		}
+		return Reply{}, s.disconnected("Connection unexpectedly closed", err)
+	}
+	if s.debuglevel > 0 {
+		s.debugf("reply: retcode (%d); Msg: %s", r.Code, pyReprBytes([]byte(r.Message)))
+	}
+	return r, nil
+}
+
+// Docmd sends a command and returns its reply (Python's docmd).
+func (s *SMTP) Docmd(cmd, args string) (Reply, error) {
+	if err := s.Putcmd(cmd, args); err != nil {
+		return Reply{}, err
+	}
+	return s.Getreply()
+}
+
+// docmdPhase is Docmd waiting for the reply within the phase's deadline.
+func (s *SMTP) docmdPhase(phase int, cmd, args string) (Reply, error) {
+	if err := s.putcmd(cmd, args, true); err != nil {
+		return Reply{}, err
+	}
+	return s.readReplyPhase(phase)
+}

@@ -1,0 +1,225 @@
+package smtplib
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The verbs as smtplib spells them on the wire: lower case, except the
+// extension verbs it writes in upper case.
+const (
+	verbHelo     = "helo"
+	verbHelp     = "help"
+	verbRset     = "rset"
+	verbNoop     = "noop"
+	verbMail     = "mail"
+	verbRcpt     = "rcpt"
+	verbData     = "data"
+	verbVrfy     = "vrfy"
+	verbExpn     = "expn"
+	verbQuit     = "quit"
+	verbAuth     = "AUTH"
+	verbStartTLS = "STARTTLS"
+	verbBdat     = "BDAT"
+)
+
+// Help sends HELP with args and returns the text of the reply (Python's
+// help), whatever its code.
+func (s *SMTP) Help(args string) (string, error) {
+	r, err := s.Docmd(verbHelp, args)
+	return r.Message, err
+}
+
+// Rset sends RSET, abandoning the mail transaction, and sets
+// CommandEncoding back to "ascii" (Python's rset).
+func (s *SMTP) Rset() (Reply, error) {
+	s.CommandEncoding = "ascii"
+	return s.Docmd(verbRset, "")
+}
+
+// rsetQuietly is smtplib's _rset: a reset after a failed transaction whose
+// disconnection, if any, is left for the caller's next command to find.
+func (s *SMTP) rsetQuietly() error {
+	_, err := s.Rset()
+	if _, ok := err.(*ServerDisconnectedError); ok {
+		return nil
+	}
+	return err
+}
+
+// Noop sends NOOP.
+func (s *SMTP) Noop() (Reply, error) {
+	return s.Docmd(verbNoop, "")
+}
+
+// Mail sends MAIL FROM with sender quoted by [QuoteAddr] and, when the
+// server speaks ESMTP, the options (Python's mail): "SIZE=1000",
+// "BODY=8BITMIME", ... Options are dropped for a server that only took
+// HELO, as smtplib drops them. An SMTPUTF8 option makes CommandEncoding
+// "utf-8", or returns a [*NotSupportedError] when the server does not offer
+// SMTPUTF8. An address that cannot be quoted safely, or an option with a
+// space or control character, is refused with a [*CommandError] before
+// anything is sent, so no value can smuggle in another parameter.
+func (s *SMTP) Mail(sender string, options ...string) (Reply, error) {
+	args, err := s.mailArgs(sender, options)
+	if err != nil {
+		return Reply{}, err
+	}
+	return s.Docmd(verbMail, args)
+}
+
+// mailArgs builds MAIL's argument, applying Mail's rules.
+func (s *SMTP) mailArgs(sender string, options []string) (string, error) {
+	opts, err := s.optionList(options)
+	if err != nil {
+		return "", err
+	}
+	if opts != "" {
+		for _, o := range options {
+			if strings.EqualFold(o, "smtputf8") {
+				if !s.HasExtn("smtputf8") {
+					return "", &NotSupportedError{Msg: "SMTPUTF8 not supported by server"}
+				}
+				s.CommandEncoding = "utf-8"
+				break
+			}
+		}
+	}
+	addr, err := safeQuoteAddr(sender)
+	if err != nil {
+		return "", err
+	}
+	return "FROM:" + addr + opts, nil
+}
+
+// Rcpt sends RCPT TO with recip quoted by [QuoteAddr] and, when the server
+// speaks ESMTP, the options (Python's rcpt), checked as Mail's are.
+func (s *SMTP) Rcpt(recip string, options ...string) (Reply, error) {
+	args, err := s.rcptArgs(recip, options)
+	if err != nil {
+		return Reply{}, err
+	}
+	return s.Docmd(verbRcpt, args)
+}
+
+// rcptArgs builds RCPT's argument.
+func (s *SMTP) rcptArgs(recip string, options []string) (string, error) {
+	opts, err := s.optionList(options)
+	if err != nil {
+		return "", err
+	}
+	addr, err := safeQuoteAddr(recip)
+	if err != nil {
+		return "", err
+	}
+	return "TO:" + addr + opts, nil
+}
+
+// optionList joins ESMTP parameters as smtplib does (" A B"), or returns ""
+// when there are none or the server does not speak ESMTP.
+func (s *SMTP) optionList(options []string) (string, error) {
+	if len(options) == 0 || !s.DoesESMTP {
+		return "", nil
+	}
+	for _, o := range options {
+		if o == "" || strings.IndexFunc(o, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+			return "", &CommandError{Command: fmt.Sprintf("%q", o),
+				Reason: "an ESMTP option must be one non-empty word without spaces or control characters"}
+		}
+	}
+	return " " + strings.Join(options, " "), nil
+}
+
+// Data sends DATA and, when the server answers 354, msg and the final
+// "." (Python's data), returning the reply after the data. Any other
+// answer to DATA is returned as a [*DataError]. The message is sent with
+// every lone CR and lone LF made CRLF, every line-starting period doubled,
+// and a CRLF added unless it ends with one, so no message can end the data
+// early. An LMTP client reads only the first of the replies after the data
+// here; its Sendmail reads them all.
+func (s *SMTP) Data(msg []byte) (Reply, error) {
+	r, err := s.docmdPhase(phaseDataInit, verbData, "")
+	if err != nil {
+		return r, err
+	}
+	t := &txn{}
+	if err := s.sendData(t, &body{b: msg}, r); err != nil {
+		return Reply{}, err
+	}
+	return t.final[0], nil
+}
+
+// Verify sends VRFY with the bare address of address (Python's verify).
+func (s *SMTP) Verify(address string) (Reply, error) {
+	return s.Docmd(verbVrfy, addrOnly(address))
+}
+
+// Expn sends EXPN with the bare address of address (Python's expn).
+func (s *SMTP) Expn(address string) (Reply, error) {
+	return s.Docmd(verbExpn, addrOnly(address))
+}
+
+// Quit sends QUIT, forgets what EHLO and HELO said (a new connection must
+// greet again), and closes the connection (Python's quit).
+func (s *SMTP) Quit() (Reply, error) {
+	r, err := s.Docmd(verbQuit, "")
+	s.forgetGreeting()
+	s.Close()
+	return r, err
+}
+
+// forgetGreeting resets what EHLO and HELO established.
+func (s *SMTP) forgetGreeting() {
+	s.HeloResp, s.EhloResp = "", ""
+	s.heloDone, s.ehloDone = false, false
+	s.ESMTPFeatures = map[string]string{}
+	s.DoesESMTP = false
+}
+
+// QuoteAddr quotes an address for MAIL and RCPT as Python's quoteaddr does:
+// the address part of "Name <addr>" or "addr" in angle brackets; a string
+// the address parser cannot read is bracketed as it is, or left alone if it
+// already starts with "<".
+func QuoteAddr(addr string) string { return quoteAddr(addr) }
+
+// safeQuoteAddr is QuoteAddr for the envelope: it refuses a result that
+// would not be one path, such as a string the parser could not read that
+// carries a '>' or a space outside quotes, which would end the address and
+// start a parameter.
+func safeQuoteAddr(addr string) (string, error) {
+	q := quoteAddr(addr)
+	if !strings.HasPrefix(q, "<") || !strings.HasSuffix(q, ">") || len(q) < 2 || !onePath(q[1:len(q)-1]) {
+		return "", &CommandError{Command: q, Reason: "address cannot be quoted safely as one path"}
+	}
+	return q, nil
+}
+
+// onePath reports whether p, the text between the angle brackets of a
+// path, has no '<', '>' or white space outside a quoted string, so the
+// server reads it as one address.
+func onePath(p string) bool {
+	quoted := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case quoted && c == '\\' && i+1 < len(p):
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && (c == '<' || c == '>' || c == ' ' || c == '\t'):
+			return false
+		}
+	}
+	return !quoted
+}
+
+// QuoteData doubles every period that starts a line and turns each lone LF
+// and lone CR into CRLF (Python's quotedata), giving the text as it goes
+// between DATA and the final ".".
+func QuoteData(data string) string {
+	var b strings.Builder
+	w := newDataWriter(&b, true)
+	w.Write([]byte(data))
+	w.flushCR()
+	return b.String()
+}

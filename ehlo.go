@@ -1,0 +1,142 @@
+package smtplib
+
+import "strings"
+
+// Helo sends HELO with name, or with LocalHostname when name is "" (Python's
+// helo), and keeps the reply's text in HeloResp.
+func (s *SMTP) Helo(name string) (Reply, error) {
+	r, err := s.Docmd("helo", s.greetName(name))
+	if err != nil {
+		return r, err
+	}
+	s.HeloResp, s.heloDone = r.Message, true
+	return r, nil
+}
+
+// Ehlo sends EHLO (LHLO for LMTP) with name, or with LocalHostname when name
+// is "" (Python's ehlo). ESMTPFeatures is emptied first; when the reply is
+// 250 it is filled from the reply's lines after the first, and DoesESMTP is
+// set. A reply with no code and no text means the server hung up on EHLO,
+// as some old servers do: the client is closed and a
+// [*ServerDisconnectedError] returned.
+func (s *SMTP) Ehlo(name string) (Reply, error) {
+	s.ESMTPFeatures = map[string]string{}
+	r, err := s.Docmd(s.greetVerb, s.greetName(name))
+	if err != nil {
+		return r, err
+	}
+	if r.Code == -1 && r.Message == "" {
+		s.Close()
+		return r, &ServerDisconnectedError{Msg: "Server not connected", Err: errConnClosed}
+	}
+	s.EhloResp, s.ehloDone = r.Message, true
+	if r.Code != 250 {
+		return r, nil
+	}
+	s.DoesESMTP = true
+	s.ESMTPFeatures = parseEHLO(r.Message)
+	return r, nil
+}
+
+// greetName is the argument of EHLO and HELO: name or the local host name,
+// as its IDNA A-label when it is an international domain name.
+func (s *SMTP) greetName(name string) string {
+	if name == "" {
+		name = s.LocalHostname
+	}
+	return asciiHostname(name)
+}
+
+// parseEHLO reads the extension lines of an EHLO reply as smtplib does. The
+// text is taken as Latin-1, so every byte is a character. Each line after
+// the first is either the old "AUTH=mech ..." form (RFC 2554 drafts, still
+// sent by some servers), whose mechanisms are appended to "auth", or a
+// keyword ([A-Za-z0-9][A-Za-z0-9-]*) that maps, in lower case, to the rest
+// of the line, trimmed. AUTH lines accumulate too, so a server that lists
+// its mechanisms on several lines is understood; as in Python the "auth"
+// value then starts with a space. A later line with the same keyword
+// replaces an earlier one.
+func parseEHLO(msg string) map[string]string {
+	features := map[string]string{}
+	lines := strings.Split(latin1(msg), "\n")
+	for _, line := range lines[1:] {
+		if len(line) >= 5 && strings.EqualFold(line[:5], "auth=") {
+			features["auth"] += " " + line[5:]
+			continue
+		}
+		n := keywordLen(line)
+		if n == 0 {
+			continue
+		}
+		kw := strings.ToLower(line[:n])
+		params := strings.TrimFunc(line[n:], isPySpace)
+		if kw == "auth" {
+			features[kw] += " " + params
+		} else {
+			features[kw] = params
+		}
+	}
+	return features
+}
+
+// keywordLen returns the length of the EHLO keyword that starts line, 0 if
+// none does.
+func keywordLen(line string) int {
+	alnum := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	if line == "" || !alnum(line[0]) {
+		return 0
+	}
+	n := 1
+	for n < len(line) && (alnum(line[n]) || line[n] == '-') {
+		n++
+	}
+	return n
+}
+
+// latin1 decodes s byte by byte as ISO 8859-1, as smtplib decodes the EHLO
+// reply, so that any byte a server sends becomes one valid character.
+func latin1(s string) string {
+	if isASCII(s) {
+		return s
+	}
+	r := make([]rune, len(s))
+	for i := 0; i < len(s); i++ {
+		r[i] = rune(s[i])
+	}
+	return string(r)
+}
+
+// HasExtn reports whether the last EHLO reply advertised the extension
+// name, case ignored (Python's has_extn).
+func (s *SMTP) HasExtn(name string) bool {
+	_, ok := s.ESMTPFeatures[strings.ToLower(name)]
+	return ok
+}
+
+// EhloOrHeloIfNeeded says EHLO, and HELO if EHLO is refused, unless one of
+// them was already said in this session (Python's ehlo_or_helo_if_needed).
+// When both are refused it returns a [*HeloError] with HELO's reply. An
+// LMTP client has no HELO to fall back to: a refused LHLO is the HeloError.
+func (s *SMTP) EhloOrHeloIfNeeded() error {
+	if s.heloDone || s.ehloDone {
+		return nil
+	}
+	r, err := s.Ehlo("")
+	if err != nil {
+		return err
+	}
+	if r.Code >= 200 && r.Code <= 299 {
+		return nil
+	}
+	if s.greetVerb != "lhlo" {
+		if r, err = s.Helo(""); err != nil {
+			return err
+		}
+		if r.Code >= 200 && r.Code <= 299 {
+			return nil
+		}
+	}
+	return &HeloError{ResponseError{r.Code, r.Message}}
+}

@@ -1,0 +1,193 @@
+package smtplib
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// ErrSMTP is the root of the package's error hierarchy, Python's
+// SMTPException: errors.Is(err, ErrSMTP) holds for every error type in this
+// file except [CommandError], which (like Python's ValueError) reports a
+// mistake in the caller's arguments rather than anything the server did.
+var ErrSMTP = errors.New("smtplib: SMTP error")
+
+// smtpError is a bare SMTPException: a failure that has no reply code and no
+// more specific class in smtplib, such as "No suitable authentication method
+// found".
+type smtpError struct{ msg string }
+
+func (e *smtpError) Error() string        { return "smtplib: " + e.msg }
+func (e *smtpError) Is(target error) bool { return target == ErrSMTP }
+
+// NotSupportedError reports that the server does not offer the command or
+// option asked for (Python's SMTPNotSupportedError), for example SMTPUTF8 in
+// the mail options of a server that does not advertise it.
+type NotSupportedError struct {
+	Msg string
+}
+
+func (e *NotSupportedError) Error() string { return "smtplib: " + e.Msg }
+
+// Is reports whether target is [ErrSMTP].
+func (e *NotSupportedError) Is(target error) bool { return target == ErrSMTP }
+
+// ServerDisconnectedError reports that the connection is gone (Python's
+// SMTPServerDisconnected): the server closed it, the network failed, an
+// operation timed out, or the client was never connected. The client is
+// closed when it is returned. Err is the cause when there is one (io.EOF,
+// a net.OpError, os.ErrDeadlineExceeded, ...), and errors.Is and errors.As
+// see through to it.
+type ServerDisconnectedError struct {
+	Msg string
+	Err error
+}
+
+func (e *ServerDisconnectedError) Error() string {
+	// smtplib names the cause of every failure but end of file.
+	if e.Err != nil && e.Err != io.EOF && !errors.Is(e.Err, errConnClosed) {
+		return fmt.Sprintf("smtplib: %s: %v", e.Msg, e.Err)
+	}
+	return "smtplib: " + e.Msg
+}
+
+// Unwrap returns the cause.
+func (e *ServerDisconnectedError) Unwrap() error { return e.Err }
+
+// Is reports whether target is [ErrSMTP].
+func (e *ServerDisconnectedError) Is(target error) bool { return target == ErrSMTP }
+
+// errConnClosed marks a ServerDisconnectedError for a client that had no
+// connection to begin with, so that Error does not print a cause twice.
+var errConnClosed = errors.New("not connected")
+
+// ResponseError is an error reply from the server (Python's
+// SMTPResponseException): Code is the three-digit reply code (-1 when the
+// reply could not be read as one) and Message its text, lines joined by
+// "\n". The more specific errors below embed it, so errors.As(err, &re)
+// with re a *ResponseError matches all of them, as `except
+// SMTPResponseException` does in Python.
+type ResponseError struct {
+	Code    int
+	Message string
+}
+
+func (e *ResponseError) Error() string {
+	return fmt.Sprintf("smtplib: %d %s", e.Code, e.Message)
+}
+
+// Is reports whether target is [ErrSMTP].
+func (e *ResponseError) Is(target error) bool { return target == ErrSMTP }
+
+// Temporary reports whether the reply is a transient (4xx) failure, after
+// which the same request may succeed later.
+func (e *ResponseError) Temporary() bool { return e.Code >= 400 && e.Code <= 499 }
+
+// Reply returns the code and text as a [Reply].
+func (e *ResponseError) Reply() Reply { return Reply{Code: e.Code, Message: e.Message} }
+
+// SenderRefusedError reports that the server refused the envelope sender
+// (Python's SMTPSenderRefused).
+type SenderRefusedError struct {
+	ResponseError
+	Sender string
+}
+
+func (e *SenderRefusedError) Error() string {
+	return fmt.Sprintf("smtplib: sender %s refused: %d %s", e.Sender, e.Code, e.Message)
+}
+
+// Unwrap returns the embedded [ResponseError], so that errors.As finds it.
+func (e *SenderRefusedError) Unwrap() error { return &e.ResponseError }
+
+// RecipientsRefusedError reports that the server refused every recipient,
+// or closed the session while recipients were being given (Python's
+// SMTPRecipientsRefused). Recipients maps each refused address to the
+// server's reply. It has no single reply code, so it is not a
+// [ResponseError], as in Python.
+type RecipientsRefusedError struct {
+	Recipients map[string]Reply
+}
+
+func (e *RecipientsRefusedError) Error() string {
+	if len(e.Recipients) == 0 {
+		return "smtplib: no recipients"
+	}
+	addrs := make([]string, 0, len(e.Recipients))
+	for a := range e.Recipients {
+		addrs = append(addrs, a)
+	}
+	sort.Strings(addrs)
+	var b strings.Builder
+	b.WriteString("smtplib: all recipients were refused:")
+	for i, a := range addrs {
+		if i > 0 {
+			b.WriteString(";")
+		}
+		r := e.Recipients[a]
+		fmt.Fprintf(&b, " %s: %d %s", a, r.Code, r.Message)
+	}
+	return b.String()
+}
+
+// Is reports whether target is [ErrSMTP].
+func (e *RecipientsRefusedError) Is(target error) bool { return target == ErrSMTP }
+
+// DataError reports that the server refused the message data, either at the
+// DATA command or after the data was sent (Python's SMTPDataError).
+type DataError struct{ ResponseError }
+
+func (e *DataError) Error() string {
+	return fmt.Sprintf("smtplib: data refused: %d %s", e.Code, e.Message)
+}
+
+// Unwrap returns the embedded [ResponseError].
+func (e *DataError) Unwrap() error { return &e.ResponseError }
+
+// ConnectError reports a greeting other than 220 (Python's SMTPConnectError).
+type ConnectError struct{ ResponseError }
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("smtplib: connection refused by greeting: %d %s", e.Code, e.Message)
+}
+
+// Unwrap returns the embedded [ResponseError].
+func (e *ConnectError) Unwrap() error { return &e.ResponseError }
+
+// HeloError reports that the server refused both EHLO and HELO (Python's
+// SMTPHeloError).
+type HeloError struct{ ResponseError }
+
+func (e *HeloError) Error() string {
+	return fmt.Sprintf("smtplib: HELO refused: %d %s", e.Code, e.Message)
+}
+
+// Unwrap returns the embedded [ResponseError].
+func (e *HeloError) Unwrap() error { return &e.ResponseError }
+
+// AuthenticationError reports that the server refused the credentials or
+// the mechanism (Python's SMTPAuthenticationError).
+type AuthenticationError struct{ ResponseError }
+
+func (e *AuthenticationError) Error() string {
+	return fmt.Sprintf("smtplib: authentication failed: %d %s", e.Code, e.Message)
+}
+
+// Unwrap returns the embedded [ResponseError].
+func (e *AuthenticationError) Unwrap() error { return &e.ResponseError }
+
+// CommandError reports a command that was refused before anything was
+// written, because of what the caller passed: a CR, LF or NUL that would
+// split it into two commands, or a character the [SMTP.CommandEncoding]
+// cannot carry. It is Python's ValueError (and UnicodeEncodeError), so it is
+// not an [ErrSMTP]; the connection is untouched and stays usable.
+type CommandError struct {
+	Command string // the offending line, with CR, LF and NUL shown escaped
+	Reason  string
+}
+
+func (e *CommandError) Error() string {
+	return fmt.Sprintf("smtplib: %s: %s", e.Reason, e.Command)
+}

@@ -1,0 +1,130 @@
+package smtplib
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"time"
+)
+
+// Option configures a client, as Python's keyword arguments to SMTP() do.
+type Option func(*config)
+
+// config holds what the options set. It is copied into each client.
+type config struct {
+	localHostname string
+	timeout       time.Duration // 0: the RFC 5321 defaults below
+	sourceAddress string
+	debugOut      io.Writer
+	tlsConfig     *tls.Config
+	dialer        ContextDialer
+	insecureAuth  bool
+	noPipelining  bool
+	noChunking    bool
+}
+
+// ContextDialer is what [WithDialer] takes: *net.Dialer and the proxy
+// dialers of golang.org/x/net/proxy have this method.
+type ContextDialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// WithLocalHostname sets the name sent with EHLO and HELO (Python's
+// local_hostname). A non-ASCII name is sent as its IDNA A-label. Without
+// it, the host's fully qualified name is used if it has one, else an
+// address literal of the connection's local address, as smtplib does.
+func WithLocalHostname(name string) Option {
+	return func(c *config) { c.localHostname = name }
+}
+
+// WithTimeout bounds the dial and every operation after it: writing a
+// command, reading its whole reply (not each read: a server that sends a
+// byte at a time cannot stretch it), and each write of message data. Zero
+// or negative restores the defaults, which follow RFC 5321 section
+// 4.5.3.2: 5 minutes for the greeting and for each command's reply, 2
+// minutes for the reply to DATA, 3 minutes for each block of data, and 10
+// minutes for the reply after the data (the server may be delivering it
+// while the client waits); the dial has 1 minute.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) { c.timeout = d }
+}
+
+// WithSourceAddress binds the local end of the connection to addr
+// ("host:port", port 0 for any), Python's source_address.
+func WithSourceAddress(addr string) Option {
+	return func(c *config) { c.sourceAddress = addr }
+}
+
+// WithDebugOutput sends the output of [SMTP.SetDebuglevel] to w instead of
+// os.Stderr. It does not turn the output on.
+func WithDebugOutput(w io.Writer) Option {
+	return func(c *config) { c.debugOut = w }
+}
+
+// WithTLSConfig sets the TLS configuration of [DialSSL] and the default of
+// [SMTP.StartTLS] (Python's context=). Without it the server's certificate
+// is verified against the system roots for the host dialled.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return func(c *config) { c.tlsConfig = cfg }
+}
+
+// WithDialer makes the client connect through d instead of a net.Dialer,
+// for a proxy or a test transport. [WithSourceAddress] does not apply to it.
+func WithDialer(d ContextDialer) Option {
+	return func(c *config) { c.dialer = d }
+}
+
+// WithInsecureAuth allows PLAIN, LOGIN and XOAUTH2 authentication over a
+// connection that is neither encrypted nor to a loopback address. Without
+// it those mechanisms refuse to send a password or token in clear text.
+func WithInsecureAuth() Option {
+	return func(c *config) { c.insecureAuth = true }
+}
+
+// WithoutPipelining makes the client wait for each reply even when the
+// server offers PIPELINING (RFC 2920), for servers that advertise it but
+// handle it badly.
+func WithoutPipelining() Option {
+	return func(c *config) { c.noPipelining = true }
+}
+
+// WithoutChunking makes the client send message data with DATA even when
+// the server offers CHUNKING (RFC 3030).
+func WithoutChunking() Option {
+	return func(c *config) { c.noChunking = true }
+}
+
+// Timeouts from RFC 5321 section 4.5.3.2, used when WithTimeout is not.
+const (
+	defaultDialTimeout  = time.Minute
+	defaultCmdTimeout   = 5 * time.Minute  // greeting, EHLO, MAIL, RCPT, others
+	defaultDataInit     = 2 * time.Minute  // the reply to DATA
+	defaultDataBlock    = 3 * time.Minute  // each write of message data
+	defaultDataFinal    = 10 * time.Minute // the reply after the final dot
+	phaseCommand        = 0
+	phaseDataInit       = 1
+	phaseDataBlock      = 2
+	phaseDataTermReply  = 3
+	phaseDial           = 4
+	defaultReadBufSize  = 16 << 10
+	defaultWriteBufSize = 64 << 10
+)
+
+// timeoutFor returns the deadline span of one operation.
+func (c *config) timeoutFor(phase int) time.Duration {
+	if c.timeout > 0 {
+		return c.timeout
+	}
+	switch phase {
+	case phaseDataInit:
+		return defaultDataInit
+	case phaseDataBlock:
+		return defaultDataBlock
+	case phaseDataTermReply:
+		return defaultDataFinal
+	case phaseDial:
+		return defaultDialTimeout
+	}
+	return defaultCmdTimeout
+}

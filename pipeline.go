@@ -1,0 +1,253 @@
+package smtplib
+
+import (
+	"strconv"
+)
+
+// Chunks for BDAT are up to chunkSize bytes: large enough to keep a socket
+// busy, small enough that a streamed message costs little memory. At most
+// maxOutstanding chunks go unanswered before the client stops to read a
+// reply, so that the server's replies never fill its socket buffer while
+// the client is still writing.
+const (
+	chunkSize      = 1 << 20
+	maxOutstanding = 16
+)
+
+// transactPipelined is transact for a server that offers PIPELINING (RFC
+// 2920): MAIL, every RCPT and DATA (or the first BDAT chunk) are written
+// together and their replies read afterwards, in order, and judged exactly
+// as the one-at-a-time dialogue judges them.
+func (s *SMTP) transactPipelined(e *envelope, b *body, chunking bool) (*txn, error) {
+	if err := s.putcmd(verbMail, e.mail, false); err != nil {
+		return nil, err
+	}
+	for _, r := range e.rcpts {
+		if err := s.putcmd(verbRcpt, r, false); err != nil {
+			return nil, err
+		}
+	}
+	t := &txn{refused: map[string]Reply{}}
+	if chunking {
+		c := &chunkSender{s: s, t: t, e: e, pipelined: true, unresolved: true}
+		return t, c.send(b)
+	}
+	if err := s.putcmd(verbData, "", true); err != nil {
+		return nil, err
+	}
+	if err := s.resolveEnvelope(t, e, dataDrain{s}); err != nil {
+		return nil, err
+	}
+	r, err := s.readReplyPhase(phaseDataInit)
+	if err != nil {
+		return nil, err
+	}
+	return t, s.sendData(t, b, r)
+}
+
+// drainer reads and discards the replies to commands that were pipelined
+// after an envelope that failed.
+type drainer interface{ drain() }
+
+// dataDrain drains the reply to a pipelined DATA. A server that answered
+// 354 although no recipient was accepted is sent an empty message, the
+// lone "." that ends the data, so that it leaves data mode; no message data
+// is sent.
+type dataDrain struct{ s *SMTP }
+
+func (d dataDrain) drain() {
+	r, err := d.s.readReplyPhase(phaseDataInit)
+	if err == nil && r.Code == 354 {
+		if d.s.write(phaseDataBlock, []byte(".\r\n"), true) == nil {
+			d.s.readReplyPhase(phaseDataTermReply)
+		}
+	}
+}
+
+// resolveEnvelope reads the replies to a pipelined MAIL and its RCPTs and
+// judges them as the one-at-a-time dialogue does; after a failure, d
+// drains the replies to what was pipelined after the RCPTs before the
+// session is reset.
+func (s *SMTP) resolveEnvelope(t *txn, e *envelope, d drainer) error {
+	r, err := s.readReplyPhase(phaseCommand)
+	if err != nil {
+		return err
+	}
+	if r.Code != 250 {
+		if r.Code != 421 {
+			for range e.rcpts {
+				if _, err := s.readReplyPhase(phaseCommand); err != nil {
+					break
+				}
+			}
+			if s.conn != nil {
+				d.drain()
+			}
+		}
+		return s.checkSender(e, r)
+	}
+	for i := range e.rcpts {
+		r, err := s.readReplyPhase(phaseCommand)
+		if err != nil {
+			return err
+		}
+		if err := s.noteRecipient(t, e.to[i], r); err != nil {
+			return err
+		}
+	}
+	if len(t.refused) == len(e.to) {
+		d.drain()
+	}
+	return s.checkSomeAccepted(t, e)
+}
+
+// chunkSender sends a message with BDAT (RFC 3030): the data writer,
+// without dot-stuffing, fills a chunk buffer, and each full buffer goes as
+// "BDAT n", the last as "BDAT n LAST". When pipelining, the first chunk
+// rides with MAIL and RCPT, and later chunks are sent without waiting for
+// the replies to earlier ones.
+type chunkSender struct {
+	s           *SMTP
+	t           *txn
+	e           *envelope
+	pipelined   bool
+	unresolved  bool // MAIL and RCPT were sent but their replies not read yet
+	buf         []byte
+	outstanding int // chunks sent whose replies were not read
+}
+
+// sendChunks is the non-pipelined path: the envelope is settled already.
+func (s *SMTP) sendChunks(t *txn, b *body, pipelined bool) error {
+	c := &chunkSender{s: s, t: t, pipelined: pipelined}
+	return c.send(b)
+}
+
+func (c *chunkSender) send(b *body) error {
+	size := chunkSize
+	if b.r == nil && b.size+2 < size {
+		size = b.size + 2 // a short message in memory needs no larger buffer
+	}
+	c.buf = make([]byte, 0, size)
+	d := newDataWriter(c, false)
+	err := b.writeTo(d)
+	if err == nil {
+		err = d.finish()
+	}
+	if err == nil {
+		err = c.emit(true)
+	}
+	if err != nil {
+		if _, ok := err.(*readError); ok {
+			c.s.Close()
+		}
+		return err
+	}
+	return nil
+}
+
+// Write gathers normalised data into the chunk buffer, sending each full
+// chunk.
+func (c *chunkSender) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if len(c.buf) == cap(c.buf) {
+			if err := c.emit(false); err != nil {
+				return 0, err
+			}
+		}
+		k := min(cap(c.buf)-len(c.buf), len(p))
+		c.buf = append(c.buf, p[:k]...)
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// emit sends the buffered chunk and reads replies as far as the flow
+// requires: the envelope's before a second chunk goes out, every reply
+// when not pipelining, and enough to keep maxOutstanding.
+func (c *chunkSender) emit(last bool) error {
+	s := c.s
+	if c.unresolved && c.outstanding > 0 {
+		if err := c.resolve(); err != nil {
+			return err
+		}
+	}
+	args := strconv.Itoa(len(c.buf))
+	if last {
+		args += " LAST"
+	}
+	if err := s.putcmd(verbBdat, args, false); err != nil {
+		return err
+	}
+	if s.debuglevel > 0 {
+		s.debugf("send: %s", pyReprBytes(c.buf))
+	}
+	if err := s.write(phaseDataBlock, c.buf, last || !c.pipelined); err != nil {
+		return err
+	}
+	c.buf = c.buf[:0]
+	c.outstanding++
+	if last {
+		if c.unresolved {
+			if err := c.resolve(); err != nil {
+				return err
+			}
+		}
+		for c.outstanding > 1 {
+			if err := c.readChunkReply(); err != nil {
+				return err
+			}
+		}
+		c.outstanding = 0
+		return s.readFinal(c.t, s.finalReplies(c.t))
+	}
+	if !c.unresolved && (!c.pipelined || c.outstanding >= maxOutstanding) {
+		return c.readChunkReply()
+	}
+	return nil
+}
+
+// resolve reads the pipelined envelope's replies; on failure the replies to
+// the chunks already sent are drained.
+func (c *chunkSender) resolve() error {
+	c.unresolved = false
+	if err := c.s.bw.Flush(); err != nil {
+		return c.s.disconnected("Server not connected", err)
+	}
+	return c.s.resolveEnvelope(c.t, c.e, c)
+}
+
+// drain discards the replies to the chunks sent for a failed envelope.
+func (c *chunkSender) drain() {
+	for ; c.outstanding > 0; c.outstanding-- {
+		if _, err := c.s.readReplyPhase(phaseDataTermReply); err != nil {
+			return
+		}
+	}
+}
+
+// readChunkReply reads the reply to a chunk that was not the last; a
+// refusal is the transaction's DataError.
+func (c *chunkSender) readChunkReply() error {
+	r, err := c.s.readReplyPhase(phaseDataTermReply)
+	if err != nil {
+		return err
+	}
+	c.outstanding--
+	if r.Code != 250 {
+		c.drain()
+		return c.failure(r)
+	}
+	return nil
+}
+
+// failure ends a transaction whose data was refused, as Sendmail does after
+// a refused DATA: closed on 421, else reset.
+func (c *chunkSender) failure(r Reply) error {
+	if r.Code == 421 {
+		c.s.Close()
+	} else {
+		c.s.rsetQuietly()
+	}
+	return &DataError{ResponseError{r.Code, r.Message}}
+}

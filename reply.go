@@ -1,0 +1,149 @@
+package smtplib
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+)
+
+// Reply is one server reply: Python's (code, msg) tuple.
+type Reply struct {
+	Code    int    // three-digit code; -1 where the server's line had no readable code (as smtplib)
+	Message string // text of every line, joined with "\n" (as smtplib joins them)
+}
+
+// String formats the reply as "250 text" (continuation lines on their own
+// lines), for logs and test failures.
+func (r Reply) String() string { return fmt.Sprintf("%d %s", r.Code, r.Message) }
+
+// Bounds on what one reply may take. maxLine is smtplib's _MAXLINE, eight
+// times RFC 5321's 512-byte limit (section 4.5.3.1.5). A reply is bounded as
+// a whole too, because smtplib's per-line limit alone lets a server send
+// continuation lines for ever; the largest honest replies (EHLO with every
+// extension, HELP) are a few kilobytes and a few dozen lines.
+const (
+	maxLine       = 8192
+	maxReplyLines = 1000
+	maxReplyBytes = 1 << 20
+)
+
+// replyTooLong is what a reply over the bounds gives, after the connection
+// is closed: smtplib's answer to an over-long line.
+func replyTooLong() error { return &ResponseError{Code: 500, Message: "Line too long."} }
+
+// replyLine is one line of a reply as smtplib sees it.
+type replyLine struct {
+	code int    // the first three bytes read as Python's int() would, -1 if not
+	more bool   // the fourth byte is '-': a continuation follows
+	text []byte // bytes from the fifth on, stripped of " \t\r\n" at both ends
+}
+
+// parseReplyLine splits a line the way smtplib's getreply does. A line
+// without a readable code ends the reply, whatever its fourth byte.
+func parseReplyLine(line []byte) replyLine {
+	var l replyLine
+	if len(line) > 4 {
+		l.text = bytes.Trim(line[4:], " \t\r\n")
+	}
+	c, ok := pyInt(line[:min(3, len(line))])
+	if !ok {
+		l.code = -1
+		return l
+	}
+	l.code = c
+	l.more = len(line) > 3 && line[3] == '-'
+	return l
+}
+
+// pyInt parses b as Python's int(bytes) does for the three code bytes:
+// surrounding ASCII white space, an optional sign, digits with single
+// underscores between them. smtplib relies on it, so a line "25 x" has code
+// 25 and " 25x" has none; matching it keeps our codes equal to Python's.
+func pyInt(b []byte) (int, bool) {
+	b = bytes.Trim(b, " \t\n\r\v\f")
+	neg := false
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, false
+	}
+	n := 0
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			n = n*10 + int(c-'0')
+		case c == '_' && i > 0 && i < len(b)-1 && b[i-1] != '_':
+		default:
+			return 0, false
+		}
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// readReply reads one whole reply from r: smtplib's getreply loop, with the
+// bounds above. Each raw line is passed to trace (for the debug output)
+// before it is judged. A line that arrives without its LF because the
+// server closed the connection counts as a line, as in Python; a read error
+// with nothing read is returned as is for the caller to wrap. errTooLong
+// reports a reply over the bounds.
+func readReply(r *bufio.Reader, trace func(line []byte)) (Reply, error) {
+	var msg []byte
+	lines := 0
+	for {
+		line, err := readLine(r)
+		if len(line) == 0 && err != nil {
+			return Reply{}, err
+		}
+		if trace != nil {
+			trace(line)
+		}
+		if len(line) > maxLine {
+			return Reply{}, errTooLong
+		}
+		l := parseReplyLine(line)
+		if lines > 0 {
+			msg = append(msg, '\n')
+		}
+		msg = append(msg, l.text...)
+		lines++
+		if !l.more {
+			return Reply{Code: l.code, Message: string(msg)}, nil
+		}
+		if err != nil {
+			// The server closed the connection in the middle of a
+			// continuation: the next read would report it, so do it now.
+			return Reply{}, err
+		}
+		if lines >= maxReplyLines || len(msg) >= maxReplyBytes {
+			return Reply{}, errTooLong
+		}
+	}
+}
+
+// errTooLong is readReply's report of a line or reply over the bounds.
+var errTooLong = fmt.Errorf("reply over the size bounds")
+
+// readLine returns the next line including its LF, or what there is before
+// an error. It stops reading once the line passes maxLine bytes, so a
+// server that never sends LF costs at most the reader's buffer.
+func readLine(r *bufio.Reader) ([]byte, error) {
+	frag, err := r.ReadSlice('\n')
+	if err != bufio.ErrBufferFull {
+		return frag, err
+	}
+	// Longer than the buffer: gather at most maxLine+1 bytes.
+	line := append([]byte(nil), frag...)
+	for len(line) <= maxLine {
+		frag, err = r.ReadSlice('\n')
+		line = append(line, frag...)
+		if err != bufio.ErrBufferFull {
+			return line, err
+		}
+	}
+	return line, nil
+}

@@ -1,0 +1,66 @@
+package smtplib
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+)
+
+// NewSSL returns a client for SMTP over implicit TLS (RFC 8314, Python's
+// SMTP_SSL) that is not connected yet; [SMTP.Connect] then dials, shakes
+// hands and reads the greeting. Port 0 means 465.
+func NewSSL(opts ...Option) *SMTP {
+	s := New(opts...)
+	s.defaultPort = SMTPSSLPort
+	s.implicitTLS = true
+	return s
+}
+
+// DialSSL connects to an SMTP server over implicit TLS (Python's SMTP_SSL):
+// the TLS handshake comes first, then the greeting, which must be 220. Port
+// 0 means 465. The server's certificate is verified for host, against the
+// system roots, unless the configuration of [WithTLSConfig] says otherwise;
+// TLS 1.2 is the oldest version accepted.
+func DialSSL(host string, port int, opts ...Option) (*SMTP, error) {
+	return DialSSLContext(context.Background(), host, port, opts...)
+}
+
+// DialSSLContext is [DialSSL] with a context that bounds the dial, the
+// handshake and the greeting.
+func DialSSLContext(ctx context.Context, host string, port int, opts ...Option) (*SMTP, error) {
+	s := NewSSL(opts...)
+	return s, s.dialGreet(ctx, host, port)
+}
+
+// tlsConfigFor returns the configuration for a handshake with the client's
+// host: cfg (or WithTLSConfig's, or a new one) cloned, with ServerName set
+// to the host when the caller left it empty, and TLS 1.2 at the least.
+func (s *SMTP) tlsConfigFor(cfg *tls.Config) *tls.Config {
+	if cfg == nil {
+		cfg = s.cfg.tlsConfig
+	}
+	if cfg == nil {
+		cfg = &tls.Config{}
+	} else {
+		cfg = cfg.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = s.host
+	}
+	if cfg.MinVersion < tls.VersionTLS12 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	return cfg
+}
+
+// handshake runs a client TLS handshake over conn within the command
+// timeout and ctx.
+func (s *SMTP) handshake(ctx context.Context, conn net.Conn, cfg *tls.Config) (*tls.Conn, error) {
+	tc := tls.Client(conn, s.tlsConfigFor(cfg))
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeoutFor(phaseCommand))
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	return tc, nil
+}
