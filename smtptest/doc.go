@@ -1,0 +1,26 @@
+// Package smtptest provides a fake SMTP and LMTP server for tests, in the
+// manner of net/http/httptest: [NewServer] starts one on a loopback port,
+// configured by options in the spirit of CPython's SimSMTPServer (offer or
+// withhold an extension, script the reply to a verb, refuse an address,
+// break the connection at a chosen point), and the test then asserts on
+// what arrived: [Server.Messages], [Server.Transcript], [Server.Sessions].
+//
+// The server speaks enough of these to exercise a client fully:
+//   - RFC 5321, SMTP, with Postfix's wording of replies and RFC 3463
+//     enhanced status codes;
+//   - RFC 1870 SIZE, RFC 2920 PIPELINING, RFC 3030 CHUNKING (BDAT),
+//     RFC 6152 8BITMIME and RFC 6531 SMTPUTF8;
+//   - RFC 3207 STARTTLS and RFC 8314 implicit TLS, with a generated
+//     self-signed certificate that [Server.TLSConfig] trusts;
+//   - RFC 4954 AUTH with PLAIN (RFC 4616), LOGIN, CRAM-MD5 (RFC 2195) and
+//     XOAUTH2;
+//   - RFC 2033 LMTP, over TCP or a Unix socket.
+//
+// Replies are buffered and written only when no further command is
+// waiting, as a PIPELINING server does, and each write is counted in
+// [Session.RoundTrips], so that a test can check how many round trips a
+// client needed.
+//
+// The package imports only the standard library, and not the smtplib
+// package, whose tests use it.
+package smtptest
