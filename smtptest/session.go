@@ -143,11 +143,13 @@ func (c *session) flush() error {
 	if c.out.Len() == 0 {
 		return nil
 	}
-	_, err := c.w.Write(c.out.Bytes())
-	c.out.Reset()
+	// Counted before the write, so that a client that has read the
+	// replies always sees the count that includes them.
 	c.s.mu.Lock()
 	c.rec.roundTrips++
 	c.s.mu.Unlock()
+	_, err := c.w.Write(c.out.Bytes())
+	c.out.Reset()
 	return err
 }
 
