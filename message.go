@@ -1,0 +1,716 @@
+package smtplib
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net/mail"
+	"net/textproto"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+)
+
+// Limits on the header block that ReadMessage accepts. RFC 5322 allows 998
+// characters on a line; real mail breaks that, so the bounds only keep a
+// hostile input from using unbounded memory.
+const (
+	// MaxHeaderLineLength is the longest physical header line ReadMessage
+	// accepts, line ending included: 64 KiB.
+	MaxHeaderLineLength = 64 << 10
+	// MaxHeaderBytes is the largest header block ReadMessage accepts, the
+	// empty line that ends it included: 1 MiB.
+	MaxHeaderBytes = 1 << 20
+)
+
+// maxLineLength is the limit of RFC 5322 section 2.1.1 (without CRLF); Set
+// and Add fold longer values where they can.
+const maxLineLength = 998
+
+// Message is an Internet message (RFC 5322) kept as the bytes it was read
+// from, so that it can be sent on unchanged, DKIM signatures intact. It
+// plays the part of Python's email.message.Message for [SMTP.SendMessage].
+//
+// Header fields keep their order, repetitions, name case, folding and line
+// endings. Field names are compared without regard to ASCII case. Get,
+// Values and Header unfold values as net/mail does: each line break and the
+// blanks around it become one space, and the value is trimmed of blanks.
+//
+// A Message is not safe for concurrent use when one of the goroutines
+// changes it.
+type Message struct {
+	unixFrom []byte        // the mbox "From " line, line ending included, or nil
+	fields   []headerField // in their original order
+	sep      []byte        // the empty line after the header; nil when there was none
+	body     []byte
+	eol      string // the line ending of the message, used for new lines
+}
+
+// headerField is one header field: every physical line of it, each with its line
+// ending (only a final line at the end of the input may lack one).
+type headerField struct {
+	name string // as written, blanks before the colon removed
+	raw  []byte
+}
+
+// MessageError reports a message that ReadMessage cannot take apart, or a
+// header field that FromMailMessage cannot write.
+type MessageError struct {
+	Line   int    // the physical header line at fault, from 1; 0 if none in particular
+	Reason string // what is wrong with it
+}
+
+// Error returns the reason, with the line number when there is one.
+func (e *MessageError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("smtplib: message header line %d: %s", e.Line, e.Reason)
+	}
+	return "smtplib: message: " + e.Reason
+}
+
+// ReadMessage reads a message from r: the header block up to the first
+// empty line, then the body up to the end of r. A message without that
+// empty line is all header and no body, as with net/mail.ReadMessage.
+//
+// ReadMessage keeps every byte: [Message.WriteTo] writes exactly what was
+// read until the message is changed. It accepts LF as well as CRLF line
+// endings, bytes beyond ASCII in field values (RFC 6532), obsolete blanks
+// between a field name and its colon, and an mbox "From " line as the very
+// first line (when it is not a field: "From : x" is one), which is kept
+// apart (see [Message.UnixFrom]).
+//
+// It returns a *[MessageError] for an empty input, a NUL byte in the header
+// block, a physical header line longer than [MaxHeaderLineLength], a header
+// block longer than [MaxHeaderBytes], a continuation line with no field
+// before it, and any other line that is not "name: value" with a name of
+// printable ASCII characters other than the colon (RFC 5322 section 3.6.8).
+// Errors from r are returned wrapped.
+func ReadMessage(r io.Reader) (*Message, error) {
+	br := bufio.NewReader(r)
+	m := &Message{}
+	total := 0
+	for lineNo := 1; ; lineNo++ {
+		line, err := readHeaderLine(br, lineNo)
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		if len(line) == 0 { // the end, with no empty line
+			if lineNo == 1 {
+				return nil, &MessageError{Reason: "empty message"}
+			}
+			break
+		}
+		if total += len(line); total > MaxHeaderBytes {
+			return nil, &MessageError{Line: lineNo, Reason: fmt.Sprintf("header block longer than %d bytes", MaxHeaderBytes)}
+		}
+		if bytes.IndexByte(line, 0) >= 0 {
+			return nil, &MessageError{Line: lineNo, Reason: "NUL byte in header"}
+		}
+		if m.eol == "" && line[len(line)-1] == '\n' {
+			m.eol = eolOf(line)
+		}
+		content := trimLineEnd(line)
+		name, isField := fieldName(content)
+		switch {
+		case len(content) == 0 && line[len(line)-1] == '\n':
+			m.sep = line
+		case line[0] == ' ' || line[0] == '\t':
+			if len(m.fields) == 0 {
+				return nil, &MessageError{Line: lineNo, Reason: "continuation line with no field before it"}
+			}
+			f := &m.fields[len(m.fields)-1]
+			f.raw = append(f.raw, line...)
+		case isField:
+			m.fields = append(m.fields, headerField{name: name, raw: line})
+		case lineNo == 1 && bytes.HasPrefix(line, []byte("From ")):
+			// An mbox separator; Python's parser sets it aside as the
+			// "unixfrom". Unlike Python, "From : x" is the From field.
+			m.unixFrom = line
+		default:
+			return nil, &MessageError{Line: lineNo, Reason: fmt.Sprintf("not a header field: %q", clipText(content, 40))}
+		}
+		if m.sep != nil || err == io.EOF {
+			break
+		}
+	}
+	if m.sep != nil {
+		body, err := io.ReadAll(br)
+		if err != nil {
+			return nil, fmt.Errorf("smtplib: reading message body: %w", err)
+		}
+		m.body = body
+	}
+	if m.eol == "" {
+		m.eol = "\r\n"
+	}
+	return m, nil
+}
+
+// readHeaderLine reads one line, its LF included; at the end of the input
+// it returns what is left with io.EOF.
+func readHeaderLine(br *bufio.Reader, lineNo int) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(line)+len(frag) > MaxHeaderLineLength {
+			return nil, &MessageError{Line: lineNo, Reason: fmt.Sprintf("line longer than %d bytes", MaxHeaderLineLength)}
+		}
+		line = append(line, frag...)
+		switch err {
+		case nil, io.EOF:
+			return line, err
+		case bufio.ErrBufferFull:
+			continue
+		default:
+			return nil, fmt.Errorf("smtplib: reading message header: %w", err)
+		}
+	}
+}
+
+// fieldName returns the name of the field that starts the line content, and
+// whether the line starts a field at all.
+func fieldName(content []byte) (string, bool) {
+	i := bytes.IndexByte(content, ':')
+	if i < 0 {
+		return "", false
+	}
+	// RFC 5322 section 4.5 (obs-optional) allows blanks before the colon.
+	name := bytes.TrimRight(content[:i], " \t")
+	if !validFieldName(string(name)) {
+		return "", false
+	}
+	return string(name), true
+}
+
+// validFieldName reports whether name is a non-empty run of printable
+// ASCII characters other than the colon.
+func validFieldName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < '!' || c > '~' || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// eolOf returns the line ending of a line that ends in LF.
+func eolOf(line []byte) string {
+	if bytes.HasSuffix(line, []byte("\r\n")) {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// trimLineEnd removes a final LF or CRLF.
+func trimLineEnd(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+	}
+	return line
+}
+
+func clipText(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
+}
+
+// value unfolds the field's value as net/textproto does: the first line
+// after the colon and every continuation line trimmed of blanks, joined by
+// single spaces.
+func (f *headerField) value() string {
+	var sb strings.Builder
+	rest := f.raw
+	for first := true; len(rest) > 0; first = false {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i+1], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		line = trimLineEnd(line)
+		if first {
+			line = line[bytes.IndexByte(line, ':')+1:]
+		} else {
+			sb.WriteByte(' ')
+		}
+		sb.Write(bytes.Trim(line, " \t"))
+	}
+	// The blanks before the value are trimmed after the lines are joined,
+	// so an empty first line does not leave a leading space.
+	return strings.TrimLeft(sb.String(), " \t")
+}
+
+// asciiEqualFold compares header field names; unlike strings.EqualFold it
+// does not let a non-ASCII letter (the Kelvin sign) match an ASCII one.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// Get returns the unfolded value of the first field called name, or "" if
+// there is none.
+func (m *Message) Get(name string) string {
+	for i := range m.fields {
+		if asciiEqualFold(m.fields[i].name, name) {
+			return m.fields[i].value()
+		}
+	}
+	return ""
+}
+
+// Values returns the unfolded values of every field called name, in order,
+// or nil if there is none.
+func (m *Message) Values(name string) []string {
+	var vs []string
+	for i := range m.fields {
+		if asciiEqualFold(m.fields[i].name, name) {
+			vs = append(vs, m.fields[i].value())
+		}
+	}
+	return vs
+}
+
+// GetAll is Values under the name of Python's Message.get_all.
+func (m *Message) GetAll(name string) []string { return m.Values(name) }
+
+// Has reports whether the message has a field called name.
+func (m *Message) Has(name string) bool {
+	for i := range m.fields {
+		if asciiEqualFold(m.fields[i].name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Set replaces the first field called name by "name: value" and deletes
+// the others; it adds the field at the end of the header if there is none.
+//
+// Set cannot be used to inject header lines: a line break in value is kept
+// only where it folds the value (a CRLF or LF followed by a blank or a tab);
+// every other CR, LF or NUL becomes a space. A line longer than 998 bytes is
+// folded before a single space where there is one. The new field uses the
+// line ending of the message. Set panics if name is not a valid field name
+// (printable ASCII other than the colon), as it is normally a constant.
+func (m *Message) Set(name, value string) {
+	nf := m.newField(name, value)
+	for i := range m.fields {
+		if asciiEqualFold(m.fields[i].name, name) {
+			m.fields[i] = nf
+			m.delFrom(name, i+1)
+			return
+		}
+	}
+	m.fields = append(m.fields, nf)
+}
+
+// Add appends the field "name: value" at the end of the header, keeping
+// any fields of that name already there. Value and name are treated as by
+// [Message.Set].
+func (m *Message) Add(name, value string) {
+	m.fields = append(m.fields, m.newField(name, value))
+}
+
+// Del deletes every field called name.
+func (m *Message) Del(name string) { m.delFrom(name, 0) }
+
+func (m *Message) delFrom(name string, start int) {
+	kept := m.fields[:start]
+	for _, f := range m.fields[start:] {
+		if !asciiEqualFold(f.name, name) {
+			kept = append(kept, f)
+		}
+	}
+	clear(m.fields[len(kept):])
+	m.fields = kept
+}
+
+// Fields returns the names of the header fields in order, as written,
+// repetitions included.
+func (m *Message) Fields() []string {
+	names := make([]string, len(m.fields))
+	for i, f := range m.fields {
+		names[i] = f.name
+	}
+	return names
+}
+
+// newField builds a field from a name and a value, sanitising the value.
+func (m *Message) newField(name, value string) headerField {
+	if !validFieldName(name) {
+		panic(fmt.Sprintf("smtplib: invalid header field name %q", name))
+	}
+	eol := m.eol
+	if eol == "" {
+		eol = "\r\n"
+	}
+	var raw []byte
+	for i, line := range splitFolds(value) {
+		if i == 0 {
+			line = name + ": " + line
+		}
+		for _, l := range foldLong(line, len(name)+2) {
+			raw = append(raw, l...)
+			raw = append(raw, eol...)
+		}
+	}
+	return headerField{name: name, raw: raw}
+}
+
+// splitFolds cuts value into its physical lines at the folds it carries (a
+// CRLF or LF followed by a blank or tab), and turns every other CR, LF and
+// NUL into a space, so that no line can start a field.
+func splitFolds(value string) []string {
+	var lines []string
+	var sb strings.Builder
+	for i := 0; i < len(value); i++ {
+		c := value[i]
+		n := 0 // length of a line break at i
+		if c == '\n' {
+			n = 1
+		} else if c == '\r' && i+1 < len(value) && value[i+1] == '\n' {
+			n = 2
+		}
+		switch {
+		case n > 0 && i+n < len(value) && (value[i+n] == ' ' || value[i+n] == '\t'):
+			lines = append(lines, sb.String())
+			sb.Reset()
+			i += n - 1
+		case c == '\r' || c == '\n' || c == 0:
+			sb.WriteByte(' ')
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	return append(lines, sb.String())
+}
+
+// foldLong breaks a line over maxLineLength bytes before single spaces past
+// position min, so that unfolding gives back the same value. A line with no
+// such space stays long.
+func foldLong(line string, min int) []string {
+	var out []string
+	for len(line) > maxLineLength {
+		cut := -1
+		for i := maxLineLength; i > min; i-- {
+			if line[i] == ' ' && line[i-1] != ' ' && line[i-1] != '\t' &&
+				i+1 < len(line) && line[i+1] != ' ' && line[i+1] != '\t' {
+				cut = i
+				break
+			}
+		}
+		if cut < 0 {
+			break
+		}
+		out = append(out, line[:cut])
+		line, min = line[cut:], 1
+	}
+	return append(out, line)
+}
+
+// UnixFrom returns the mbox "From " line the message was read with, without
+// its line ending, or "" (Python's get_unixfrom).
+func (m *Message) UnixFrom() string { return string(trimLineEnd(m.unixFrom)) }
+
+// SetUnixFrom sets the mbox "From " line written before the header; "" (or
+// any line not starting with "From ") removes it. Line breaks are cut off.
+func (m *Message) SetUnixFrom(line string) {
+	line, _, _ = strings.Cut(strings.ReplaceAll(line, "\r", "\n"), "\n")
+	if !strings.HasPrefix(line, "From ") || strings.IndexByte(line, 0) >= 0 {
+		m.unixFrom = nil
+		return
+	}
+	m.unixFrom = []byte(line + m.lineEnd())
+}
+
+func (m *Message) lineEnd() string {
+	if m.eol == "" {
+		return "\r\n"
+	}
+	return m.eol
+}
+
+// Body returns the body: every byte after the empty line that ends the
+// header. The slice is the message's own, not a copy.
+func (m *Message) Body() []byte { return m.body }
+
+// SetBody replaces the body by b, which the message keeps (it is not
+// copied). The body is written as it is: [SMTP.Sendmail] repairs line
+// endings on the wire.
+func (m *Message) SetBody(b []byte) { m.body = b }
+
+// BodyReader returns a reader of the body.
+func (m *Message) BodyReader() io.Reader { return bytes.NewReader(m.body) }
+
+// Clone returns a deep copy of the message.
+func (m *Message) Clone() *Message {
+	c := &Message{
+		unixFrom: bytes.Clone(m.unixFrom),
+		fields:   make([]headerField, len(m.fields)),
+		sep:      bytes.Clone(m.sep),
+		body:     bytes.Clone(m.body),
+		eol:      m.eol,
+	}
+	for i, f := range m.fields {
+		c.fields[i] = headerField{name: f.name, raw: bytes.Clone(f.raw)}
+	}
+	return c
+}
+
+// WriteTo writes the message to w: the bytes ReadMessage read, with any
+// changes made since. It implements io.WriterTo.
+func (m *Message) WriteTo(w io.Writer) (int64, error) {
+	return m.writeTo(w, true)
+}
+
+// writeTo writes the message, with or without its mbox "From " line.
+func (m *Message) writeTo(w io.Writer, unixFrom bool) (int64, error) {
+	var n int64
+	eol := []byte(m.lineEnd())
+	open := false // the last piece written lacks its line ending
+	put := func(b []byte) error {
+		if len(b) == 0 {
+			return nil
+		}
+		// Only a last line at the end of the input lacks its line ending;
+		// anything written after it needs one.
+		if open {
+			k, err := w.Write(eol)
+			n += int64(k)
+			if err != nil {
+				return err
+			}
+		}
+		k, err := w.Write(b)
+		n += int64(k)
+		open = b[len(b)-1] != '\n'
+		return err
+	}
+	if unixFrom {
+		if err := put(m.unixFrom); err != nil {
+			return n, err
+		}
+	}
+	for i := range m.fields {
+		if err := put(m.fields[i].raw); err != nil {
+			return n, err
+		}
+	}
+	sep := m.sep
+	if sep == nil && len(m.body) > 0 {
+		sep = eol
+	}
+	if err := put(sep); err != nil {
+		return n, err
+	}
+	err := put(m.body)
+	return n, err
+}
+
+// Bytes returns the message as WriteTo writes it.
+func (m *Message) Bytes() []byte {
+	var buf bytes.Buffer
+	m.WriteTo(&buf) //nolint:errcheck // bytes.Buffer does not fail
+	return buf.Bytes()
+}
+
+// Header returns the header fields as a net/mail Header: canonical names,
+// unfolded values in order. It is a copy; changing it changes nothing.
+func (m *Message) Header() mail.Header {
+	h := make(mail.Header, len(m.fields))
+	for i := range m.fields {
+		k := textproto.CanonicalMIMEHeaderKey(m.fields[i].name)
+		h[k] = append(h[k], m.fields[i].value())
+	}
+	return h
+}
+
+// MailMessage returns the message as a *net/mail.Message: the fields as
+// [Message.Header] returns them, and a reader of the body.
+func (m *Message) MailMessage() *mail.Message {
+	return &mail.Message{Header: m.Header(), Body: m.BodyReader()}
+}
+
+// FromMailMessage builds a Message from a *net/mail.Message, reading its
+// body to the end. A mail.Header keeps no order between names, so the
+// fields are written sorted by name, each name's values in order. It
+// returns a *[MessageError] for an invalid field name, and the error of the
+// body's reader if that fails.
+func FromMailMessage(mm *mail.Message) (*Message, error) {
+	m := &Message{sep: []byte("\r\n"), eol: "\r\n"}
+	names := make([]string, 0, len(mm.Header))
+	for k := range mm.Header {
+		if !validFieldName(k) {
+			return nil, &MessageError{Reason: fmt.Sprintf("invalid header field name %q", k)}
+		}
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range mm.Header[k] {
+			m.Add(k, v)
+		}
+	}
+	if mm.Body != nil {
+		body, err := io.ReadAll(mm.Body)
+		if err != nil {
+			return nil, fmt.Errorf("smtplib: reading message body: %w", err)
+		}
+		m.body = body
+	}
+	return m, nil
+}
+
+// NewMessage builds a plain-text message in UTF-8 with the fields From,
+// To (the addresses joined by ", "), Subject, Date (now), Message-ID
+// (random, at the domain of from), MIME-Version, Content-Type and
+// Content-Transfer-Encoding.
+//
+// A non-ASCII subject, or display name in from or to, is written as RFC
+// 2047 encoded-words (Q encoding), so the header stays ASCII. The body gets
+// CRLF line endings; it is sent as "7bit" when it is ASCII with no line
+// over 998 bytes, and as quoted-printable otherwise, so the message needs
+// neither 8BITMIME nor SMTPUTF8 unless an address itself is non-ASCII.
+func NewMessage(from string, to []string, subject string, body string) *Message {
+	m := &Message{sep: []byte("\r\n"), eol: "\r\n"}
+	m.Add("From", encodeDisplayName(from))
+	if len(to) > 0 {
+		enc := make([]string, len(to))
+		for i, a := range to {
+			enc[i] = encodeDisplayName(a)
+		}
+		m.Add("To", strings.Join(enc, ", "))
+	}
+	m.Add("Subject", mime.QEncoding.Encode("utf-8", subject))
+	m.Add("Date", time.Now().Format(time.RFC1123Z))
+	m.Add("Message-ID", newMessageID(from))
+	m.Add("MIME-Version", "1.0")
+	m.Add("Content-Type", "text/plain; charset=utf-8")
+
+	text := bodyToCRLF(body)
+	if is7bitText(text) {
+		m.Add("Content-Transfer-Encoding", "7bit")
+		m.body = []byte(text)
+		return m
+	}
+	m.Add("Content-Transfer-Encoding", "quoted-printable")
+	var buf bytes.Buffer
+	qp := quotedprintable.NewWriter(&buf)
+	qp.Write([]byte(text)) //nolint:errcheck // bytes.Buffer does not fail
+	qp.Close()             //nolint:errcheck // nor does flushing to it
+	m.body = buf.Bytes()
+	return m
+}
+
+// encodeDisplayName Q-encodes the display name of an address when it is not
+// ASCII, and leaves the address otherwise as given.
+func encodeDisplayName(a string) string {
+	name, addr := parseAddr(a)
+	if name == "" || isASCIIText(name) {
+		return a
+	}
+	return mime.QEncoding.Encode("utf-8", name) + " <" + addr + ">"
+}
+
+// newMessageID returns "<random@domain>" with the domain of from (as an
+// A-label if it is not ASCII), or "localhost" when from has none.
+func newMessageID(from string) string {
+	var b [16]byte
+	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read does not fail
+	domain := ""
+	if _, addr := parseAddr(from); addr != "" {
+		if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+			domain = addr[i+1:]
+		}
+	}
+	if !isASCIIText(domain) {
+		a, err := idna.Lookup.ToASCII(domain)
+		if err != nil {
+			a = ""
+		}
+		domain = a
+	}
+	if domain == "" || strings.ContainsAny(domain, "<> \t\"\\") {
+		domain = "localhost"
+	}
+	return "<" + hex.EncodeToString(b[:]) + "@" + domain + ">"
+}
+
+// bodyToCRLF gives every line of s a CRLF ending, whatever it had.
+func bodyToCRLF(s string) string {
+	var sb strings.Builder
+	sb.Grow(len(s) + len(s)/32)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\r':
+			if i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+			sb.WriteString("\r\n")
+		case '\n':
+			sb.WriteString("\r\n")
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	return sb.String()
+}
+
+// is7bitText reports whether CRLF text is valid "7bit" content (RFC 2045
+// section 2.7): ASCII, no NUL, no line over 998 bytes.
+func is7bitText(s string) bool {
+	lineLen := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == 0 || c >= utf8.RuneSelf:
+			return false
+		case c == '\n':
+			lineLen = 0
+		case c != '\r':
+			if lineLen++; lineLen > maxLineLength {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isASCIIText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
