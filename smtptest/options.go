@@ -155,7 +155,8 @@ func WithoutEHLO() Option {
 // a 2xx or 3xx reply counts as acceptance (MAIL starts a transaction,
 // RCPT adds the recipient, DATA reads the data, STARTTLS starts the
 // handshake, AUTH authenticates), 4xx and 5xx as refusal, and any reply
-// starting with 421 closes the connection.
+// starting with 421 closes the connection. In LMTP mode a scripted "DOT"
+// reply replaces all the per-recipient replies.
 func WithReply(verb, reply string) Option {
 	return func(s *Server) { s.replies[strings.ToUpper(verb)] = reply }
 }

@@ -431,3 +431,17 @@ func TestWaitSessionsTimeout(t *testing.T) {
 	c.cmd("QUIT")
 	assert.NoError(t, s.WaitSessions(1, ioTimeout))
 }
+
+func TestOversizedDataWithoutNewlines(t *testing.T) {
+	s := smtptest.NewServer(t, smtptest.WithSize(1000))
+	c := dialGreeted(t, s)
+	c.cmd("MAIL FROM:<a@example.com>")
+	c.cmd("RCPT TO:<b@example.com>")
+	c.cmd("DATA")
+	// Far beyond the limit and the read buffer, in one line.
+	c.send(strings.Repeat("x", 300000) + "\r\n.\r\n")
+	assert.Equal(t, "552 5.3.4 Message size exceeds fixed limit", c.reply())
+	assert.Empty(t, s.Messages())
+	assert.Contains(t, s.Transcript(), "C: <data 300005 bytes>\n")
+	assert.Equal(t, "250 2.0.0 Ok", c.cmd("NOOP"))
+}

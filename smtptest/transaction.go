@@ -303,8 +303,6 @@ func (c *session) bdat(arg string) error {
 		refusal = replyNeedMail
 	case len(c.tx.to) == 0:
 		refusal = replyNeedRcpt
-	case c.tx.dataBegun && !c.tx.chunked:
-		refusal = "503 5.5.1 Error: BDAT after DATA"
 	}
 	var tx *transaction
 	if refusal == "" {
