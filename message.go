@@ -61,8 +61,9 @@ type headerField struct {
 	raw  []byte
 }
 
-// MessageError reports a message that ReadMessage cannot take apart, or a
-// header field that FromMailMessage cannot write.
+// MessageError reports a message that ReadMessage cannot take apart, a
+// header field that FromMailMessage cannot write, or a header that
+// [SMTP.SendMessage] cannot take the envelope from.
 type MessageError struct {
 	Line   int    // the physical header line at fault, from 1; 0 if none in particular
 	Reason string // what is wrong with it
@@ -73,7 +74,7 @@ func (e *MessageError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("smtplib: message header line %d: %s", e.Line, e.Reason)
 	}
-	return "smtplib: message: " + e.Reason
+	return "smtplib: " + e.Reason
 }
 
 // ReadMessage reads a message from r: the header block up to the first

@@ -1,0 +1,90 @@
+package smtplib_test
+
+import (
+	"fmt"
+	"log"
+	"strings"
+
+	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/smtptest"
+)
+
+// This example sends a message read from its text, taking the envelope
+// from its header. The Bcc field gives a recipient but is not sent.
+func ExampleSMTP_SendMessage() {
+	srv, err := smtptest.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+
+	msg, err := smtplib.ReadMessage(strings.NewReader("From: Alice <alice@example.com>\r\n" +
+		"To: Bob <bob@example.org>\r\n" +
+		"Bcc: carol@example.org\r\n" +
+		"Subject: Lunch\r\n" +
+		"\r\n" +
+		"Noon at the usual place?\r\n"))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	s, err := smtplib.Dial(srv.Host(), srv.Port())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	refused, err := s.SendMessage(msg, "", nil, nil, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := s.Quit(); err != nil {
+		log.Fatal(err)
+	}
+
+	fmt.Println("refused:", len(refused))
+	for _, m := range srv.Messages() {
+		fmt.Println("from:", m.From)
+		fmt.Println("to:", m.To)
+		fmt.Print(strings.ReplaceAll(string(m.Data), "\r\n", "\n"))
+	}
+	// Output:
+	// refused: 0
+	// from: alice@example.com
+	// to: [bob@example.org carol@example.org]
+	// From: Alice <alice@example.com>
+	// To: Bob <bob@example.org>
+	// Subject: Lunch
+	//
+	// Noon at the usual place?
+}
+
+// This example builds a message with non-ASCII text: the subject and the
+// display name become encoded-words and the body quoted-printable, so the
+// message is ASCII throughout.
+func ExampleNewMessage() {
+	msg := smtplib.NewMessage("Jörg <joerg@example.de>", []string{"bob@example.org"},
+		"Grüße", "Bis bald,\nJörg\n")
+
+	for _, name := range msg.Fields() {
+		switch name {
+		case "Date", "Message-ID":
+			fmt.Printf("%s: (varies)\n", name)
+		default:
+			fmt.Printf("%s: %s\n", name, msg.Get(name))
+		}
+	}
+	fmt.Println()
+	fmt.Print(strings.ReplaceAll(string(msg.Body()), "\r\n", "\n"))
+	// Output:
+	// From: =?utf-8?q?J=C3=B6rg?= <joerg@example.de>
+	// To: bob@example.org
+	// Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=
+	// Date: (varies)
+	// Message-ID: (varies)
+	// MIME-Version: 1.0
+	// Content-Type: text/plain; charset=utf-8
+	// Content-Transfer-Encoding: quoted-printable
+	//
+	// Bis bald,
+	// J=C3=B6rg
+}

@@ -1,0 +1,366 @@
+package smtplib
+
+import (
+	"bytes"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/smtptest"
+)
+
+// dialForSend starts a fake server with opts and connects to it.
+func dialForSend(t *testing.T, opts ...smtptest.Option) (*smtptest.Server, *SMTP) {
+	t.Helper()
+	srv := smtptest.NewServer(t, opts...)
+	c, err := Dial(srv.Host(), srv.Port())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return srv, c
+}
+
+// sentForm is what the data writer puts on the wire: every line ending CRLF,
+// and a final CRLF if the message lacks one.
+func sentForm(b []byte) []byte {
+	s := strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(string(b), "\r\n", "\n"), "\r", "\n"), "\n", "\r\n")
+	if s != "" && !strings.HasSuffix(s, "\r\n") {
+		s += "\r\n"
+	}
+	return []byte(s)
+}
+
+// withoutFields removes the header fields called one of names (with their
+// continuation lines) from raw, by plain text, to build expectations
+// independently of the code under test.
+func withoutFields(raw string, names ...string) string {
+	var out strings.Builder
+	skipping := false
+	inHeader := true
+	for _, line := range strings.SplitAfter(raw, "\n") {
+		if inHeader && (line == "\n" || line == "\r\n") {
+			inHeader = false
+		}
+		if inHeader {
+			if skipping && (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")) {
+				continue
+			}
+			skipping = false
+			for _, n := range names {
+				if regexp.MustCompile(`(?i)^` + regexp.QuoteMeta(n) + `[ \t]*:`).MatchString(line) {
+					skipping = true
+				}
+			}
+			if skipping {
+				continue
+			}
+		}
+		out.WriteString(line)
+	}
+	return out.String()
+}
+
+func TestSendMessage(t *testing.T) {
+	tests := []struct {
+		name        string
+		file        string // or raw
+		raw         string
+		from        string
+		to          []string
+		mailOptions []string
+		server      []smtptest.Option
+		wantFrom    string
+		wantTo      []string
+		wantOptions []string
+		wantRefused []string
+		wantData    string // default: the input minus Bcc, Resent-Bcc and mbox line
+	}{
+		{
+			name:     "Sender preferred, To then Bcc then Cc",
+			file:     "bcc.eml",
+			wantFrom: "secretary@example.com",
+			wantTo:   []string{"a@example.org", "b@example.org", "secret1@example.org", "secret2@example.org", "c@example.org"},
+		},
+		{
+			name:     "Resent block",
+			file:     "resent.eml",
+			wantFrom: "fwd@example.net",
+			wantTo:   []string{"final@example.org", "hidden-resent@example.org", "copy@example.org"},
+		},
+		{
+			name:     "explicit envelope wins",
+			file:     "bcc.eml",
+			from:     "Bounce Handler <bounce@example.com>",
+			to:       []string{"only@example.org"},
+			wantFrom: "bounce@example.com",
+			wantTo:   []string{"only@example.org"},
+		},
+		{
+			name:     "From without Sender, folded DKIM kept byte for byte",
+			file:     "multipart_alternative_attachment.eml",
+			wantFrom: "alice@example.com",
+			wantTo:   []string{"bob@example.org"},
+		},
+		{
+			name:     "mbox line not sent",
+			file:     "mbox_from_line.eml",
+			wantFrom: "alice@example.com",
+			wantTo:   []string{"bob@example.org"},
+			wantData: "From: alice@example.com\r\nTo: bob@example.org\r\nSubject: From an mbox file\r\n\r\n>From here on, the body.\r\n",
+		},
+		{
+			name:     "LF-only message goes out CRLF",
+			file:     "lf_only.eml",
+			wantFrom: "lf@example.com",
+			wantTo:   []string{"someone@example.org"},
+		},
+		{
+			name:     "obsolete blank before the colon is still Bcc",
+			file:     "obsolete_space_before_colon.eml",
+			wantFrom: "a@example.com",
+			wantTo:   []string{"b@example.org", "hidden@example.org"},
+		},
+		{
+			name:     "no separator and no final newline",
+			file:     "no_final_newline.eml",
+			to:       []string{"x@example.org"},
+			wantFrom: "a@example.com",
+			wantTo:   []string{"x@example.org"},
+		},
+		{
+			name:     "only the first To field counts, as in smtplib",
+			raw:      "From: a@example.com\r\nTo: one@example.org\r\nTo: two@example.org\r\n\r\nx\r\n",
+			wantFrom: "a@example.com",
+			wantTo:   []string{"one@example.org"},
+		},
+		{
+			name:        "empty group gives an empty recipient, as in smtplib",
+			raw:         "From: a@example.com\r\nTo: undisclosed-recipients:;\r\nBcc: real@example.org\r\n\r\nx\r\n",
+			server:      []smtptest.Option{smtptest.WithRefuseRecipient("", "553 5.1.3 Bad recipient address syntax")},
+			wantFrom:    "a@example.com",
+			wantTo:      []string{"real@example.org"},
+			wantRefused: []string{""},
+		},
+		{
+			name:        "SMTPUTF8 server gets the addresses as they are",
+			file:        "utf8_headers.eml",
+			mailOptions: []string{"SIZE=1000"},
+			server:      []smtptest.Option{smtptest.WithSMTPUTF8()},
+			wantFrom:    "jörg@bücher.example",
+			wantTo:      []string{"用户@例子.广告"},
+			wantOptions: []string{"SIZE=1000", "SMTPUTF8", "BODY=8BITMIME"},
+		},
+		{
+			name:     "IDNA: ASCII local parts with non-ASCII domains",
+			raw:      "From: Jörg <joerg@Bücher.example>\r\nTo: bob@例子.广告\r\nCc: plain@example.org\r\n\r\nx\r\n",
+			wantFrom: "joerg@xn--bcher-kva.example",
+			wantTo:   []string{"bob@xn--fsqu00a.xn--4rr70v", "plain@example.org"},
+		},
+		{
+			name:     "a non-ASCII display name alone needs nothing",
+			file:     "bcc.eml",
+			from:     "Jörg <joerg@example.com>",
+			to:       []string{"André <andre@example.fr>"},
+			wantFrom: "joerg@example.com",
+			wantTo:   []string{"andre@example.fr"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := []byte(tc.raw)
+			if tc.file != "" {
+				raw = readEML(t, tc.file)
+			}
+			msg, err := ReadMessage(bytes.NewReader(raw))
+			require.NoError(t, err)
+			srv, c := dialForSend(t, tc.server...)
+			mailOptions := append([]string(nil), tc.mailOptions...)
+
+			refused, err := c.SendMessage(msg, tc.from, tc.to, mailOptions, nil)
+			require.NoError(t, err)
+			_, err = c.Quit()
+			require.NoError(t, err)
+
+			assert.Equal(t, raw, msg.Bytes(), "the caller's message must not change")
+			assert.Equal(t, tc.mailOptions, mailOptions, "the caller's options must not change")
+			var gotRefused []string
+			for k := range refused {
+				gotRefused = append(gotRefused, k)
+			}
+			assert.ElementsMatch(t, tc.wantRefused, gotRefused)
+
+			msgs := srv.Messages()
+			require.Len(t, msgs, 1)
+			assert.Equal(t, tc.wantFrom, msgs[0].From)
+			assert.Equal(t, tc.wantTo, msgs[0].To)
+			for _, o := range tc.wantOptions {
+				assert.Contains(t, msgs[0].MailOptions, o)
+			}
+			if tc.wantOptions == nil {
+				assert.NotContains(t, msgs[0].MailOptions, "SMTPUTF8")
+			}
+			want := tc.wantData
+			if want == "" {
+				want = string(sentForm([]byte(withoutFields(string(raw), "Bcc", "Resent-Bcc"))))
+			}
+			assert.Equal(t, want, string(msgs[0].Data))
+			for _, hidden := range []string{"secret1", "secret2", "hidden-orig", "hidden-resent", "hidden@"} {
+				assert.NotContains(t, string(msgs[0].Data), hidden)
+			}
+		})
+	}
+}
+
+func TestSendMessageErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		raw     string
+		from    string
+		to      []string
+		server  []smtptest.Option
+		check   func(t *testing.T, err error)
+		wantMsg string
+	}{
+		{
+			name: "two Resent-Date fields",
+			raw:  "Resent-Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nResent-Date: Tue, 2 Jan 2024 00:00:00 +0000\r\nFrom: a@b\r\nTo: c@d\r\n\r\n",
+			check: func(t *testing.T, err error) {
+				var me *MessageError
+				require.ErrorAs(t, err, &me)
+				assert.False(t, errors.Is(err, ErrSMTP), "Python raises ValueError, not an SMTPException")
+			},
+			wantMsg: "smtplib: message has more than one 'Resent-' header block",
+		},
+		{
+			name: "no From or Sender",
+			raw:  "To: c@d\r\n\r\n",
+			check: func(t *testing.T, err error) {
+				var me *MessageError
+				require.ErrorAs(t, err, &me)
+			},
+			wantMsg: "smtplib: message has no Sender or From address",
+		},
+		{
+			name: "empty From",
+			raw:  "From:\r\nTo: c@d\r\n\r\n",
+			check: func(t *testing.T, err error) {
+				var me *MessageError
+				require.ErrorAs(t, err, &me)
+			},
+			wantMsg: "smtplib: message has no Sender or From address",
+		},
+		{
+			name: "resent message without Resent-From",
+			raw:  "Resent-Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nFrom: a@b\r\nTo: c@d\r\n\r\n",
+			check: func(t *testing.T, err error) {
+				var me *MessageError
+				require.ErrorAs(t, err, &me)
+			},
+			wantMsg: "smtplib: message has no Resent-Sender or Resent-From address",
+		},
+		{
+			name: "non-ASCII local part without SMTPUTF8",
+			raw:  "From: a@example.com\r\nTo: ok@example.org, 用户@例子.广告\r\n\r\nx\r\n",
+			check: func(t *testing.T, err error) {
+				var ns *NotSupportedError
+				require.ErrorAs(t, err, &ns)
+				assert.ErrorIs(t, err, ErrSMTP)
+			},
+			wantMsg: "smtplib: the address <用户@例子.广告> has a non-ASCII local part, which needs the SMTPUTF8 capability that the server does not advertise",
+		},
+		{
+			name: "non-ASCII sender local part without SMTPUTF8",
+			raw:  "From: müller@example.com\r\nTo: ok@example.org\r\n\r\nx\r\n",
+			check: func(t *testing.T, err error) {
+				var ns *NotSupportedError
+				require.ErrorAs(t, err, &ns)
+			},
+		},
+		{
+			name: "invalid internationalised domain",
+			raw:  "From: a@example.com\r\n\r\nx\r\n",
+			to:   []string{"user@-bücher-.example"},
+			check: func(t *testing.T, err error) {
+				var ns *NotSupportedError
+				require.ErrorAs(t, err, &ns)
+				assert.Contains(t, ns.Msg, "not a valid internationalised domain name")
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			msg, err := ReadMessage(strings.NewReader(tc.raw))
+			require.NoError(t, err)
+			srv, c := dialForSend(t, tc.server...)
+			refused, err := c.SendMessage(msg, tc.from, tc.to, nil, nil)
+			require.Error(t, err)
+			assert.Nil(t, refused)
+			tc.check(t, err)
+			if tc.wantMsg != "" {
+				assert.Equal(t, tc.wantMsg, err.Error())
+			}
+			// The session is still usable, and nothing was sent.
+			r, err := c.Noop()
+			require.NoError(t, err)
+			assert.Equal(t, 250, r.Code)
+			_, err = c.Quit()
+			require.NoError(t, err)
+			assert.Empty(t, srv.Messages())
+			transcript := strings.ToUpper(srv.Transcript())
+			assert.Contains(t, transcript, "C: EHLO ", "EHLO comes first, as in smtplib")
+			assert.NotContains(t, transcript, "C: MAIL")
+			assert.NotContains(t, transcript, "C: RCPT")
+		})
+	}
+}
+
+func TestSendMessageStreamsWithSize(t *testing.T) {
+	msg, err := ReadMessage(bytes.NewReader(readEML(t, "bcc.eml")))
+	require.NoError(t, err)
+	srv, c := dialForSend(t, smtptest.WithSize(1<<20))
+	_, err = c.SendMessage(msg, "", nil, nil, nil)
+	require.NoError(t, err)
+	msgs := srv.Messages()
+	require.Len(t, msgs, 1)
+	assert.Contains(t, msgs[0].MailOptions, "size="+strconv.Itoa(len(msgs[0].Data)))
+}
+
+func TestSendReader(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		edit func(m *Message)
+		want string
+	}{
+		{"drops Bcc and Resent-Bcc, any case", "From x Mon\nbcc: a\n b\nTo: c\nRESENT-BCC: d\n\nbody\n", nil, "To: c\n\nbody\n"},
+		{"no separator", "To: c", nil, "To: c"},
+		{"body set on a message without separator", "To: c", func(m *Message) { m.SetBody([]byte("b")) }, "To: c\r\n\r\nb"},
+		{"only Bcc", "Bcc: x\r\n\r\nb", nil, "\r\nb"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mustRead(t, tc.in)
+			if tc.edit != nil {
+				tc.edit(m)
+			}
+			r := m.sendReader().(*partsReader)
+			assert.Equal(t, len(tc.want), r.Len())
+			var buf bytes.Buffer
+			// Small reads cross the header/body boundary.
+			p := make([]byte, 3)
+			for {
+				n, err := r.Read(p)
+				buf.Write(p[:n])
+				if err != nil {
+					break
+				}
+			}
+			assert.Equal(t, tc.want, buf.String())
+			assert.Equal(t, 0, r.Len())
+		})
+	}
+}
