@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -579,10 +580,8 @@ func FuzzMessage(f *testing.F) {
 		}
 		// Where net/mail reads the message too, the values agree.
 		if nm, err := mail.ReadMessage(bytes.NewReader(data)); err == nil {
-			for k, vs := range nm.Header {
-				if !strings.ContainsAny(k, " \t") && !assert.Equal(t, vs, m.Values(k), k) {
-					t.FailNow()
-				}
+			if !assert.Equal(t, netMailView(nm.Header), netMailView(strictHeader(m))) {
+				t.FailNow()
 			}
 		}
 		// Edits keep the message readable with the same fields.
@@ -601,4 +600,28 @@ func FuzzMessage(f *testing.F) {
 			t.FailNow()
 		}
 	})
+}
+
+// strictHeader is Header without the fields written with blanks before the
+// colon, which net/mail keeps under another name.
+func strictHeader(m *Message) mail.Header {
+	h := mail.Header{}
+	for _, f := range m.fields {
+		if bytes.HasPrefix(f.raw, []byte(f.name+":")) {
+			k := textproto.CanonicalMIMEHeaderKey(f.name)
+			h[k] = append(h[k], f.value())
+		}
+	}
+	return h
+}
+
+// netMailView drops the names with blanks from a net/mail header.
+func netMailView(h mail.Header) mail.Header {
+	out := mail.Header{}
+	for k, vs := range h {
+		if !strings.ContainsAny(k, " \t") {
+			out[k] = vs
+		}
+	}
+	return out
 }
