@@ -1,0 +1,324 @@
+package smtplib
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+)
+
+// maxChallenges is smtplib's _MAXCHALLENGE: after this many challenges
+// (the initial response counting as one) a server still asking is taken to
+// be looping.
+const maxChallenges = 5
+
+// maxAuthLine is RFC 4954's limit on the AUTH command with an initial
+// response: 512 octets with the CRLF, the limit of RFC 5321 section
+// 4.5.3.1.4. A longer initial response goes in answer to the server's
+// first, empty, challenge instead (RFC 4954 section 4).
+const maxAuthLine = 512
+
+// ErrInsecureAuth is the error, for errors.Is, of [SMTP.Auth] refusing to
+// send a password or token in clear text: PLAIN, LOGIN, XOAUTH2 or
+// OAUTHBEARER over a connection that is neither encrypted nor to a loopback
+// address. Nothing has been sent when it is returned. Call [SMTP.StartTLS]
+// first or connect with [DialSSL]; or, for a network that is private by
+// other means, allow it with [WithInsecureAuth].
+var ErrInsecureAuth = errors.New("smtplib: refusing to send credentials in clear text")
+
+// Auth authenticates with the SASL mechanism named mechanism, carried out by
+// authobject (Python's auth). Any go-sasl client works, as well as the
+// objects of [SMTP.AuthPlain], [SMTP.AuthLogin], [SMTP.AuthCramMD5],
+// [XOAuth2] and [ScramSHA256]. An empty mechanism means the name that
+// authobject's Start gives.
+//
+// The dialogue is smtplib's: the mechanism name is upper-cased; when
+// initialResponseOK is true and the mechanism has an initial response, it
+// goes on the AUTH line in base64 ("=" when it is empty, per RFC 4954),
+// otherwise "AUTH MECH" is sent alone and the initial response, if any,
+// answers the server's first challenge. Each 334 challenge is decoded from
+// base64 and passed to authobject's Next, and the answer is sent in base64
+// on a line of its own. An initial response that would make the AUTH line
+// longer than 512 octets is never put on it (RFC 4954 section 4).
+//
+// A 235 reply (authenticated) and a 503 reply (already authenticated) are
+// returned with a nil error. Any other final reply is returned with an
+// [*AuthenticationError] holding it. When the server's challenge is not
+// valid base64, or authobject fails, the exchange is cancelled with "*"
+// (RFC 4954 section 4) and the error returned wraps the mechanism's error,
+// if any, and an [*AuthenticationError] with the server's reply to the
+// cancellation; the session stays usable. A server that keeps sending
+// challenges after 5 (counted as smtplib counts them, the initial response
+// included) is also cancelled, and the error, an [ErrSMTP], reads as
+// smtplib's "Server AUTH mechanism infinite loop". Whatever the outcome,
+// the reply returned is the last one the server gave.
+//
+// PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER send a reusable secret, so over a
+// connection that is not encrypted, to a host other than loopback (or to
+// any host through a [WithDialer] dialer, which may be a proxy), Auth
+// refuses them with [ErrInsecureAuth] before sending anything, unless the
+// client was made with [WithInsecureAuth]. The debug output of
+// [SMTP.SetDebuglevel] never shows what the mechanism sends.
+func (s *SMTP) Auth(mechanism string, authobject sasl.Client, initialResponseOK bool) (Reply, error) {
+	if s.conn == nil {
+		return Reply{}, notConnected()
+	}
+	name, ir, err := authobject.Start()
+	if mechanism == "" {
+		mechanism = name
+	}
+	mechanism = strings.ToUpper(mechanism)
+	if err != nil {
+		return Reply{}, fmt.Errorf("smtplib: AUTH %s: %w", mechanism, err)
+	}
+	if !validMechanism(mechanism) {
+		return Reply{}, &CommandError{Command: verbAuth + " " + mechanism,
+			Reason: "a SASL mechanism name is 1 to 20 of A-Z, 0-9, '-' and '_' (RFC 4422 section 3.1)"}
+	}
+	if err := s.checkAuthSecure(mechanism); err != nil {
+		return Reply{}, err
+	}
+
+	var r Reply
+	if ir != nil && initialResponseOK && len(verbAuth)+len(mechanism)+2+base64.StdEncoding.EncodedLen(len(ir))+2 <= maxAuthLine {
+		enc := base64.StdEncoding.EncodeToString(ir)
+		if enc == "" {
+			enc = "=" // RFC 4954 section 4: an empty initial response
+		}
+		r, err = s.sendSecret(verbAuth, mechanism+" "+enc)
+		s.authCount = 1
+		ir = nil
+	} else {
+		r, err = s.Docmd(verbAuth, mechanism)
+		s.authCount = 0
+	}
+	for err == nil && r.Code == 334 {
+		if s.authCount > maxChallenges {
+			msg := fmt.Sprintf("Server AUTH mechanism infinite loop. Last response: (%d, %s)",
+				r.Code, pyReprBytes([]byte(r.Message)))
+			return s.cancelAuth(mechanism, &smtpError{msg: msg}, nil)
+		}
+		s.authCount++
+		challenge, derr := decodeChallenge(r.Message)
+		if derr != nil {
+			return s.cancelAuth(mechanism, nil,
+				fmt.Errorf("the server's challenge %q is not base64: %w", r.Message, derr))
+		}
+		answer := ir
+		if answer != nil {
+			// The initial response that did not go on the AUTH line
+			// answers the first challenge (RFC 4422 section 5).
+			ir = nil
+		} else if answer, err = authobject.Next(challenge); err != nil {
+			return s.cancelAuth(mechanism, nil, err)
+		}
+		r, err = s.sendSecret(base64.StdEncoding.EncodeToString(answer), "")
+	}
+	switch {
+	case err != nil:
+		return r, err
+	case r.Code == 235 || r.Code == 503:
+		return r, nil
+	}
+	return r, &AuthenticationError{ResponseError(r)}
+}
+
+// sendSecret sends a command carrying credentials, hidden from the debug
+// output, and reads its reply.
+func (s *SMTP) sendSecret(cmd, args string) (Reply, error) {
+	s.redact = true
+	err := s.putcmd(cmd, args, true)
+	s.redact = false
+	if ce, ok := err.(*CommandError); ok {
+		// Say why without repeating the credentials.
+		ce.Command = "<redacted>"
+		if cmd == verbAuth {
+			ce.Command = cmd + " " + strings.Fields(args)[0] + " <redacted>"
+		}
+	}
+	if err != nil {
+		return Reply{}, err
+	}
+	return s.readReplyPhase(phaseCommand)
+}
+
+// cancelAuth abandons an exchange with "*", reads the server's reply, and
+// returns the error for it: loop when the server would not stop (smtplib's
+// SMTPException), or else an [authCancelledError] for cause.
+func (s *SMTP) cancelAuth(mech string, loop error, cause error) (Reply, error) {
+	r, err := s.docmdPhase(phaseCommand, "*", "")
+	primary := loop
+	if primary == nil {
+		primary = &authCancelledError{mech: mech, cause: cause,
+			reply: AuthenticationError{ResponseError(r)}}
+	}
+	if err != nil {
+		// The connection went while cancelling: that is the error. The
+		// reason for cancelling is only told, not wrapped, so that no
+		// caller takes the session for one that may go on.
+		return r, fmt.Errorf("%w (while cancelling AUTH %s: %v)", err, mech, primary)
+	}
+	return r, primary
+}
+
+// authCancelledError reports an exchange that the client cancelled because
+// the server's challenge was malformed or the mechanism failed. It unwraps
+// to the mechanism's error and to an AuthenticationError with the server's
+// reply to the cancellation, so that [SMTP.Login] moves on to its next
+// mechanism as after a refusal.
+type authCancelledError struct {
+	mech  string
+	cause error
+	reply AuthenticationError
+}
+
+func (e *authCancelledError) Error() string {
+	return fmt.Sprintf("smtplib: AUTH %s cancelled: %v; server replied %d %s",
+		e.mech, e.cause, e.reply.Code, e.reply.Message)
+}
+
+func (e *authCancelledError) Unwrap() []error { return []error{e.cause, &e.reply} }
+
+// decodeChallenge decodes a 334 challenge. Line breaks and spaces are
+// ignored, as Python's base64.decodebytes ignores them, and a challenge
+// without its padding is accepted, since some servers leave it out.
+func decodeChallenge(msg string) ([]byte, error) {
+	text := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, msg)
+	b, err := base64.StdEncoding.DecodeString(text)
+	if err != nil && !strings.Contains(text, "=") {
+		if raw, rerr := base64.RawStdEncoding.DecodeString(text); rerr == nil {
+			return raw, nil
+		}
+	}
+	return b, err
+}
+
+// validMechanism reports whether name is a SASL mechanism name as RFC 4422
+// section 3.1 defines it, so that nothing else can ride on the AUTH line.
+func validMechanism(name string) bool {
+	if name == "" || len(name) > 20 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkAuthSecure returns ErrInsecureAuth, with the reason, when mechanism
+// would send a reusable secret where others could read it.
+func (s *SMTP) checkAuthSecure(mechanism string) error {
+	switch mechanism {
+	case mechPlain, mechLogin, mechXOAuth2, sasl.OAuthBearer:
+	default:
+		return nil
+	}
+	if s.isTLS || s.cfg.insecureAuth || s.isLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%w: AUTH %s would go unencrypted to %s (%s), which is not a loopback address; "+
+		"call StartTLS first or connect with DialSSL, or allow it with WithInsecureAuth()",
+		ErrInsecureAuth, mechanism, s.host, s.conn.RemoteAddr())
+}
+
+// isLoopback reports whether the connection stays on this machine: a Unix
+// socket, or TCP to a loopback address. Through a dialer of WithDialer the
+// host dialled must be loopback too, since the connection's address may be
+// a proxy's on this machine, passing everything on to the real server.
+func (s *SMTP) isLoopback() bool {
+	switch a := s.conn.RemoteAddr().(type) {
+	case *net.UnixAddr:
+		return true
+	case *net.TCPAddr:
+		if !a.IP.IsLoopback() {
+			return false
+		}
+	default:
+		return false
+	}
+	if s.cfg.dialer == nil {
+		return true
+	}
+	if ip := net.ParseIP(s.host); ip != nil {
+		return ip.IsLoopback()
+	}
+	return strings.EqualFold(s.host, "localhost") || strings.HasPrefix(s.host, "/")
+}
+
+// Login authenticates with user and password, using the best mechanism
+// that both sides know (Python's login). It is LoginWith with initial
+// responses allowed.
+func (s *SMTP) Login(user, password string) (Reply, error) {
+	return s.LoginWith(user, password, true)
+}
+
+// LoginWith is [SMTP.Login] with the choice of initialResponseOK, which
+// [SMTP.Auth] describes; false makes every mechanism wait for the server's
+// first challenge, for servers that mishandle initial responses.
+//
+// As smtplib does, it says EHLO (or HELO) first if the session has not,
+// returns a [*NotSupportedError] when the server does not offer AUTH, and
+// tries, in this order, those of CRAM-MD5, PLAIN and LOGIN that the server
+// offers, until one succeeds; unlike smtplib it matches the names without
+// regard to case. It sets User and Password first, for the mechanisms to
+// read. The reply of the first success (235, or 503 for a session already
+// authenticated) is returned; when each mechanism was refused, the last
+// refusal is, as an [*AuthenticationError]. When the server offers none
+// of the three the error is an [ErrSMTP] saying "No suitable
+// authentication method found."; any other error, such as a lost
+// connection or [ErrInsecureAuth], ends the attempts at once.
+//
+// Over an unencrypted connection to a host other than loopback, PLAIN and
+// LOGIN are refused (see [SMTP.Auth]): call [SMTP.StartTLS] first.
+func (s *SMTP) LoginWith(user, password string, initialResponseOK bool) (Reply, error) {
+	if err := s.EhloOrHeloIfNeeded(); err != nil {
+		return Reply{}, err
+	}
+	if !s.HasExtn("auth") {
+		return Reply{}, &NotSupportedError{Msg: "SMTP AUTH extension not supported by server."}
+	}
+	advertised := strings.Fields(s.ESMTPFeatures["auth"])
+	var mechs []string
+	for _, m := range []string{mechCramMD5, mechPlain, mechLogin} {
+		for _, a := range advertised {
+			if strings.EqualFold(a, m) {
+				mechs = append(mechs, m)
+				break
+			}
+		}
+	}
+	if len(mechs) == 0 {
+		return Reply{}, &smtpError{msg: "No suitable authentication method found."}
+	}
+	s.User, s.Password = user, password
+	var r Reply
+	var err error
+	for _, m := range mechs {
+		var client sasl.Client
+		switch m {
+		case mechCramMD5:
+			client = s.AuthCramMD5()
+		case mechPlain:
+			client = s.AuthPlain()
+		default:
+			client = s.AuthLogin()
+		}
+		r, err = s.Auth(m, client, initialResponseOK)
+		var authErr *AuthenticationError
+		if err == nil || !errors.As(err, &authErr) {
+			return r, err
+		}
+	}
+	return r, err
+}

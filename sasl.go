@@ -1,0 +1,163 @@
+package smtplib
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+
+	"github.com/emersion/go-sasl"
+	"github.com/xdg-go/scram"
+)
+
+// The mechanisms of this file, as they go on the AUTH line.
+const (
+	mechPlain       = "PLAIN"
+	mechLogin       = "LOGIN"
+	mechCramMD5     = "CRAM-MD5"
+	mechXOAuth2     = "XOAUTH2"
+	mechScramSHA256 = "SCRAM-SHA-256"
+)
+
+// AuthPlain returns the PLAIN mechanism (RFC 4616) for [SMTP.Auth], Python's
+// auth_plain: it sends "\x00" + User + "\x00" + Password, with no
+// authorization identity. The credentials are read from the client's User
+// and Password fields when the exchange starts, not when AuthPlain is
+// called. As in smtplib, every challenge of the server is answered with the
+// same credentials.
+func (s *SMTP) AuthPlain() sasl.Client { return &plainClient{s: s} }
+
+// AuthLogin returns the LOGIN mechanism for [SMTP.Auth], Python's
+// auth_login. It answers by the position of the server's challenge, not by
+// its text, as smtplib does: the user name goes as the initial response
+// (or in answer to the first challenge when there is none), and the
+// password answers every later challenge. The credentials are read from
+// the client's User and Password fields during the exchange.
+func (s *SMTP) AuthLogin() sasl.Client { return &loginClient{s: s} }
+
+// AuthCramMD5 returns the CRAM-MD5 mechanism (RFC 2195) for [SMTP.Auth],
+// Python's auth_cram_md5: it has no initial response, and answers the
+// server's challenge with User, a space, and the hexadecimal HMAC-MD5 of
+// the challenge keyed with Password. The password itself never goes on the
+// wire, so this mechanism is allowed over an unencrypted connection.
+func (s *SMTP) AuthCramMD5() sasl.Client { return &cramMD5Client{s: s} }
+
+// plainClient is AuthPlain's mechanism. It takes its initial response from
+// go-sasl's PLAIN client, whose bytes are smtplib's.
+type plainClient struct{ s *SMTP }
+
+func (c *plainClient) Start() (string, []byte, error) {
+	_, ir, err := sasl.NewPlainClient("", c.s.User, c.s.Password).Start()
+	return mechPlain, ir, err
+}
+
+// Next answers any challenge with the credentials again, as smtplib's
+// auth_plain ignores its challenge.
+func (c *plainClient) Next([]byte) ([]byte, error) {
+	_, ir, err := c.Start()
+	return ir, err
+}
+
+// loginClient is AuthLogin's mechanism.
+type loginClient struct{ s *SMTP }
+
+func (c *loginClient) Start() (string, []byte, error) {
+	return mechLogin, []byte(c.s.User), nil
+}
+
+// Next applies smtplib's rule: the user name while fewer than two
+// challenges have been counted (the initial response counts as one), the
+// password after. go-sasl's LOGIN client, which insists on the text
+// "Password:", would fail with the many servers that word it otherwise.
+func (c *loginClient) Next([]byte) ([]byte, error) {
+	if c.s.authCount < 2 {
+		return []byte(c.s.User), nil
+	}
+	return []byte(c.s.Password), nil
+}
+
+// cramMD5Client is AuthCramMD5's mechanism.
+type cramMD5Client struct{ s *SMTP }
+
+func (c *cramMD5Client) Start() (string, []byte, error) { return mechCramMD5, nil, nil }
+
+func (c *cramMD5Client) Next(challenge []byte) ([]byte, error) {
+	mac := hmac.New(md5.New, []byte(c.s.Password))
+	mac.Write(challenge)
+	return []byte(c.s.User + " " + hex.EncodeToString(mac.Sum(nil))), nil
+}
+
+// XOAuth2 returns the XOAUTH2 mechanism of Gmail and Microsoft 365 for
+// [SMTP.Auth], with user the mailbox address and token an OAuth 2.0 access
+// token. Its initial response is "user=" + user + "\x01auth=Bearer " +
+// token + "\x01\x01". When the server refuses the token it sends a
+// challenge holding a JSON description of the error; the mechanism answers
+// it with an empty response, after which the server sends its final
+// refusal, which [SMTP.Auth] returns as an [*AuthenticationError].
+//
+// The token grants access to the mailbox, so like PLAIN and LOGIN this
+// mechanism is refused over an unencrypted connection to a host other than
+// loopback, unless [WithInsecureAuth] is given.
+func XOAuth2(user, token string) sasl.Client {
+	return &xoauth2Client{ir: []byte("user=" + user + "\x01auth=Bearer " + token + "\x01\x01")}
+}
+
+type xoauth2Client struct{ ir []byte }
+
+func (c *xoauth2Client) Start() (string, []byte, error) { return mechXOAuth2, c.ir, nil }
+
+// Next gives the empty response that the providers expect after their
+// error challenge.
+func (c *xoauth2Client) Next([]byte) ([]byte, error) { return []byte{}, nil }
+
+// ScramSHA256 returns the SCRAM-SHA-256 mechanism (RFC 7677, RFC 5802) for
+// [SMTP.Auth], as offered by Dovecot and Cyrus SASL behind Postfix and
+// others. The password never goes on the wire, not even hashed in a form
+// that could be replayed, and the server has to prove that it knows the
+// user's stored key, so a server that merely pretends to accept the
+// credentials is detected. The user name and password are normalised with
+// SASLprep as the RFC requires; a password that SASLprep refuses makes the
+// exchange fail before anything is sent. Channel binding (the -PLUS
+// variant) is not used.
+//
+// [SMTP.Login] does not choose this mechanism, since smtplib does not; call
+// Auth with it:
+//
+//	_, err := c.Auth("SCRAM-SHA-256", smtplib.ScramSHA256(user, pass), true)
+func ScramSHA256(user, pass string) sasl.Client {
+	return &scramClient{user: user, pass: pass}
+}
+
+// scramClient adapts xdg-go/scram's conversation to go-sasl's interface. A
+// new conversation starts with each Start, so the client may be reused.
+type scramClient struct {
+	user, pass string
+	conv       *scram.ClientConversation
+}
+
+func (c *scramClient) Start() (string, []byte, error) {
+	client, err := scram.SHA256.NewClient(c.user, c.pass, "")
+	if err != nil {
+		return mechScramSHA256, nil, err
+	}
+	c.conv = client.NewConversation()
+	first, err := c.conv.Step("")
+	if err != nil {
+		return mechScramSHA256, nil, err
+	}
+	return mechScramSHA256, []byte(first), nil
+}
+
+// Next answers the server-first message with the client proof, then checks
+// the server's signature in the server-final message and answers it with an
+// empty response, after which the server sends 235.
+func (c *scramClient) Next(challenge []byte) ([]byte, error) {
+	if c.conv == nil {
+		return nil, errors.New("scram: Next called before Start")
+	}
+	resp, err := c.conv.Step(string(challenge))
+	if err != nil {
+		return nil, err
+	}
+	return []byte(resp), nil
+}

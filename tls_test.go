@@ -1,0 +1,492 @@
+package smtplib
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/smtptest"
+)
+
+func TestStartTLS(t *testing.T) {
+	srv := newAuthServer(t, smtptest.WithSTARTTLS(), smtptest.WithAuth("PLAIN"))
+	c := dialTest(t, srv)
+	r, err := c.StartTLS(srv.TLSConfig())
+	require.NoError(t, err)
+	assert.Equal(t, Reply{220, "2.0.0 Ready to start TLS"}, r)
+
+	// What the server said in clear is forgotten (RFC 3207 section 4.2).
+	assert.True(t, c.isTLS)
+	assert.Empty(t, c.HeloResp)
+	assert.Empty(t, c.EhloResp)
+	assert.Empty(t, c.ESMTPFeatures)
+	assert.NotNil(t, c.ESMTPFeatures)
+	assert.False(t, c.DoesESMTP)
+	assert.False(t, c.heloDone)
+	assert.False(t, c.ehloDone)
+	_, ok := c.conn.(*tls.Conn)
+	assert.True(t, ok, "the client talks through the TLS connection")
+
+	// Login greets again, over TLS, where STARTTLS is no longer offered.
+	r, err = c.Login("alice", "s3cret")
+	require.NoError(t, err)
+	assert.Equal(t, 235, r.Code)
+	assert.True(t, c.DoesESMTP)
+	assert.False(t, c.HasExtn("starttls"))
+	_, err = c.Sendmail("alice@example.com", []string{"bob@example.com"}, []byte("Subject: hi\r\n\r\nhello\r\n"), nil, nil)
+	require.NoError(t, err)
+	_, err = c.Quit()
+	require.NoError(t, err)
+
+	require.NoError(t, srv.WaitSessions(1, 10*time.Second))
+	assert.Equal(t, 2, strings.Count(srv.Transcript(), "C: ehlo client.example"))
+	msgs := srv.Messages()
+	require.Len(t, msgs, 1)
+	assert.True(t, msgs[0].TLS)
+	assert.Equal(t, "alice", msgs[0].AuthUser)
+}
+
+func TestStartTLSUsesWithTLSConfig(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithSTARTTLS())
+	c := dialTest(t, srv, WithTLSConfig(srv.TLSConfig()))
+	r, err := c.StartTLS(nil)
+	require.NoError(t, err)
+	assert.Equal(t, 220, r.Code)
+	r, err = c.Noop()
+	require.NoError(t, err)
+	assert.Equal(t, 250, r.Code)
+}
+
+func TestStartTLSErrors(t *testing.T) {
+	other, otherLeaf, err := smtptest.NewCertificate("other.example")
+	require.NoError(t, err)
+	trustOther := func(*smtptest.Server) *tls.Config {
+		pool := x509.NewCertPool()
+		pool.AddCert(otherLeaf)
+		return &tls.Config{RootCAs: pool}
+	}
+	trustServer := func(s *smtptest.Server) *tls.Config { return s.TLSConfig() }
+	system := func(*smtptest.Server) *tls.Config { return nil }
+
+	tests := []struct {
+		name   string
+		opts   []smtptest.Option
+		config func(*smtptest.Server) *tls.Config
+		reply  Reply // returned with the error
+		usable bool  // the session goes on in clear
+		check  func(t *testing.T, err error)
+	}{
+		{
+			name: "not offered", config: trustServer, usable: true,
+			check: func(t *testing.T, err error) {
+				var ns *NotSupportedError
+				require.ErrorAs(t, err, &ns)
+				assert.EqualError(t, err, "smtplib: STARTTLS extension not supported by server.")
+			},
+		},
+		{
+			name:   "454 temporarily unavailable",
+			opts:   []smtptest.Option{smtptest.WithSTARTTLS(), smtptest.WithReply("STARTTLS", "454 4.7.0 TLS not available due to temporary reason")},
+			config: trustServer, usable: true,
+			reply: Reply{454, "4.7.0 TLS not available due to temporary reason"},
+			check: func(t *testing.T, err error) {
+				re, ok := err.(*ResponseError)
+				require.True(t, ok, "a plain *ResponseError, got %T", err)
+				assert.Equal(t, 454, re.Code)
+				assert.True(t, re.Temporary())
+				assert.ErrorIs(t, err, ErrSMTP)
+			},
+		},
+		{
+			name:   "501 syntax error",
+			opts:   []smtptest.Option{smtptest.WithSTARTTLS(), smtptest.WithReply("STARTTLS", "501 5.5.4 Syntax error")},
+			config: trustServer, usable: true,
+			reply: Reply{501, "5.5.4 Syntax error"},
+			check: func(t *testing.T, err error) {
+				assert.EqualError(t, err, "smtplib: 501 5.5.4 Syntax error")
+			},
+		},
+		{
+			name:   "server drops during the handshake",
+			opts:   []smtptest.Option{smtptest.WithSTARTTLS(), smtptest.WithFault(smtptest.Fault{At: "TLS_HANDSHAKE"})},
+			config: trustServer,
+			reply:  Reply{220, "2.0.0 Ready to start TLS"},
+			check: func(t *testing.T, err error) {
+				var sd *ServerDisconnectedError
+				require.ErrorAs(t, err, &sd)
+				assert.Equal(t, "TLS handshake failed", sd.Msg)
+			},
+		},
+		{
+			name:   "server drops on STARTTLS",
+			opts:   []smtptest.Option{smtptest.WithSTARTTLS(), smtptest.WithFault(smtptest.Fault{At: "STARTTLS"})},
+			config: trustServer,
+			check: func(t *testing.T, err error) {
+				var sd *ServerDisconnectedError
+				assert.ErrorAs(t, err, &sd)
+			},
+		},
+		{
+			name:   "certificate not trusted by default",
+			opts:   []smtptest.Option{smtptest.WithSTARTTLS()},
+			config: system,
+			reply:  Reply{220, "2.0.0 Ready to start TLS"},
+			check: func(t *testing.T, err error) {
+				var sd *ServerDisconnectedError
+				require.ErrorAs(t, err, &sd)
+				var cv *tls.CertificateVerificationError
+				assert.ErrorAs(t, err, &cv)
+			},
+		},
+		{
+			name:   "certificate for another name",
+			opts:   []smtptest.Option{smtptest.WithSTARTTLS(), smtptest.WithCertificate(other)},
+			config: trustOther,
+			reply:  Reply{220, "2.0.0 Ready to start TLS"},
+			check: func(t *testing.T, err error) {
+				var he x509.HostnameError
+				require.ErrorAs(t, err, &he)
+				assert.Equal(t, "127.0.0.1", he.Host)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, tt.opts...)
+			c := dialTest(t, srv)
+			r, err := c.StartTLS(tt.config(srv))
+			require.Error(t, err)
+			assert.Equal(t, tt.reply, r)
+			tt.check(t, err)
+			assert.False(t, c.isTLS)
+			_, err = c.Noop()
+			if tt.usable {
+				assert.NoError(t, err)
+			} else {
+				var sd *ServerDisconnectedError
+				assert.ErrorAs(t, err, &sd, "the client is closed")
+			}
+		})
+	}
+}
+
+func TestStartTLSNameOverride(t *testing.T) {
+	other, otherLeaf, err := smtptest.NewCertificate("other.example")
+	require.NoError(t, err)
+	srv := smtptest.NewServer(t, smtptest.WithSTARTTLS(), smtptest.WithCertificate(other))
+	pool := x509.NewCertPool()
+	pool.AddCert(otherLeaf)
+	c := dialTest(t, srv)
+	r, err := c.StartTLS(&tls.Config{RootCAs: pool, ServerName: "other.example"})
+	require.NoError(t, err)
+	assert.Equal(t, 220, r.Code)
+}
+
+// injectionServer offers STARTTLS and answers it with its 220 and a forged
+// reply in the same write, as a man in the middle injecting into the clear
+// stream would; then it shakes hands and answers EHLO honestly. It records
+// the lines it reads.
+type injectionServer struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	lines []string
+	hsErr error
+	done  chan struct{}
+}
+
+func newInjectionServer(t *testing.T) (*injectionServer, *tls.Config) {
+	cert, leaf, err := smtptest.NewCertificate("127.0.0.1")
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &injectionServer{ln: ln, done: make(chan struct{})}
+	t.Cleanup(func() { ln.Close(); <-s.done })
+	go s.run(&tls.Config{Certificates: []tls.Certificate{cert}})
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return s, &tls.Config{RootCAs: pool}
+}
+
+func (s *injectionServer) run(cfg *tls.Config) {
+	defer close(s.done)
+	conn, err := s.ln.Accept()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var rw net.Conn = conn
+	r := bufio.NewReader(conn)
+	if _, err := rw.Write([]byte("220 inject.example ESMTP\r\n")); err != nil {
+		return
+	}
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.lines = append(s.lines, strings.TrimSuffix(line, "\r\n"))
+		s.mu.Unlock()
+		verb := strings.ToLower(strings.Fields(line + " x")[0])
+		switch {
+		case verb == "ehlo" && rw == conn:
+			rw.Write([]byte("250-inject.example\r\n250 STARTTLS\r\n"))
+		case verb == "ehlo":
+			rw.Write([]byte("250-real.example\r\n250 HELP\r\n"))
+		case verb == "starttls":
+			// One write: the forged line travels with the 220.
+			if _, err := rw.Write([]byte("220 go ahead\r\n250 fake\r\n")); err != nil {
+				return
+			}
+			tc := tls.Server(conn, cfg)
+			err := tc.Handshake()
+			s.mu.Lock()
+			s.hsErr = err
+			s.mu.Unlock()
+			if err != nil {
+				return
+			}
+			rw, r = tc, bufio.NewReader(tc)
+		case verb == "quit":
+			rw.Write([]byte("221 bye\r\n"))
+			return
+		default:
+			rw.Write([]byte("250 ok\r\n"))
+		}
+	}
+}
+
+// TestStartTLSDiscardsInjectedReplies checks the defence against STARTTLS
+// command injection (CVE-2011-0411 and its kind, here on the client side):
+// a reply that arrives in clear after the 220 is never taken for the
+// reply to a command sent over TLS.
+func TestStartTLSDiscardsInjectedReplies(t *testing.T) {
+	srv, cfg := newInjectionServer(t)
+	c := New(WithLocalHostname("client.example"), WithTimeout(10*time.Second))
+	t.Cleanup(func() { c.Close() })
+	_, err := c.Connect("127.0.0.1", srv.ln.Addr().(*net.TCPAddr).Port)
+	require.NoError(t, err)
+
+	r, err := c.StartTLS(cfg)
+	// The forged line reached the client's buffer with the 220, so the
+	// handshake, which reads the connection itself, went through; the
+	// buffer, forged line and all, was dropped.
+	require.NoError(t, err)
+	assert.Equal(t, Reply{220, "go ahead"}, r)
+
+	r, err = c.Ehlo("")
+	require.NoError(t, err)
+	assert.Equal(t, Reply{250, "real.example\nHELP"}, r)
+	r, err = c.Noop()
+	require.NoError(t, err)
+	assert.Equal(t, Reply{250, "ok"}, r)
+	_, err = c.Quit()
+	require.NoError(t, err)
+
+	<-srv.done
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	assert.NoError(t, srv.hsErr)
+	assert.Equal(t, []string{"ehlo client.example", "STARTTLS", "ehlo client.example", "noop", "quit"}, srv.lines)
+}
+
+func TestTLSConfigFor(t *testing.T) {
+	base := &tls.Config{ServerName: "", MinVersion: tls.VersionTLS10}
+	defaults := &tls.Config{ServerName: "from-option.example", MinVersion: tls.VersionTLS13}
+	tests := []struct {
+		name       string
+		opts       []Option
+		cfg        *tls.Config
+		serverName string
+		minVersion uint16
+	}{
+		{"nothing given", nil, nil, "mail.example.com", tls.VersionTLS12},
+		{"old minimum raised", nil, base, "mail.example.com", tls.VersionTLS12},
+		{"caller's name and minimum kept", nil, &tls.Config{ServerName: "x.example", MinVersion: tls.VersionTLS13}, "x.example", tls.VersionTLS13},
+		{"WithTLSConfig when none given", []Option{WithTLSConfig(defaults)}, nil, "from-option.example", tls.VersionTLS13},
+		{"given beats WithTLSConfig", []Option{WithTLSConfig(defaults)}, base, "mail.example.com", tls.VersionTLS12},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(tt.opts...)
+			c.host = "mail.example.com"
+			got := c.tlsConfigFor(tt.cfg)
+			assert.Equal(t, tt.serverName, got.ServerName)
+			assert.Equal(t, tt.minVersion, got.MinVersion)
+			assert.False(t, got.InsecureSkipVerify)
+			if tt.cfg != nil {
+				assert.NotSame(t, tt.cfg, got, "the caller's configuration is cloned")
+			}
+		})
+	}
+	assert.Equal(t, uint16(tls.VersionTLS10), base.MinVersion, "the caller's configuration is not changed")
+	assert.Empty(t, base.ServerName)
+}
+
+// addrRecorder is a dialer that records the address asked for and fails,
+// so that no connection is ever attempted.
+type addrRecorder struct {
+	mu    sync.Mutex
+	addrs []string
+}
+
+var errNoDial = errors.New("test dialer: not dialling")
+
+func (d *addrRecorder) DialContext(_ context.Context, network, addr string) (net.Conn, error) {
+	d.mu.Lock()
+	d.addrs = append(d.addrs, network+" "+addr)
+	d.mu.Unlock()
+	return nil, errNoDial
+}
+
+func TestSSLDefaultPort(t *testing.T) {
+	tests := []struct {
+		name string
+		dial func(d ContextDialer) error
+		want string
+	}{
+		{"NewSSL port 0", func(d ContextDialer) error {
+			_, err := NewSSL(WithDialer(d)).Connect("mail.example.com", 0)
+			return err
+		}, "tcp mail.example.com:465"},
+		{"NewSSL port in host", func(d ContextDialer) error {
+			_, err := NewSSL(WithDialer(d)).Connect("mail.example.com:2465", 0)
+			return err
+		}, "tcp mail.example.com:2465"},
+		{"NewSSL explicit port", func(d ContextDialer) error {
+			_, err := NewSSL(WithDialer(d)).Connect("mail.example.com", 1465)
+			return err
+		}, "tcp mail.example.com:1465"},
+		{"DialSSL port 0", func(d ContextDialer) error {
+			_, err := DialSSL("mail.example.com", 0, WithDialer(d))
+			return err
+		}, "tcp mail.example.com:465"},
+		{"DialSSLContext port 0, IPv6", func(d ContextDialer) error {
+			_, err := DialSSLContext(context.Background(), "::1", 0, WithDialer(d))
+			return err
+		}, "tcp [::1]:465"},
+		{"New port 0", func(d ContextDialer) error {
+			_, err := New(WithDialer(d)).Connect("mail.example.com", 0)
+			return err
+		}, "tcp mail.example.com:25"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &addrRecorder{}
+			err := tt.dial(d)
+			var sd *ServerDisconnectedError
+			require.ErrorAs(t, err, &sd)
+			assert.ErrorIs(t, err, errNoDial)
+			assert.Equal(t, []string{tt.want}, d.addrs)
+		})
+	}
+	assert.Equal(t, 465, SMTPSSLPort)
+}
+
+func TestDialSSL(t *testing.T) {
+	other, otherLeaf, err := smtptest.NewCertificate("other.example")
+	require.NoError(t, err)
+	otherPool := x509.NewCertPool()
+	otherPool.AddCert(otherLeaf)
+
+	tests := []struct {
+		name   string
+		opts   []smtptest.Option
+		client func(s *smtptest.Server) []Option
+		check  func(t *testing.T, err error) // nil: success
+	}{
+		{
+			name:   "trusted certificate",
+			client: func(s *smtptest.Server) []Option { return []Option{WithTLSConfig(s.TLSConfig())} },
+		},
+		{
+			name:   "certificate checked by default",
+			client: func(*smtptest.Server) []Option { return nil },
+			check: func(t *testing.T, err error) {
+				var sd *ServerDisconnectedError
+				require.ErrorAs(t, err, &sd)
+				var cv *tls.CertificateVerificationError
+				assert.ErrorAs(t, err, &cv)
+			},
+		},
+		{
+			name:   "certificate for another name",
+			opts:   []smtptest.Option{smtptest.WithCertificate(other)},
+			client: func(*smtptest.Server) []Option { return []Option{WithTLSConfig(&tls.Config{RootCAs: otherPool})} },
+			check: func(t *testing.T, err error) {
+				var he x509.HostnameError
+				assert.ErrorAs(t, err, &he)
+			},
+		},
+		{
+			name: "certificate for another name, name given",
+			opts: []smtptest.Option{smtptest.WithCertificate(other)},
+			client: func(*smtptest.Server) []Option {
+				return []Option{WithTLSConfig(&tls.Config{RootCAs: otherPool, ServerName: "other.example"})}
+			},
+		},
+		{
+			name:   "server drops during the handshake",
+			opts:   []smtptest.Option{smtptest.WithFault(smtptest.Fault{At: "TLS_HANDSHAKE"})},
+			client: func(s *smtptest.Server) []Option { return []Option{WithTLSConfig(s.TLSConfig())} },
+			check: func(t *testing.T, err error) {
+				var sd *ServerDisconnectedError
+				assert.ErrorAs(t, err, &sd)
+			},
+		},
+		{
+			name:   "greeting refused",
+			opts:   []smtptest.Option{smtptest.WithReply("GREETING", "554 5.3.2 not now")},
+			client: func(s *smtptest.Server) []Option { return []Option{WithTLSConfig(s.TLSConfig())} },
+			check: func(t *testing.T, err error) {
+				var ce *ConnectError
+				require.ErrorAs(t, err, &ce)
+				assert.Equal(t, 554, ce.Code)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.NewUnstartedServer(t, tt.opts...)
+			srv.StartTLS()
+			opts := append([]Option{WithTimeout(10 * time.Second)}, tt.client(srv)...)
+			c, err := DialSSL(srv.Host(), srv.Port(), opts...)
+			t.Cleanup(func() { c.Close() })
+			if tt.check != nil {
+				require.Error(t, err)
+				tt.check(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, c.isTLS)
+			r, err := c.Noop()
+			require.NoError(t, err)
+			assert.Equal(t, 250, r.Code)
+			_, err = c.Quit()
+			require.NoError(t, err)
+			require.NoError(t, srv.WaitSessions(1, 10*time.Second))
+			assert.True(t, srv.Sessions()[0].TLS)
+		})
+	}
+}
+
+func TestDialSSLContextCancelled(t *testing.T) {
+	srv := smtptest.NewUnstartedServer(t)
+	srv.StartTLS()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := DialSSLContext(ctx, srv.Host(), srv.Port(), WithTLSConfig(srv.TLSConfig()))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.Canceled)
+}
