@@ -20,7 +20,10 @@ func NewSSL(opts ...Option) *SMTP {
 // the TLS handshake comes first, then the greeting, which must be 220. Port
 // 0 means 465. The server's certificate is verified for host, against the
 // system roots, unless the configuration of [WithTLSConfig] says otherwise;
-// TLS 1.2 is the oldest version accepted.
+// TLS 1.2 is the oldest version accepted. A failed handshake (an untrusted
+// certificate, a name that does not match, a server that hangs up) returns
+// a [*ServerDisconnectedError] that wraps the TLS error, as a failed
+// [SMTP.StartTLS] does.
 func DialSSL(host string, port int, opts ...Option) (*SMTP, error) {
 	return DialSSLContext(context.Background(), host, port, opts...)
 }
