@@ -249,8 +249,19 @@ type deadlineWriter struct {
 }
 
 func (w *deadlineWriter) Write(p []byte) (int, error) {
-	w.conn.SetWriteDeadline(time.Now().Add(w.s.cfg.timeoutFor(w.s.wphase)))
+	w.s.renewDeadline(w.conn.SetWriteDeadline, w.s.wphase)
 	return w.conn.Write(p)
+}
+
+// renewDeadline sets a read or write deadline the phase's timeout from now.
+// A context that ended just before has had the past deadline that bind put
+// on the connection overwritten, so the deadline is checked against it
+// after being set, or the operation would wait out the whole timeout.
+func (s *SMTP) renewDeadline(set func(time.Time) error, phase int) {
+	set(time.Now().Add(s.cfg.timeoutFor(phase)))
+	if s.ctx != nil && s.ctx.Err() != nil {
+		set(time.Unix(1, 0))
+	}
 }
 
 // bind makes ctx abort the client's blocking reads and writes when it is
@@ -401,7 +412,7 @@ func (s *SMTP) readReplyPhase(phase int) (Reply, error) {
 	if s.conn == nil {
 		return Reply{}, notConnected()
 	}
-	s.conn.SetReadDeadline(time.Now().Add(s.cfg.timeoutFor(phase)))
+	s.renewDeadline(s.conn.SetReadDeadline, phase)
 	var trace func([]byte)
 	if s.debuglevel > 0 {
 		trace = func(line []byte) { s.debugf("reply: %s", pyReprBytes(line)) }

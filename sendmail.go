@@ -103,6 +103,9 @@ func (e *readError) Unwrap() error { return e.err }
 
 func (s *SMTP) sendmail(ctx context.Context, from string, to []string, b *body, mailOptions, rcptOptions []string) (map[string]Reply, error) {
 	t, err := s.transact(ctx, from, to, b, mailOptions, rcptOptions)
+	if s.greetVerb == "lhlo" {
+		return s.lmtpOutcome(t, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +125,7 @@ type txn struct {
 	refused  map[string]Reply
 	accepted []string
 	final    []Reply // the replies after the data: one, or for LMTP one per accepted recipient
+	dataSent bool    // the whole message went out, and the replies after it are awaited
 }
 
 // envelope holds the command lines of a transaction, built and checked
@@ -316,6 +320,7 @@ func (s *SMTP) bodyFailed(err error) error {
 // readFinal reads the n replies after the end of the data. Those that came
 // before a failure are kept in t.final.
 func (s *SMTP) readFinal(t *txn, n int) error {
+	t.dataSent = true
 	for i := 0; i < n; i++ {
 		r, err := s.readReplyPhase(phaseDataTermReply)
 		if err != nil {
