@@ -117,15 +117,17 @@ func (s *SMTP) rcptArgs(recip string, options []string) (string, error) {
 
 // optionList joins ESMTP parameters as smtplib does (" A B"), or returns ""
 // when there are none or the server does not speak ESMTP.
+// The options are checked even when they are to be dropped, so that a bad
+// value is reported wherever it is passed.
 func (s *SMTP) optionList(options []string) (string, error) {
-	if len(options) == 0 || !s.DoesESMTP {
-		return "", nil
-	}
 	for _, o := range options {
 		if o == "" || strings.IndexFunc(o, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
 			return "", &CommandError{Command: fmt.Sprintf("%q", o),
 				Reason: "an ESMTP option must be one non-empty word without spaces or control characters"}
 		}
+	}
+	if len(options) == 0 || !s.DoesESMTP {
+		return "", nil
 	}
 	return " " + strings.Join(options, " "), nil
 }
@@ -185,8 +187,14 @@ func QuoteAddr(addr string) string { return quoteAddr(addr) }
 // safeQuoteAddr is QuoteAddr for the envelope: it refuses a result that
 // would not be one path, such as a string the parser could not read that
 // carries a '>' or a space outside quotes, which would end the address and
-// start a parameter.
+// start a parameter, and an address with a CR, LF or NUL anywhere.
 func safeQuoteAddr(addr string) (string, error) {
+	if strings.ContainsAny(addr, "\r\n\x00") {
+		// The parser would drop what follows the line break and mail
+		// another address than the caller's: refuse rather than guess.
+		r := strings.NewReplacer("\r", `\r`, "\n", `\n`, "\x00", `\x00`)
+		return "", &CommandError{Command: r.Replace(addr), Reason: "address contains prohibited newline or NUL characters"}
+	}
 	q := quoteAddr(addr)
 	if !strings.HasPrefix(q, "<") || !strings.HasSuffix(q, ">") || len(q) < 2 || !onePath(q[1:len(q)-1]) {
 		return "", &CommandError{Command: q, Reason: "address cannot be quoted safely as one path"}

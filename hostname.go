@@ -48,6 +48,11 @@ func defaultLocalHostname(local net.Addr) string {
 	if n := fqdn(); n != "" {
 		return n
 	}
+	return defaultLocalHostnameNoFQDN(local)
+}
+
+// defaultLocalHostnameNoFQDN is the address literal for local.
+func defaultLocalHostnameNoFQDN(local net.Addr) string {
 	if a, ok := local.(*net.TCPAddr); ok {
 		if ip4 := a.IP.To4(); ip4 != nil {
 			return "[" + ip4.String() + "]"
@@ -68,4 +73,14 @@ func asciiHostname(name string) string {
 		return a
 	}
 	return name
+}
+
+// isASCII reports whether s has only 7-bit characters.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,105 @@
+package smtplib
+
+import (
+	"bufio"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestReadReply(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want Reply
+		err  error
+	}{
+		{"single", "250 ok\r\n", Reply{250, "ok"}, nil},
+		{"multi", "250-a\r\n250-b c\r\n250 d\r\n", Reply{250, "a\nb c\nd"}, nil},
+		{"bare LF", "250-a\n250 b\n", Reply{250, "a\nb"}, nil},
+		{"trailing blanks stripped", "250 ok \t \r\n", Reply{250, "ok"}, nil},
+		{"code only", "250\r\n", Reply{250, ""}, nil},
+		{"code and space", "250 \r\n", Reply{250, ""}, nil},
+		{"no code", "hello there\r\n", Reply{-1, "o there"}, nil},
+		{"no code ends reply", "abc-def\r\n250 ok\r\n", Reply{-1, "def"}, nil},
+		{"short line", "2\r\n", Reply{2, ""}, nil},
+		{"two digit code", "25 x\r\n", Reply{25, ""}, nil},
+		{"leading space code", " 25x\r\n", Reply{25, ""}, nil},
+		{"signed code", "+25 ok\r\n", Reply{25, "ok"}, nil},
+		{"negative code", "-25 ok\r\n", Reply{-25, "ok"}, nil},
+		{"underscore code", "2_5 ok\r\n", Reply{25, "ok"}, nil},
+		{"double underscore", "2__ ok\r\n", Reply{-1, "ok"}, nil},
+		{"code with CR", "25\r\n", Reply{25, ""}, nil},
+		{"mismatched continuation", "250-a\r\n550 b\r\n", Reply{550, "a\nb"}, nil},
+		{"continuation then garbage", "250-a\r\nxyz\r\n", Reply{-1, "a\n"}, nil},
+		{"EOF after partial line", "250 ok", Reply{250, "ok"}, nil},
+		{"EOF mid continuation", "250-a\r\n", Reply{}, io.EOF},
+		{"EOF mid continuation no LF", "250-a", Reply{}, io.EOF},
+		{"empty", "", Reply{}, io.EOF},
+		{"fourth byte not dash", "250+a\r\n", Reply{250, "a"}, nil},
+		{"latin1 bytes kept", "250 caf\xe9\r\n", Reply{250, "caf\xe9"}, nil},
+		{"line of exactly 8192", "250 " + strings.Repeat("x", 8186) + "\r\n", Reply{250, strings.Repeat("x", 8186)}, nil},
+		{"line of 8193", "250 " + strings.Repeat("x", 8187) + "\r\n", Reply{}, errTooLong},
+		{"endless line", "250 " + strings.Repeat("x", 1<<20), Reply{}, errTooLong},
+		{"too many lines", strings.Repeat("250-x\r\n", maxReplyLines+5) + "250 end\r\n", Reply{}, errTooLong},
+		{"too many bytes", strings.Repeat("250-"+strings.Repeat("y", 8000)+"\r\n", 200) + "250 end\r\n", Reply{}, errTooLong},
+		{"bare CR is not a line end", "250-a\r250 b\r\n", Reply{}, io.EOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var traced []string
+			r, err := readReply(bufio.NewReaderSize(strings.NewReader(tt.in), defaultReadBufSize),
+				func(l []byte) { traced = append(traced, string(l)) })
+			if tt.err != nil {
+				require.ErrorIs(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, r)
+			assert.True(t, strings.HasPrefix(tt.in, strings.Join(traced, "")), "every line read is traced")
+		})
+	}
+}
+
+func TestPyInt(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"250", 250, true}, {" 25", 25, true}, {"25 ", 25, true}, {"\t2\n", 2, true},
+		{"+12", 12, true}, {"-12", -12, true}, {"1_2", 12, true}, {"_12", 0, false},
+		{"12_", 0, false}, {"1__2", 0, false}, {"", 0, false}, {" ", 0, false},
+		{"+", 0, false}, {"2a5", 0, false}, {"0x1", 0, false}, {"007", 7, true},
+		{"+-1", 0, false}, {"\v1\f", 1, true},
+	}
+	for _, tt := range tests {
+		got, ok := pyInt([]byte(tt.in))
+		assert.Equal(t, tt.ok, ok, "%q", tt.in)
+		assert.Equal(t, tt.want, got, "%q", tt.in)
+	}
+}
+
+// FuzzReply checks that the reply reader never panics, stays within its
+// bounds, and reads as much as smtplib would from any input.
+func FuzzReply(f *testing.F) {
+	for _, s := range []string{"250 ok\r\n", "250-a\r\n250 b\r\n", "xyz\r\n", "250-", "25", "-1 x\n", "250-a\r250 b\n", "\xff\xfe\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, err := readReply(bufio.NewReaderSize(strings.NewReader(string(in)), defaultReadBufSize), nil)
+		if err != nil {
+			return
+		}
+		assert.LessOrEqual(t, strings.Count(r.Message, "\n"), maxReplyLines)
+		assert.LessOrEqual(t, len(r.Message), maxReplyBytes+maxLine)
+		if r.Code != -1 {
+			// A readable code comes from at most three bytes.
+			assert.Less(t, r.Code, 1000)
+			assert.Greater(t, r.Code, -100)
+		}
+	})
+}

@@ -1,0 +1,230 @@
+package smtplib
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gosmtplib/smtplib/smtptest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// modes are the server capabilities that change how Sendmail talks, and
+// must not change what it returns.
+var modes = []struct {
+	name string
+	ext  []string
+}{
+	{"one at a time", []string{"SIZE 1000000", "8BITMIME"}},
+	{"pipelining", []string{"SIZE 1000000", "8BITMIME", "PIPELINING"}},
+	{"chunking", []string{"SIZE 1000000", "8BITMIME", "CHUNKING"}},
+	{"pipelining and chunking", []string{"SIZE 1000000", "8BITMIME", "PIPELINING", "CHUNKING"}},
+}
+
+func TestSendmailBranches(t *testing.T) {
+	const msg = "Subject: test\r\n\r\n.leading dot\nbare LF\r\n"
+	const sent = "Subject: test\r\n\r\n.leading dot\r\nbare LF\r\n"
+	tests := []struct {
+		name      string
+		opts      []smtptest.Option
+		to        []string
+		refused   map[string]Reply
+		err       error // the error's type and reply
+		closed    bool
+		delivered []string // recipients of the one message the server keeps
+		reset     bool     // RSET follows the failure
+	}{
+		{name: "all accepted", to: []string{"a@example.com", "b@example.com"},
+			refused: map[string]Reply{}, delivered: []string{"a@example.com", "b@example.com"}},
+		{name: "one refused", to: []string{"a@example.com", "bad@example.com"},
+			opts:    []smtptest.Option{smtptest.WithRefuseRecipient("bad@example.com", "550 5.1.1 no such user")},
+			refused: map[string]Reply{"bad@example.com": {550, "5.1.1 no such user"}}, delivered: []string{"a@example.com"}},
+		{name: "all refused", to: []string{"bad@example.com", "worse@example.com"},
+			opts: []smtptest.Option{smtptest.WithRefuseRecipient("bad@example.com", "550 5.1.1 no such user"),
+				smtptest.WithRefuseRecipient("worse@example.com", "450 4.2.0 later")},
+			err: &RecipientsRefusedError{map[string]Reply{"bad@example.com": {550, "5.1.1 no such user"},
+				"worse@example.com": {450, "4.2.0 later"}}}, reset: true},
+		{name: "no recipients", to: nil, err: &RecipientsRefusedError{map[string]Reply{}}, reset: true},
+		{name: "sender refused", to: []string{"a@example.com"},
+			opts: []smtptest.Option{smtptest.WithRefuseSender("s@example.com", "553 5.7.1 not you")},
+			err:  &SenderRefusedError{ResponseError{553, "5.7.1 not you"}, "Sender <s@example.com>"}, reset: true},
+		{name: "sender 421", to: []string{"a@example.com"},
+			opts: []smtptest.Option{smtptest.WithRefuseSender("s@example.com", "421 4.3.2 shutting down")},
+			err:  &SenderRefusedError{ResponseError{421, "4.3.2 shutting down"}, "Sender <s@example.com>"}, closed: true},
+		{name: "recipient 421", to: []string{"a@example.com", "b@example.com", "c@example.com"},
+			opts: []smtptest.Option{smtptest.WithRefuseRecipient("b@example.com", "421 4.3.2 bye")},
+			err:  &RecipientsRefusedError{map[string]Reply{"b@example.com": {421, "4.3.2 bye"}}}, closed: true},
+		{name: "251 is accepted", to: []string{"a@example.com"},
+			opts:    []smtptest.Option{smtptest.WithReply("RCPT", "251 2.1.5 will forward")},
+			refused: map[string]Reply{}, delivered: []string{"a@example.com"}},
+		{name: "data refused", to: []string{"a@example.com"},
+			opts: []smtptest.Option{smtptest.WithReply("DATA", "554 5.5.1 no"), smtptest.WithReply("BDAT", "554 5.5.1 no")},
+			err:  &DataError{ResponseError{554, "5.5.1 no"}}},
+		{name: "message refused", to: []string{"a@example.com"},
+			opts: []smtptest.Option{smtptest.WithReply("DOT", "552 5.3.4 too big")},
+			err:  &DataError{ResponseError{552, "5.3.4 too big"}}, reset: true},
+		{name: "message 421", to: []string{"a@example.com"},
+			opts: []smtptest.Option{smtptest.WithReply("DOT", "421 4.3.0 later")},
+			err:  &DataError{ResponseError{421, "4.3.0 later"}}, closed: true},
+	}
+	for _, mode := range modes {
+		for _, tt := range tests {
+			t.Run(mode.name+"/"+tt.name, func(t *testing.T) {
+				opts := append([]smtptest.Option{smtptest.WithExtensions(mode.ext...)}, tt.opts...)
+				srv := smtptest.NewServer(t, opts...)
+				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(5*time.Second), WithLocalHostname("c.example"))
+				require.NoError(t, err)
+				defer c.Close()
+				refused, err := c.Sendmail("Sender <s@example.com>", tt.to, []byte(msg), nil, nil)
+				if tt.err != nil {
+					require.Error(t, err)
+					assert.Equal(t, tt.err, err)
+					assert.Nil(t, refused)
+				} else {
+					require.NoError(t, err)
+					assert.Equal(t, tt.refused, refused)
+				}
+				assert.Equal(t, tt.closed, c.conn == nil, "closed")
+				if !tt.closed {
+					r, err := c.Noop()
+					require.NoError(t, err, "the session goes on")
+					assert.Equal(t, 250, r.Code)
+					c.Quit()
+				}
+				require.NoError(t, srv.WaitSessions(1, 5*time.Second))
+				msgs := srv.Messages()
+				if tt.delivered == nil {
+					assert.Empty(t, msgs)
+				} else {
+					require.Len(t, msgs, 1)
+					assert.Equal(t, "s@example.com", msgs[0].From)
+					assert.Equal(t, tt.delivered, msgs[0].To)
+					assert.Equal(t, sent, string(msgs[0].Data))
+					assert.Contains(t, msgs[0].MailOptions, "size=40")
+					assert.Equal(t, strings.Contains(mode.name, "chunking"), msgs[0].Chunked)
+				}
+				transcript := srv.Transcript()
+				// A refused BDAT is a refused message, which is followed by RSET.
+				reset := tt.reset || tt.name == "data refused" && strings.Contains(mode.name, "chunking")
+				assert.Equal(t, reset, strings.Contains(transcript, "C: rset"), transcript)
+				if tt.err != nil && !strings.Contains(tt.name, "message") && !strings.Contains(mode.name, "chunking") {
+					assert.NotContains(t, transcript, "C: <data", "no message data after a failed envelope")
+				}
+			})
+		}
+	}
+}
+
+func TestSendmailWire(t *testing.T) {
+	// The exact dialogue smtplib has with a server that offers SIZE.
+	srv := newScriptServer(t, `
+		S: 220 hi
+		C
+		S: 250-hi
+		S: 250 SIZE 100
+		C
+		S: 250 ok
+		C
+		S: 550 no
+		C
+		S: 250 ok
+		C
+		S: 354 go
+		C
+		C
+		S: 250 queued`)
+	c := dialScript(t, srv)
+	refused, err := c.Sendmail("a@example.com", []string{"x@example.com", "y@example.com"},
+		[]byte("hi\n"), []string{"BODY=8BITMIME"}, []string{"NOTIFY=NEVER"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]Reply{"x@example.com": {550, "no"}}, refused)
+	assert.Equal(t, wire("ehlo client.example", "mail FROM:<a@example.com> size=4 BODY=8BITMIME",
+		"rcpt TO:<x@example.com> NOTIFY=NEVER", "rcpt TO:<y@example.com> NOTIFY=NEVER", "data", "hi", "."),
+		srv.received())
+}
+
+func TestSendmailAfterHelo(t *testing.T) {
+	// Options are dropped for a server that only answered HELO.
+	srv := newScriptServer(t, `
+		S: 220 hi
+		C
+		S: 500 what
+		C
+		S: 250 hello
+		C
+		S: 250 ok
+		C
+		S: 250 ok
+		C
+		S: 354 go
+		C
+		S: 250 queued`)
+	c := dialScript(t, srv)
+	_, err := c.Sendmail("a@example.com", []string{"x@example.com"}, nil, []string{"BODY=8BITMIME"}, []string{"NOTIFY=NEVER"})
+	require.NoError(t, err)
+	assert.Equal(t, wire("ehlo client.example", "helo client.example", "mail FROM:<a@example.com>",
+		"rcpt TO:<x@example.com>", "data", ""), srv.received()[:6])
+}
+
+func TestSendmailChecksEverythingFirst(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithPipelining())
+	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(5*time.Second))
+	require.NoError(t, err)
+	defer c.Close()
+	for _, tt := range []struct {
+		from    string
+		to      []string
+		mail    []string
+		rcpt    []string
+		errType any
+	}{
+		{"a@example.com", []string{"ok@example.com", "bad\r\n@example.com"}, nil, nil, &CommandError{}},
+		{"a@example.com", []string{"ok@example.com"}, []string{"X=1\r\nRSET"}, nil, &CommandError{}},
+		{"a@example.com", []string{"ok@example.com"}, nil, []string{"A B"}, &CommandError{}},
+		{"a@example.com", []string{"ü@example.com"}, nil, nil, &CommandError{}},
+		{"a@example.com", []string{"ok@example.com"}, []string{"SMTPUTF8"}, nil, &NotSupportedError{}},
+	} {
+		_, err := c.Sendmail(tt.from, tt.to, []byte("x"), tt.mail, tt.rcpt)
+		assert.IsType(t, tt.errType, err, "%v", tt)
+	}
+	c.Quit()
+	require.NoError(t, srv.WaitSessions(1, 5*time.Second))
+	assert.NotContains(t, srv.Transcript(), "C: mail", "no transaction was started")
+}
+
+func TestSendmailSMTPUTF8(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithSMTPUTF8())
+	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(5*time.Second))
+	require.NoError(t, err)
+	defer c.Close()
+	refused, err := c.Sendmail("jörg@example.com", []string{"用户@example.com"}, []byte("x\r\n"), []string{"SMTPUTF8"}, nil)
+	require.NoError(t, err)
+	assert.Empty(t, refused)
+	msgs := srv.Messages()
+	require.Len(t, msgs, 1)
+	assert.Equal(t, "jörg@example.com", msgs[0].From)
+	assert.Equal(t, []string{"用户@example.com"}, msgs[0].To)
+	assert.Equal(t, "utf-8", c.CommandEncoding)
+}
+
+func TestSendmailLargeChunked(t *testing.T) {
+	// Several chunks, with a CRLF split across a chunk boundary.
+	body := strings.Repeat("x", chunkSize-1) + "\r\n" + strings.Repeat("line\n", 300000)
+	want := strings.Repeat("x", chunkSize-1) + "\r\n" + strings.Repeat("line\r\n", 300000)
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext[1:]...))
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+			require.NoError(t, err)
+			defer c.Close()
+			_, err = c.SendmailReader("a@example.com", []string{"b@example.com"}, strings.NewReader(body), nil, nil)
+			require.NoError(t, err)
+			msgs := srv.Messages()
+			require.Len(t, msgs, 1)
+			assert.Equal(t, len(want), len(msgs[0].Data))
+			assert.True(t, want == string(msgs[0].Data), "the data arrives whole and normalised")
+		})
+	}
+}
+
