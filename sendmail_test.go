@@ -227,4 +227,3 @@ func TestSendmailLargeChunked(t *testing.T) {
 		})
 	}
 }
-
