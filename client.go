@@ -55,7 +55,6 @@ type SMTP struct {
 	br          *bufio.Reader
 	bw          *bufio.Writer
 	host        string // the host dialled, for TLS names and the loopback test
-	network     string // "tcp", or "unix" for an LMTP socket
 	defaultPort int
 	greetVerb   string // "ehlo", or "lhlo" for LMTP
 	implicitTLS bool
@@ -75,7 +74,6 @@ func New(opts ...Option) *SMTP {
 	s := &SMTP{
 		ESMTPFeatures:   map[string]string{},
 		CommandEncoding: "ascii",
-		network:         "tcp",
 		defaultPort:     SMTPPort,
 		greetVerb:       "ehlo",
 	}
@@ -99,7 +97,10 @@ func Dial(host string, port int, opts ...Option) (*SMTP, error) {
 // greeting.
 func DialContext(ctx context.Context, host string, port int, opts ...Option) (*SMTP, error) {
 	s := New(opts...)
-	return s, s.dialGreet(ctx, host, port)
+	if err := s.dialGreet(ctx, host, port); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // dialGreet is what every Dial function shares: connect, then insist on 220.
@@ -110,7 +111,7 @@ func (s *SMTP) dialGreet(ctx context.Context, host string, port int) error {
 	}
 	if r.Code != 220 {
 		s.Close()
-		return &ConnectError{ResponseError{r.Code, r.Message}}
+		return &ConnectError{ResponseError(r)}
 	}
 	return nil
 }
@@ -130,7 +131,7 @@ func (s *SMTP) connect(ctx context.Context, host string, port int) (Reply, error
 	if host == "" {
 		host = "localhost"
 	}
-	network, addr := s.network, host
+	network, addr := "unix", host
 	if !(s.greetVerb == "lhlo" && strings.HasPrefix(host, "/")) {
 		network = "tcp"
 		var err error
@@ -141,8 +142,6 @@ func (s *SMTP) connect(ctx context.Context, host string, port int) (Reply, error
 			port = s.defaultPort
 		}
 		addr = net.JoinHostPort(host, strconv.Itoa(port))
-	} else {
-		network = "unix"
 	}
 	if s.conn != nil {
 		s.Close()
@@ -281,12 +280,13 @@ func (s *SMTP) bind(ctx context.Context) (stop func()) {
 }
 
 // Close closes the connection without QUIT (Python's close). Calling it
-// again, or on a client never connected, does nothing.
+// again, on a client never connected, or on the nil client a failed Dial
+// returns, does nothing.
 func (s *SMTP) Close() error {
-	conn := s.conn
-	if conn == nil {
+	if s == nil || s.conn == nil {
 		return nil
 	}
+	conn := s.conn
 	s.conn = nil
 	err := conn.Close()
 	if errors.Is(err, net.ErrClosed) {

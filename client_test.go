@@ -94,8 +94,8 @@ func TestDialBadGreeting(t *testing.T) {
 	assert.Equal(t, "no service\ngo away", ce.Message)
 	var re *ResponseError
 	assert.ErrorAs(t, err, &re)
-	assert.Nil(t, c.conn, "the connection is closed")
-	assert.Equal(t, []string{"<EOF>"}, srv.received())
+	assert.Nil(t, c, "no client on error")
+	assert.Equal(t, []string{"<EOF>"}, srv.received(), "the connection was closed")
 }
 
 func TestConnectReturnsGreeting(t *testing.T) {
@@ -126,7 +126,7 @@ func TestTimeout(t *testing.T) {
 	var sd *ServerDisconnectedError
 	assert.ErrorAs(t, err, &sd)
 	assert.Less(t, elapsed, 3*time.Second)
-	assert.Nil(t, c.conn)
+	assert.Nil(t, c)
 	conn := <-accepted
 	// The client closed its end: the server reads EOF.
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -138,5 +138,5 @@ func (s *SMTP) EhloOrHeloIfNeeded() error {
 			return nil
 		}
 	}
-	return &HeloError{ResponseError{r.Code, r.Message}}
+	return &HeloError{ResponseError(r)}
 }

@@ -249,5 +249,5 @@ func (c *chunkSender) failure(r Reply) error {
 	} else {
 		c.s.rsetQuietly()
 	}
-	return &DataError{ResponseError{r.Code, r.Message}}
+	return &DataError{ResponseError(r)}
 }

@@ -115,7 +115,7 @@ func (s *SMTP) sendmail(ctx context.Context, from string, to []string, b *body, 
 		} else {
 			s.rsetQuietly()
 		}
-		return nil, &DataError{ResponseError{r.Code, r.Message}}
+		return nil, &DataError{ResponseError(r)}
 	}
 	return t.refused, nil
 }
@@ -225,7 +225,7 @@ func (s *SMTP) checkSender(e *envelope, r Reply) error {
 	} else {
 		s.rsetQuietly()
 	}
-	return &SenderRefusedError{ResponseError{r.Code, r.Message}, e.from}
+	return &SenderRefusedError{ResponseError(r), e.from}
 }
 
 // noteRecipient records one RCPT reply; a 421 ends the transaction.
@@ -260,7 +260,7 @@ func (s *SMTP) sendData(t *txn, b *body, r Reply) error {
 		s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
 	}
 	if r.Code != 354 {
-		return &DataError{ResponseError{r.Code, r.Message}}
+		return &DataError{ResponseError(r)}
 	}
 	if err := s.writeBody(newDataWriter(nil, true), b); err != nil {
 		return err

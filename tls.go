@@ -32,7 +32,10 @@ func DialSSL(host string, port int, opts ...Option) (*SMTP, error) {
 // handshake and the greeting.
 func DialSSLContext(ctx context.Context, host string, port int, opts ...Option) (*SMTP, error) {
 	s := NewSSL(opts...)
-	return s, s.dialGreet(ctx, host, port)
+	if err := s.dialGreet(ctx, host, port); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // tlsConfigFor returns the configuration for a handshake with the client's
