@@ -1,0 +1,63 @@
+// Package smtplib is an SMTP and LMTP client that mirrors Python's smtplib
+// name for name: [SMTP] is smtplib.SMTP, [DialSSL] is SMTP_SSL, [LMTP] is
+// LMTP, and their methods (Ehlo, HasExtn, Login, StartTLS, Sendmail,
+// SendMessage, Quit, ...) behave as the Python documentation says, spelled
+// the Go way: (value, error) returns, errors.Is and errors.As, *tls.Config,
+// io.Reader and context.Context.
+//
+//	s, err := smtplib.Dial("mail.example.com", 587)
+//	if err != nil { ... }
+//	defer s.Close()
+//	if _, err := s.StartTLS(nil); err != nil { ... }
+//	if _, err := s.Login("user", "password"); err != nil { ... }
+//	refused, err := s.Sendmail("me@example.com", []string{"you@example.org"}, msg, nil, nil)
+//	s.Quit()
+//
+// Low-level commands return the server's [Reply]: a refusal (4xx or 5xx)
+// is a reply, not an error, as smtplib returns (code, msg). Errors are for
+// what smtplib raises; every one of them satisfies errors.Is(err, [ErrSMTP])
+// and the reply-carrying ones are [*ResponseError]s for errors.As.
+//
+// # Standards
+//
+//   - RFC 5321, SMTP; RFC 1869 and 5321, ESMTP and EHLO
+//   - RFC 2033, LMTP, with one reply per recipient after the data
+//   - RFC 1870, SIZE; RFC 6152, 8BITMIME; RFC 6531, SMTPUTF8
+//   - RFC 2920, PIPELINING; RFC 3030, CHUNKING (BDAT)
+//   - RFC 3207, STARTTLS; RFC 8314, implicit TLS
+//   - RFC 4954, AUTH, with RFC 4616 PLAIN, LOGIN, RFC 2195 CRAM-MD5,
+//     RFC 7677 SCRAM-SHA-256, XOAUTH2, and any github.com/emersion/go-sasl
+//     mechanism
+//   - RFC 5322 messages and RFC 5890 international domain names (IDNA)
+//
+// # Differences from Python's smtplib
+//
+// Each is deliberate, and none changes what the ordinary case does.
+//
+//   - Message data always has lone CR and lone LF turned into CRLF, for
+//     []byte as for text, so no message can end the data early.
+//   - PIPELINING and CHUNKING are used when the server offers them (see
+//     [WithoutPipelining] and [WithoutChunking]), with the same results and
+//     errors as the one-at-a-time dialogue.
+//   - Messages of any size stream from an io.Reader ([SMTP.SendmailReader]).
+//   - LMTP reads one reply per accepted recipient after the data.
+//   - TLS verifies the server's certificate and name by default, with TLS
+//     1.2 at the least; bytes the server sent before the STARTTLS
+//     handshake are discarded. PLAIN, LOGIN and XOAUTH2 refuse to send
+//     credentials in clear text to a host that is not loopback unless
+//     [WithInsecureAuth] is given. The debug output never shows
+//     credentials.
+//   - A CR, LF or NUL in any command argument, address or option, an
+//     ESMTP option with a space, and an address that cannot be quoted as
+//     one path are refused with a [*CommandError] before anything is
+//     written.
+//   - Replies are bounded in lines and bytes, not only per line, and every
+//     operation has a deadline (RFC 5321's by default, see [WithTimeout]).
+//   - Authentication mechanisms are matched without regard to case, and
+//     UTF-8 user names and passwords work.
+//   - SIZE is declared for the message with its line ends made CRLF, as
+//     smtplib does for a str message.
+//   - A non-ASCII EHLO name is sent as its IDNA A-label.
+//
+// A client is not safe for concurrent use; see [SMTP].
+package smtplib
