@@ -156,6 +156,9 @@ func (s *SMTP) connect(ctx context.Context, host string, port int) (Reply, error
 	}
 	conn, err := s.dial(ctx, network, addr)
 	if err != nil {
+		// Python raises the socket's OSError (of which its SMTP errors
+		// are subclasses); here the transport's failures are all
+		// ServerDisconnectedErrors, wrapping the cause.
 		return Reply{}, &ServerDisconnectedError{Msg: "connection to " + addr + " failed", Err: err}
 	}
 	s.attach(conn)
@@ -267,7 +270,7 @@ func (s *SMTP) renewDeadline(set func(time.Time) error, phase int) {
 // done, by moving the connection's deadline into the past; the returned
 // function undoes the binding. Errors seen meanwhile name ctx's error.
 func (s *SMTP) bind(ctx context.Context) (stop func()) {
-	if ctx == nil || ctx.Done() == nil {
+	if ctx == nil || ctx.Done() == nil || s.conn == nil {
 		return func() {}
 	}
 	s.ctx = ctx
@@ -311,9 +314,13 @@ func notConnected() error {
 	return &ServerDisconnectedError{Msg: "please run connect() first", Err: errConnClosed}
 }
 
-// Send writes s to the server as it is (Python's send): no check, no CRLF
-// added. It is for the rare command that Putcmd cannot express.
+// Send writes str to the server as it is (Python's send): no CRLF is added
+// and no line break refused, only characters that CommandEncoding cannot
+// carry. It is for the rare command that Putcmd cannot express.
 func (s *SMTP) Send(str string) error {
+	if err := s.checkEncoding(str); err != nil {
+		return err
+	}
 	if s.conn == nil {
 		return notConnected()
 	}
@@ -381,6 +388,12 @@ func (s *SMTP) checkLine(line string) error {
 		r := strings.NewReplacer("\r", `\r`, "\n", `\n`, "\x00", `\x00`)
 		return &CommandError{Command: r.Replace(line), Reason: reason}
 	}
+	return s.checkEncoding(line)
+}
+
+// checkEncoding refuses text that CommandEncoding cannot carry, as Python's
+// str.encode does before anything is sent.
+func (s *SMTP) checkEncoding(line string) error {
 	switch strings.ToLower(s.CommandEncoding) {
 	case "", "ascii", "us-ascii":
 		for i, c := range line {

@@ -65,7 +65,8 @@ func TestDialRefused(t *testing.T) {
 	_, err = Dial("127.0.0.1", port, WithTimeout(5*time.Second))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
-	assert.ErrorIs(t, err, ErrSMTP)
+	var op *net.OpError
+	assert.ErrorAs(t, err, &op)
 	var sd *ServerDisconnectedError
 	assert.ErrorAs(t, err, &sd)
 }

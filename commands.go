@@ -76,7 +76,7 @@ func (s *SMTP) mailArgs(sender string, options []string) (string, error) {
 	}
 	if opts != "" {
 		for _, o := range options {
-			if strings.EqualFold(o, "smtputf8") {
+			if pyLower(o) == "smtputf8" {
 				if !s.HasExtn("smtputf8") {
 					return "", &NotSupportedError{Msg: "SMTPUTF8 not supported by server"}
 				}
@@ -165,9 +165,15 @@ func (s *SMTP) Expn(address string) (Reply, error) {
 // greet again), and closes the connection (Python's quit).
 func (s *SMTP) Quit() (Reply, error) {
 	r, err := s.Docmd(verbQuit, "")
+	if err != nil {
+		// As in smtplib, a failed QUIT forgets nothing; the failure has
+		// closed the client already, unless the command was refused
+		// before it was sent.
+		return r, err
+	}
 	s.forgetGreeting()
 	s.Close()
-	return r, err
+	return r, nil
 }
 
 // forgetGreeting resets what EHLO and HELO established.
@@ -195,7 +201,10 @@ func safeQuoteAddr(addr string) (string, error) {
 		r := strings.NewReplacer("\r", `\r`, "\n", `\n`, "\x00", `\x00`)
 		return "", &CommandError{Command: r.Replace(addr), Reason: "address contains prohibited newline or NUL characters"}
 	}
-	q := quoteAddr(addr)
+	// smtplib passes an unparsable string that starts with "<" as it is,
+	// spaces around it included (" <> "); the spaces would not survive a
+	// strict server, so they go.
+	q := strings.TrimSpace(quoteAddr(addr))
 	if !strings.HasPrefix(q, "<") || !strings.HasSuffix(q, ">") || len(q) < 2 || !onePath(q[1:len(q)-1]) {
 		return "", &CommandError{Command: q, Reason: "address cannot be quoted safely as one path"}
 	}

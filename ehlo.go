@@ -111,8 +111,21 @@ func latin1(s string) string {
 // HasExtn reports whether the last EHLO reply advertised the extension
 // name, case ignored (Python's has_extn).
 func (s *SMTP) HasExtn(name string) bool {
-	_, ok := s.ESMTPFeatures[strings.ToLower(name)]
+	_, ok := s.ESMTPFeatures[pyLower(name)]
 	return ok
+}
+
+// pyLower is strings.ToLower with the one difference from Python's
+// str.lower that can matter here: U+0130 (capital I with dot) becomes
+// "i" followed by a combining dot, not a plain "i", so that it never
+// matches an ASCII keyword where Python would not. Simple case folding
+// (strings.EqualFold) is not used for the same reason: it equates
+// U+017F (long s) with "s", which Python's lower does not.
+func pyLower(s string) string {
+	if strings.ContainsRune(s, '\u0130') {
+		s = strings.ReplaceAll(s, "\u0130", "i\u0307")
+	}
+	return strings.ToLower(s)
 }
 
 // EhloOrHeloIfNeeded says EHLO, and HELO if EHLO is refused, unless one of

@@ -170,9 +170,6 @@ func (s *SMTP) buildEnvelope(from string, to []string, size int, mailOptions, rc
 // after the data. Every failure before them is returned as smtplib's
 // sendmail reports it.
 func (s *SMTP) transact(ctx context.Context, from string, to []string, b *body, mailOptions, rcptOptions []string) (*txn, error) {
-	if s.conn == nil {
-		return nil, notConnected()
-	}
 	defer s.bind(ctx)()
 	if err := s.EhloOrHeloIfNeeded(); err != nil {
 		return nil, err
