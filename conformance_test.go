@@ -238,7 +238,7 @@ func confCheck(t *testing.T, sc confScenario, want confExpScenario) []confMismat
 	for i, w := range exp.Actions {
 		g := got[i]
 		where := fmt.Sprintf("action #%d %s", i, w.Do)
-		diff(where+": outcome", confOutcome(w), confOutcome(g))
+		diff(where+": outcome", confClosedPort(confOutcome(w), sess.closedPort), confOutcome(g))
 		// Python's record of the bytes sent stops where TLS begins.
 		if want.WireOff == "" && w.Sent != nil {
 			diff(where+": bytes sent", w.Sent, g.Sent)
@@ -268,6 +268,26 @@ func confOutcome(r confRecord) map[string]any {
 		}
 	}
 	return map[string]any{"error": e}
+}
+
+// confClosedPort puts the port that "port": "closed" picked in this run
+// for {closed_port} in an expected error's text (go_expect's, see gen.py):
+// the Go client names the address it failed to reach.
+func confClosedPort(o map[string]any, port int) map[string]any {
+	e, ok := o["error"].(map[string]any)
+	if !ok {
+		return o
+	}
+	text, ok := e["text"].(string)
+	if !ok || !strings.Contains(text, "{closed_port}") {
+		return o
+	}
+	c := map[string]any{}
+	for k, v := range e {
+		c[k] = v
+	}
+	c["text"] = strings.ReplaceAll(text, "{closed_port}", strconv.Itoa(port))
+	return map[string]any{"error": c}
 }
 
 // confNormAttrs maps Python's attributes to what the Go client can show:
@@ -320,6 +340,8 @@ type confSession struct {
 	rec   *confRecorder
 	ports []int
 	c     *smtplib.SMTP
+	// closedPort is the last port that "port": "closed" picked.
+	closedPort int
 }
 
 // options are the client's: gen.py's local host name and timeout, and the
@@ -346,6 +368,7 @@ func (s *confSession) address(a confAction) (string, int) {
 		require.NoError(t, err)
 		port = ln.Addr().(*net.TCPAddr).Port
 		ln.Close()
+		s.closedPort = port
 	default:
 		require.NoError(t, json.Unmarshal(a.Port, &port))
 	}

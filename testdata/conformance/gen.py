@@ -71,7 +71,12 @@ A scenario may carry:
                            Python's with each message so normalised first
     "go_expect": {"reason": "...", "actions": {"3": {...}}}
                            an accepted divergence: the listed fields of the
-                           listed actions (0-based) replace Python's
+                           listed actions (0-based) replace Python's ("attrs"
+                           attribute by attribute, any other field whole);
+                           "received": {"0": [...]} likewise replaces what
+                           the listed servers (0-based) read. In an error's
+                           "text", {closed_port} stands for the port that
+                           "port": "closed" picked in the Go run
 """
 import copy
 import hashlib
@@ -468,9 +473,11 @@ def run(sc, normalize=False):
 
 
 def merge(dst, src):
+    """Apply go_expect's fields for one action to its record: "attrs" one
+    attribute at a time (each value whole), every other field whole."""
     for k, v in src.items():
-        if isinstance(v, dict) and isinstance(dst.get(k), dict) and k not in ("result", "error"):
-            merge(dst[k], v)
+        if k == "attrs" and isinstance(v, dict) and isinstance(dst.get(k), dict):
+            dst[k].update(v)
         else:
             dst[k] = v
             if k == "result":
@@ -534,6 +541,8 @@ def main():
             g = e.get("go") or copy.deepcopy(e["python"])
             for i, fields in sc["go_expect"]["actions"].items():
                 merge(g["actions"][int(i)], fields)
+            for i, got in sc["go_expect"].get("received", {}).items():
+                g["received"][int(i)] = got
             e["divergence"] = "; ".join(filter(None, [e.get("divergence"), sc["go_expect"]["reason"]]))
             e["go"] = g
         out.append(e)
