@@ -181,7 +181,7 @@ lmtp_rcpt_check_quota = yes
 recipient_delimiter = +
 plugin {
   quota = maildir:User quota
-  quota_rule = *:storage=100M
+  quota_rule = *:storage=1G
 }
 
 # SASL for Postfix (smtpd_sasl_type = dovecot).
