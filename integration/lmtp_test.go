@@ -1,5 +1,3 @@
-//go:build integration
-
 package integration
 
 import (
@@ -43,10 +41,7 @@ type dovecotLMTP struct {
 // $SMTPLIB_SERVERS_ENV is not set.
 func lmtpServersEnv(t *testing.T) dovecotLMTP {
 	t.Helper()
-	name := os.Getenv("SMTPLIB_SERVERS_ENV")
-	if name == "" {
-		t.Skip("SMTPLIB_SERVERS_ENV is not set; run testdata/servers/start.sh DIR and set it to DIR/env")
-	}
+	name := skipUnlessServers(t)
 	f, err := os.Open(name)
 	require.NoError(t, err)
 	defer f.Close()
