@@ -1,0 +1,17 @@
+module github.com/gosmtplib/smtplib/examples/gomessage
+
+go 1.23.0
+
+require github.com/gosmtplib/smtplib v0.0.0
+
+require (
+	github.com/emersion/go-message v0.18.2
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
+	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
+	github.com/xdg-go/scram v1.3.0 // indirect
+	github.com/xdg-go/stringprep v1.0.4 // indirect
+	golang.org/x/net v0.42.0 // indirect
+	golang.org/x/text v0.27.0 // indirect
+)
+
+replace github.com/gosmtplib/smtplib => ../..
