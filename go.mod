@@ -6,6 +6,7 @@ require (
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/stretchr/testify v1.11.1
 	github.com/xdg-go/scram v1.3.0
+	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.42.0
 )
 

@@ -1,0 +1,164 @@
+package smtplib
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// FuzzQuoteAddr checks safeQuoteAddr, the one gate between a caller's
+// address and the MAIL and RCPT lines: it either refuses the address with
+// a *CommandError, or returns "<...>" that every path reader of
+// injection_test.go reads as one path ending at the last byte, with no
+// parameter after it and no line break, NUL or other control character
+// that could end or split the command. The path readers that are known to
+// disagree with onePath (TestInjectionAddressQuoting's skipped rows) are
+// checked only with SMTPLIB_RUN_BUGS=1.
+func FuzzQuoteAddr(f *testing.F) {
+	for _, s := range []string{
+		"a@example.com", "Name <a@example.com>", `"x> ORCPT=rfc822;y"@example.com`, "a@b> NOTIFY=NEVER",
+		"<<a>>", `"a b" <c d@e>`, "a@b NOTIFY=NEVER", `"a\> b"@c`, "<@x,@y:a@b>", "", "<>", `""`,
+		`a"b> X=Y"@c`, `a@"b> X=Y"`, `\"a@b> X=Y"@c`, "a@b\r\nRSET", "a\x00@b", "(c> d) a@b", "a@[1.2.3.4> X]",
+	} {
+		f.Add(s)
+	}
+	strict := os.Getenv("SMTPLIB_RUN_BUGS") != ""
+	f.Fuzz(func(t *testing.T, addr string) {
+		q, err := safeQuoteAddr(addr)
+		if err != nil {
+			var ce *CommandError
+			require.ErrorAs(t, err, &ce)
+			assert.Empty(t, q)
+			return
+		}
+		require.True(t, len(q) >= 2 && q[0] == '<' && q[len(q)-1] == '>', "%q", q)
+		for i := 0; i < len(q); i++ {
+			require.False(t, q[i] == '\r' || q[i] == '\n' || q[i] == 0, "no line break or NUL in %q", q)
+		}
+		for _, r := range pathReaders {
+			if !strict && r.name != "quotes anywhere" {
+				continue
+			}
+			assert.Equal(t, len(q)-1, r.end(q), "%s reads %q as one path", r.name, q)
+		}
+	})
+}
+
+// pipeDialer hands the client one end of a net.Pipe whose other end plays
+// a server script.
+type pipeDialer struct{ conn net.Conn }
+
+func (d pipeDialer) DialContext(context.Context, string, string) (net.Conn, error) {
+	return d.conn, nil
+}
+
+// documentedError reports whether err is one of the errors the package
+// documents for what a server can do: a nil error, or an ErrSMTP that
+// errors.As finds as one of the exported error types.
+func documentedError(err error) bool {
+	if err == nil {
+		return true
+	}
+	var (
+		sd *ServerDisconnectedError
+		re *ResponseError
+		rr *RecipientsRefusedError
+		ns *NotSupportedError
+	)
+	return errors.Is(err, ErrSMTP) &&
+		(errors.As(err, &sd) || errors.As(err, &re) || errors.As(err, &rr) || errors.As(err, &ns))
+}
+
+// FuzzClientReplies plays the fuzzer's bytes as everything a server says
+// in a session, over net.Pipe, while a client dials, says EHLO and sends a
+// message to two recipients (and quits, if it got that far). Whatever the
+// bytes, the client must not panic, must finish within its timeouts (the
+// server hangs up when its bytes run out), must keep every reply within
+// its bounds, and every error it returns must be one of the documented
+// types.
+func FuzzClientReplies(f *testing.F) {
+	seeds := []string{
+		"220 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n221 bye\r\n",
+		"220 ok\r\n250-x\r\n250-PIPELINING\r\n250 SIZE 100\r\n250 ok\r\n250 ok\r\n550 no\r\n354 go\r\n250 q\r\n221 bye\r\n",
+		"220 ok\r\n250-x\r\n250-CHUNKING\r\n250 PIPELINING\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 done\r\n221 bye\r\n",
+		"220 ok\r\n250-x\r\n250 CHUNKING\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 done\r\n221 bye\r\n",
+		"220 ok\r\n502 no\r\n250 helo\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n250 q\r\n",
+		"220 ok\r\n250 ok\r\n421 bye\r\n",
+		"220 ok\r\n250 ok\r\n250 ok\r\n550 a\r\n550 b\r\n250 rset\r\n",
+		"554 go away\r\n",
+		"220-a\r\n220 b\r\n250-x\r\n550 y\r\n",
+		"220 ok\r\n250-\r\n250-\xff\xfe\r\n250 AUTH=LOGIN\r\n",
+		"220 ok\r250 ok\r",
+		"220 ok\n250 ok\n250 ok\n250 ok\n250 ok\n354 go\n250 q\n",
+		"",
+		"2",
+		"220 ok\r\n250-x\r\n250-PIPELINING\r\n250 CHUNKING\r\n250 ok\r\n421 bye\r\n",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, script []byte) {
+		clientEnd, serverEnd := net.Pipe()
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			// A pipe's Write returns once the client has read it all, so
+			// hanging up then leaves the client every byte of the script
+			// before its end of file. A client that stops reading ends
+			// the Write by closing its end.
+			defer wg.Done()
+			serverEnd.Write(script)
+			serverEnd.Close()
+		}()
+		go func() {
+			defer wg.Done()
+			io.Copy(io.Discard, serverEnd)
+		}()
+		defer func() {
+			serverEnd.Close()
+			wg.Wait()
+		}()
+
+		const timeout = 200 * time.Millisecond
+		start := time.Now()
+		c, err := Dial("fuzz.example", 25, WithDialer(pipeDialer{clientEnd}), WithTimeout(timeout),
+			WithLocalHostname("client.example"))
+		require.True(t, documentedError(err), "Dial: %T %v", err, err)
+		if err != nil {
+			assert.Nil(t, c)
+			clientEnd.Close()
+			return
+		}
+		defer c.Close()
+		to := []string{"a@example.com", "b@example.com"}
+		refused, err := c.Sendmail("s@example.com", to, []byte("Subject: x\r\n\r\n.body\n"), nil, nil)
+		require.True(t, documentedError(err), "Sendmail: %T %v", err, err)
+		for k := range c.ESMTPFeatures {
+			assert.Equal(t, strings.ToLower(k), k)
+		}
+		if err == nil {
+			for a, r := range refused {
+				assert.Contains(t, to, a)
+				assert.LessOrEqual(t, len(r.Message), maxReplyBytes+maxLine)
+			}
+			_, err = c.Quit()
+			require.True(t, documentedError(err), "Quit: %T %v", err, err)
+		}
+		var re *ResponseError
+		if errors.As(err, &re) {
+			assert.LessOrEqual(t, len(re.Message), maxReplyBytes+maxLine)
+		}
+		// The server hangs up when its script is read, so no operation
+		// should wait for its timeout; a session has a dozen at most.
+		assert.Less(t, time.Since(start), 15*timeout, "bounded by the timeouts")
+	})
+}

@@ -1,0 +1,452 @@
+package smtplib
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// hostileOn returns a raw server's handler: it greets, answers EHLO with a
+// bare 250, and answers the first command whose verb is verb by calling
+// misbehave; every other command gets "250 2.0.0 ok", and QUIT ends the
+// session. misbehave may write without end: it returns when a write fails,
+// that is when the client has closed the connection. When it returns true
+// the server goes mute: it reads on but answers nothing more. The verbs
+// the client sent after the misbehaviour are sent on the channel when the
+// connection ends.
+func hostileOn(verb string, misbehave func(w io.Writer) (mute bool)) (func(net.Conn), <-chan []string) {
+	after := make(chan []string, 1)
+	return func(conn net.Conn) {
+		var got []string
+		done, mute := false, false
+		defer func() { after <- got }()
+		if _, err := io.WriteString(conn, "220 hostile.example ESMTP\r\n"); err != nil {
+			return
+		}
+		r := bufio.NewReader(conn)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			v, _, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+			if done {
+				got = append(got, strings.ToLower(v))
+			}
+			switch {
+			case mute:
+			case !done && strings.EqualFold(v, verb):
+				done = true
+				mute = misbehave(conn)
+			case strings.EqualFold(v, "ehlo"):
+				io.WriteString(conn, "250 hostile.example\r\n")
+			case strings.EqualFold(v, "quit"):
+				io.WriteString(conn, "221 2.0.0 bye\r\n")
+				return
+			default:
+				io.WriteString(conn, "250 2.0.0 ok\r\n")
+			}
+		}
+	}, after
+}
+
+// says writes s once.
+func says(s string) func(io.Writer) bool {
+	return func(w io.Writer) bool { io.WriteString(w, s); return false }
+}
+
+// forever writes prefix, then chunk again and again until the client goes.
+func forever(prefix, chunk string) func(io.Writer) bool {
+	return func(w io.Writer) bool {
+		if _, err := io.WriteString(w, prefix); err != nil {
+			return true
+		}
+		b := bytes.Repeat([]byte(chunk), max(1, 64<<10/len(chunk)))
+		for {
+			if _, err := w.Write(b); err != nil {
+				return true
+			}
+		}
+	}
+}
+
+// drip writes s one byte at a time, a byte each interval, repeating s
+// until the client goes: a server that is never silent long enough for a
+// per-read timeout, and never done. With once, s is written only once,
+// and the server then goes mute.
+func drip(s string, interval time.Duration, once bool) func(io.Writer) bool {
+	return func(w io.Writer) bool {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for i := 0; !once || i < len(s); i++ {
+			if _, err := w.Write([]byte{s[i%len(s)]}); err != nil {
+				return true
+			}
+			<-tick.C
+		}
+		return true
+	}
+}
+
+// silence sends s and then goes mute.
+func silence(s string) func(io.Writer) bool {
+	return func(w io.Writer) bool { io.WriteString(w, s); return true }
+}
+
+// connHandler adapts a misbehaviour to a raw server's handler that
+// misbehaves from the start, before any greeting, and reads on until the
+// client goes.
+func connHandler(misbehave func(io.Writer) bool) func(net.Conn) {
+	return func(c net.Conn) {
+		misbehave(c)
+		io.Copy(io.Discard, c)
+	}
+}
+
+// allocated runs f and returns the bytes the process allocated meanwhile.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestHostileReplies answers MAIL with a hostile reply and runs Sendmail.
+// The property of each row: Sendmail returns the row's typed error (or
+// its documented outcome) within the time bound, without a panic, having
+// allocated no more than the row's bound, and the client is closed when
+// the reply broke the session.
+func TestHostileReplies(t *testing.T) {
+	const (
+		timeout = 300 * time.Millisecond
+		within  = time.Second
+	)
+	tooLong := &ResponseError{500, "Line too long."}
+	refused := func(code int, msg string) error {
+		return &SenderRefusedError{ResponseError{code, msg}, "a@example.com"}
+	}
+	tests := []struct {
+		name    string
+		reply   func(io.Writer) bool
+		want    error    // compared whole, unless timeout is set
+		timeout bool     // the error is a *ServerDisconnectedError wrapping os.ErrDeadlineExceeded
+		closed  bool     // the client is closed afterwards
+		after   []string // the commands the client sends after the reply, a NOOP included
+		maxMem  uint64
+		bug     string
+	}{
+		// Endless input: the bounds of reply.go stop it long before the
+		// timeout, and it costs what the bounds allow, not what was sent.
+		{name: "endless short continuation lines", reply: forever("", "250-more\r\n"),
+			want: tooLong, closed: true, maxMem: 1 << 20},
+		{name: "endless long continuation lines", reply: forever("", "250-"+strings.Repeat("x", 8000)+"\r\n"),
+			want: tooLong, closed: true, maxMem: 8 << 20},
+		{name: "one endless line", reply: forever("250 ", "x"),
+			want: tooLong, closed: true, maxMem: 1 << 20},
+		{name: "endless lines ended by bare CR", reply: forever("", "250-x\r"),
+			want: tooLong, closed: true, maxMem: 1 << 20},
+		{name: "endless garbage without line ends", reply: forever("", "\x00\xff\xfe\x80\x1b[2J"),
+			want: tooLong, closed: true, maxMem: 1 << 20},
+		{name: "a 100 KiB line", reply: says("250 " + strings.Repeat("x", 100<<10) + "\r\n"),
+			want: tooLong, closed: true, maxMem: 1 << 20},
+		{name: "a line one byte over 8192", reply: says("550 " + strings.Repeat("x", maxLine-5) + "\r\n"),
+			want: tooLong, closed: true, maxMem: 1 << 20},
+		{name: "a line of exactly 8192 bytes is read",
+			reply: says("550 " + strings.Repeat("x", maxLine-6) + "\r\n"),
+			want:  refused(550, strings.Repeat("x", maxLine-6)), after: []string{"rset", "noop"}, maxMem: 1 << 20},
+		{name: "1000 lines are the most a reply may have",
+			reply: says(strings.Repeat("550-x\r\n", maxReplyLines) + "550 end\r\n"),
+			want:  tooLong, closed: true, maxMem: 1 << 20},
+
+		// Silence and slowness: the per-operation deadline ends them.
+		{name: "no reply at all", reply: silence(""),
+			timeout: true, closed: true, maxMem: 1 << 20},
+		{name: "bare CR line ends then silence", reply: silence("250-a\r250 b\r"),
+			timeout: true, closed: true, maxMem: 1 << 20},
+		{name: "a continuation line then silence", reply: silence("250-first line\r\n"),
+			timeout: true, closed: true, maxMem: 1 << 20},
+		{name: "half a line then silence", reply: silence("250 2.1.0 sender o"),
+			timeout: true, closed: true, maxMem: 1 << 20,
+			bug: "readReply takes the bytes read before a timeout for a whole line, so the reply " +
+				"\"250 2.1.0 sender o\" is accepted (reply.go readReply: only io.EOF may end a line)"},
+		// The deadline falls after about six bytes, "250-dr", so the
+		// reply is unfinished whatever readReply makes of a cut line.
+		{name: "continuation bytes every 50 ms", reply: drip("250-drip\r\n", 50*time.Millisecond, false),
+			timeout: true, closed: true, maxMem: 1 << 20},
+		{name: "a final line dripped a byte every 50 ms", reply: drip("250 2.1.0 sender ok, a long time coming\r\n", 50*time.Millisecond, true),
+			timeout: true, closed: true, maxMem: 1 << 20,
+			bug: "readReply takes the bytes read before a timeout for a whole line, so the partial " +
+				"reply \"250 2.1.\" is accepted (reply.go readReply)"},
+
+		// Malformed codes: read as smtplib reads them, as Python's
+		// int() of the first three bytes, and judged as a refusal.
+		{name: "bare CR inside a line keeps the line whole", reply: says("550 a\r250 b\r\n"),
+			want: refused(550, "a\r250 b"), after: []string{"rset", "noop"}},
+		{name: "two-digit code", reply: says("25 ok\r\n"),
+			want: refused(25, "k"), after: []string{"rset", "noop"}},
+		{name: "letters for a code", reply: says("abc no code\r\n"),
+			want: refused(-1, "no code"), after: []string{"rset", "noop"}},
+		{name: "negative code", reply: says("-25 x\r\n"),
+			want: refused(-25, "x"), after: []string{"rset", "noop"}},
+		{name: "empty line", reply: says("\r\n"),
+			want: refused(-1, ""), after: []string{"rset", "noop"}},
+		{name: "garbage bytes", reply: says("\x00\xff\xfe\x80garbage\r\n"),
+			want: refused(-1, "garbage"), after: []string{"rset", "noop"}},
+		{name: "continuation then a line without a code", reply: says("250-a\r\nxyz\r\n"),
+			want: refused(-1, "a\n"), after: []string{"rset", "noop"}},
+		{name: "code changes from 250 to 550: the last line's code counts", reply: says("250-fine\r\n550 not fine\r\n"),
+			want: refused(550, "fine\nnot fine"), after: []string{"rset", "noop"}},
+		{name: "NUL in the text", reply: says("550 no\x00pe\r\n"),
+			want: refused(550, "no\x00pe"), after: []string{"rset", "noop"}},
+		{name: "421 closes the session", reply: says("421 4.3.2 going down\r\n"),
+			want: refused(421, "4.3.2 going down"), closed: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.bug != "" {
+				knownBug(t, tt.bug)
+			}
+			handler, after := hostileOn("mail", tt.reply)
+			srv := newRawServer(t, handler)
+			c := dialRaw(t, srv, WithTimeout(timeout))
+			var refusedTo map[string]Reply
+			var err error
+			start := time.Now()
+			mem := allocated(func() {
+				refusedTo, err = c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("x\r\n"), nil, nil)
+			})
+			elapsed := time.Since(start)
+
+			assert.Nil(t, refusedTo)
+			assert.Less(t, elapsed, within, "bounded by the timeout")
+			if tt.maxMem > 0 {
+				assert.Less(t, mem, tt.maxMem, "bounded memory")
+			}
+			assert.ErrorIs(t, err, ErrSMTP)
+			if tt.timeout {
+				var sd *ServerDisconnectedError
+				require.ErrorAs(t, err, &sd)
+				assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+			} else {
+				assert.Equal(t, tt.want, err)
+			}
+			_, nerr := c.Noop()
+			if tt.closed {
+				var sd *ServerDisconnectedError
+				require.ErrorAs(t, nerr, &sd, "the client is closed")
+				assert.Equal(t, "please run connect() first", sd.Msg)
+			} else {
+				assert.NoError(t, nerr, "the session goes on")
+			}
+			c.Close()
+			select {
+			case got := <-after:
+				assert.Equal(t, tt.after, got, "what the client sent after the reply")
+			case <-time.After(robustWait):
+				t.Fatal("the server's session did not end")
+			}
+		})
+	}
+}
+
+// TestHostileGreeting covers a server that misbehaves before its first
+// reply. The property of each row: Dial (with WithTimeout(300ms)) returns
+// a nil client and the row's typed error within a second.
+func TestHostileGreeting(t *testing.T) {
+	tests := []struct {
+		name    string
+		serve   func(conn net.Conn)
+		check   func(t *testing.T, err error)
+		maxMem  uint64
+		timeout bool
+		bug     string
+	}{
+		{name: "the greeting never comes", serve: connHandler(silence("")), timeout: true},
+		{name: "a continued greeting drips a byte every 50 ms", serve: connHandler(drip("220-slow\r\n", 50*time.Millisecond, false)),
+			timeout: true},
+		{name: "the greeting drips a byte every 50 ms", serve: connHandler(drip("220 slow.example ESMTP at last\r\n", 50*time.Millisecond, true)),
+			timeout: true, bug: "readReply takes the bytes read before the timeout for the whole greeting, " +
+				"so Dial succeeds on \"220 slo\" (reply.go readReply: only io.EOF may end a line)"},
+		{name: "half a greeting then silence", serve: connHandler(silence("220 hal")), timeout: true,
+			bug: "readReply takes the bytes read before the timeout for the whole greeting, " +
+				"so Dial succeeds on \"220 hal\" (reply.go readReply: only io.EOF may end a line)"},
+		{name: "an endless greeting", serve: connHandler(forever("", "220-welcome\r\n")),
+			check:  func(t *testing.T, err error) { assert.Equal(t, &ResponseError{500, "Line too long."}, err) },
+			maxMem: 1 << 20},
+		{name: "a greeting that is one endless line", serve: connHandler(forever("220 ", "x")),
+			check:  func(t *testing.T, err error) { assert.Equal(t, &ResponseError{500, "Line too long."}, err) },
+			maxMem: 1 << 20},
+		{name: "closed at once", serve: func(c net.Conn) {},
+			check: func(t *testing.T, err error) {
+				var sd *ServerDisconnectedError
+				require.ErrorAs(t, err, &sd)
+				assert.ErrorIs(t, err, io.EOF)
+			}},
+		{name: "a refusal", serve: connHandler(silence("554 5.3.2 not now\r\n")),
+			check: func(t *testing.T, err error) {
+				assert.Equal(t, &ConnectError{ResponseError{554, "5.3.2 not now"}}, err)
+			}},
+		{name: "garbage", serve: connHandler(silence("\xff\xfe\x00\r\n")),
+			check: func(t *testing.T, err error) {
+				assert.Equal(t, &ConnectError{ResponseError{-1, ""}}, err)
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.bug != "" {
+				knownBug(t, tt.bug)
+			}
+			srv := newRawServer(t, tt.serve)
+			var c *SMTP
+			var err error
+			start := time.Now()
+			mem := allocated(func() {
+				c, err = Dial("127.0.0.1", srv.port(), WithLocalHostname("client.example"), WithTimeout(300*time.Millisecond))
+			})
+			assert.Less(t, time.Since(start), time.Second)
+			assert.Nil(t, c)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrSMTP)
+			if tt.maxMem > 0 {
+				assert.Less(t, mem, tt.maxMem, "bounded memory")
+			}
+			if tt.timeout {
+				var sd *ServerDisconnectedError
+				require.ErrorAs(t, err, &sd)
+				assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+				var ne net.Error
+				require.ErrorAs(t, err, &ne)
+				assert.True(t, ne.Timeout())
+			} else {
+				tt.check(t, err)
+			}
+		})
+	}
+}
+
+// TestHostileUnsolicitedReply documents what the client reads when a
+// server writes a reply nobody asked for: replies are read strictly in
+// order, one per command, as smtplib reads them, so an extra reply is
+// taken as the answer to the next command and every later answer is one
+// behind. Nothing breaks the client's bounds; the session is merely out of
+// step, as it would be in Python. (The one place where stray bytes could
+// do harm, before a TLS handshake, is covered by
+// TestStartTLSDiscardsInjectedReplies: they are discarded.)
+func TestHostileUnsolicitedReply(t *testing.T) {
+	srv := newRawServer(t, func(conn net.Conn) {
+		io.WriteString(conn, "220 hostile.example\r\n250 unsolicited\r\n")
+		r := bufio.NewReader(conn)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			verb, _, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+			io.WriteString(conn, "250 reply to "+verb+"\r\n")
+		}
+	})
+	c := dialRaw(t, srv)
+
+	r, err := c.Ehlo("")
+	require.NoError(t, err)
+	assert.Equal(t, Reply{250, "unsolicited"}, r, "EHLO reads the stray reply")
+	assert.True(t, c.DoesESMTP)
+	assert.Empty(t, c.ESMTPFeatures, "so the server's extensions are unknown")
+	r, err = c.Noop()
+	require.NoError(t, err)
+	assert.Equal(t, Reply{250, "reply to ehlo"}, r, "NOOP reads EHLO's reply: one behind")
+	r, err = c.Rset()
+	require.NoError(t, err)
+	assert.Equal(t, Reply{250, "reply to noop"}, r)
+}
+
+// TestHostileAuthLoop is a server that answers every AUTH step with
+// another challenge. The client stops after smtplib's five, cancels, and
+// returns an ErrSMTP; the session stays usable.
+func TestHostileAuthLoop(t *testing.T) {
+	srv := newRawServer(t, func(conn net.Conn) {
+		io.WriteString(conn, "220 hostile.example\r\n")
+		r := bufio.NewReader(conn)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch strings.TrimRight(line, "\r\n") {
+			case "*":
+				io.WriteString(conn, "501 5.7.0 cancelled\r\n")
+			case "noop":
+				io.WriteString(conn, "250 2.0.0 ok\r\n")
+			default:
+				io.WriteString(conn, "334 \r\n")
+			}
+		}
+	})
+	c := dialRaw(t, srv, WithTimeout(time.Second))
+	c.User, c.Password = "user", "secret"
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		_, err = c.Auth("LOGIN", c.AuthLogin(), true)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		c.Close()
+		<-done
+		t.Fatal("Auth did not stop")
+	}
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrSMTP)
+	assert.Contains(t, err.Error(), "infinite loop")
+	r, err := c.Noop()
+	require.NoError(t, err)
+	assert.Equal(t, 250, r.Code)
+}
+
+// TestHostileEHLOFlood answers EHLO with as many extension lines as a
+// reply may hold, each a different keyword: the client reads them all
+// into ESMTPFeatures, within its bounds, and one more line makes the reply
+// too long.
+func TestHostileEHLOFlood(t *testing.T) {
+	tests := []struct {
+		name  string
+		lines int
+		err   error
+	}{
+		{"the most lines a reply may have", maxReplyLines, nil},
+		{"one line too many", maxReplyLines + 1, &ResponseError{500, "Line too long."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString("250-hostile.example\r\n")
+			for i := 1; i < tt.lines-1; i++ {
+				b.WriteString("250-X-EXT" + strconv.Itoa(i) + " " + strings.Repeat("p", 100) + "\r\n")
+			}
+			b.WriteString("250 LAST\r\n")
+			handler, _ := hostileOn("ehlo", says(b.String()))
+			srv := newRawServer(t, handler)
+			c := dialRaw(t, srv, WithTimeout(time.Second))
+			_, err := c.Ehlo("")
+			if tt.err != nil {
+				assert.Equal(t, tt.err, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Len(t, c.ESMTPFeatures, tt.lines-1)
+		})
+	}
+}
