@@ -63,7 +63,7 @@ var ErrInsecureAuth = errors.New("smtplib: refusing to send credentials in clear
 // client was made with [WithInsecureAuth]. The debug output of
 // [SMTP.SetDebuglevel] never shows what the mechanism sends.
 func (s *SMTP) Auth(mechanism string, authobject sasl.Client, initialResponseOK bool) (Reply, error) {
-	if s.conn == nil {
+	if s.getConn() == nil {
 		return Reply{}, notConnected()
 	}
 	name, ir, err := authobject.Start()
@@ -75,7 +75,7 @@ func (s *SMTP) Auth(mechanism string, authobject sasl.Client, initialResponseOK 
 		return Reply{}, fmt.Errorf("smtplib: AUTH %s: %w", mechanism, err)
 	}
 	if !validMechanism(mechanism) {
-		return Reply{}, &CommandError{Command: verbAuth + " " + mechanism,
+		return Reply{}, &CommandError{Command: escapeControls(verbAuth + " " + mechanism),
 			Reason: "a SASL mechanism name is 1 to 20 of A-Z, 0-9, '-' and '_' (RFC 4422 section 3.1)"}
 	}
 	if err := s.checkAuthSecure(mechanism); err != nil {
@@ -229,7 +229,7 @@ func (s *SMTP) checkAuthSecure(mechanism string) error {
 	}
 	return fmt.Errorf("%w: AUTH %s would go unencrypted to %s (%s), which is not a loopback address; "+
 		"call StartTLS first or connect with DialSSL, or allow it with WithInsecureAuth()",
-		ErrInsecureAuth, mechanism, s.host, s.conn.RemoteAddr())
+		ErrInsecureAuth, mechanism, s.host, s.getConn().RemoteAddr())
 }
 
 // isLoopback reports whether the connection stays on this machine: a Unix
@@ -237,7 +237,7 @@ func (s *SMTP) checkAuthSecure(mechanism string) error {
 // host dialled must be loopback too, since the connection's address may be
 // a proxy's on this machine, passing everything on to the real server.
 func (s *SMTP) isLoopback() bool {
-	switch a := s.conn.RemoteAddr().(type) {
+	switch a := s.getConn().RemoteAddr().(type) {
 	case *net.UnixAddr:
 		return true
 	case *net.TCPAddr:

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -51,6 +52,7 @@ type SMTP struct {
 	Password string
 
 	cfg         config
+	mu          sync.Mutex // guards conn, which Close may clear from another goroutine
 	conn        net.Conn
 	br          *bufio.Reader
 	bw          *bufio.Writer
@@ -65,7 +67,10 @@ type SMTP struct {
 	ctx         context.Context // the context of the operation under way, if any
 	authCount   int             // Python's _auth_challenge_count
 	wphase      int             // the timeout phase of the writes under way
-	redact      bool            // hide the arguments of the commands sent (credentials)
+	// holdWriteErrors keeps the client open after a failed write, so that
+	// the replies to a pipelined envelope can still be read.
+	holdWriteErrors bool
+	redact          bool // hide the arguments of the commands sent (credentials)
 }
 
 // New returns a client that is not connected yet (Python's SMTP() with no
@@ -143,7 +148,7 @@ func (s *SMTP) connect(ctx context.Context, host string, port int) (Reply, error
 		}
 		addr = net.JoinHostPort(host, strconv.Itoa(port))
 	}
-	if s.conn != nil {
+	if s.getConn() != nil {
 		s.Close()
 	}
 	s.host = host
@@ -237,7 +242,9 @@ func (s *SMTP) dial(ctx context.Context, network, addr string) (net.Conn, error)
 // attach makes conn the client's transport, with fresh buffers: nothing read
 // on an earlier transport may be taken for a reply on this one.
 func (s *SMTP) attach(conn net.Conn) {
+	s.mu.Lock()
 	s.conn = conn
+	s.mu.Unlock()
 	s.br = bufio.NewReaderSize(conn, defaultReadBufSize)
 	s.bw = bufio.NewWriterSize(&deadlineWriter{conn: conn, s: s}, defaultWriteBufSize)
 }
@@ -270,11 +277,11 @@ func (s *SMTP) renewDeadline(set func(time.Time) error, phase int) {
 // done, by moving the connection's deadline into the past; the returned
 // function undoes the binding. Errors seen meanwhile name ctx's error.
 func (s *SMTP) bind(ctx context.Context) (stop func()) {
-	if ctx == nil || ctx.Done() == nil || s.conn == nil {
+	conn := s.getConn()
+	if ctx == nil || ctx.Done() == nil || conn == nil {
 		return func() {}
 	}
 	s.ctx = ctx
-	conn := s.conn
 	release := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	return func() {
 		release()
@@ -282,15 +289,27 @@ func (s *SMTP) bind(ctx context.Context) (stop func()) {
 	}
 }
 
+// getConn returns the connection, nil when the client is closed.
+func (s *SMTP) getConn() net.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn
+}
+
 // Close closes the connection without QUIT (Python's close). Calling it
 // again, on a client never connected, or on the nil client a failed Dial
 // returns, does nothing.
 func (s *SMTP) Close() error {
-	if s == nil || s.conn == nil {
+	if s == nil {
 		return nil
 	}
+	s.mu.Lock()
 	conn := s.conn
 	s.conn = nil
+	s.mu.Unlock()
+	if conn == nil {
+		return nil
+	}
 	err := conn.Close()
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
@@ -303,7 +322,7 @@ func (s *SMTP) Close() error {
 // when a context ended the operation.
 func (s *SMTP) disconnected(msg string, err error) error {
 	s.Close()
-	if s.ctx != nil && s.ctx.Err() != nil {
+	if s.ctx != nil && s.ctx.Err() != nil && !errors.Is(err, s.ctx.Err()) {
 		err = fmt.Errorf("%w (%w)", s.ctx.Err(), err)
 	}
 	return &ServerDisconnectedError{Msg: msg, Err: err}
@@ -321,7 +340,7 @@ func (s *SMTP) Send(str string) error {
 	if err := s.checkEncoding(str); err != nil {
 		return err
 	}
-	if s.conn == nil {
+	if s.getConn() == nil {
 		return notConnected()
 	}
 	if s.debuglevel > 0 {
@@ -333,20 +352,29 @@ func (s *SMTP) Send(str string) error {
 // write puts b on the wire within the phase's deadline, flushing when told
 // to. A failure closes the client.
 func (s *SMTP) write(phase int, b []byte, flush bool) error {
-	if s.conn == nil {
+	if s.getConn() == nil {
 		return notConnected()
 	}
 	s.wphase = phase
-	if _, err := s.bw.Write(b); err != nil {
-		return s.disconnected("Server not connected", err)
+	_, err := s.bw.Write(b)
+	if err == nil && flush {
+		err = s.bw.Flush()
 	}
-	if flush {
-		if err := s.bw.Flush(); err != nil {
-			return s.disconnected("Server not connected", err)
+	if err != nil {
+		if s.holdWriteErrors {
+			return &writeError{err}
 		}
+		return s.disconnected("Server not connected", err)
 	}
 	return nil
 }
+
+// writeError is a failed write that left the client open, for a pipelined
+// group whose replies may still say why the server hung up.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 // Putcmd sends the command cmd, followed by a space and args when args is
 // not empty, and CRLF (Python's putcmd). A CR, LF or NUL anywhere in them,
@@ -366,7 +394,7 @@ func (s *SMTP) putcmd(cmd, args string, flush bool) error {
 	if err := s.checkLine(line); err != nil {
 		return err
 	}
-	if s.conn == nil {
+	if s.getConn() == nil {
 		return notConnected()
 	}
 	if s.debuglevel > 0 {
@@ -385,8 +413,7 @@ func (s *SMTP) checkLine(line string) error {
 		if line[i] == 0 {
 			reason = "command and arguments contain a prohibited NUL character"
 		}
-		r := strings.NewReplacer("\r", `\r`, "\n", `\n`, "\x00", `\x00`)
-		return &CommandError{Command: r.Replace(line), Reason: reason}
+		return &CommandError{Command: escapeControls(line), Reason: reason}
 	}
 	return s.checkEncoding(line)
 }
@@ -422,10 +449,11 @@ func (s *SMTP) Getreply() (Reply, error) {
 
 // readReplyPhase reads a reply within the phase's deadline.
 func (s *SMTP) readReplyPhase(phase int) (Reply, error) {
-	if s.conn == nil {
+	conn := s.getConn()
+	if conn == nil {
 		return Reply{}, notConnected()
 	}
-	s.renewDeadline(s.conn.SetReadDeadline, phase)
+	s.renewDeadline(conn.SetReadDeadline, phase)
 	var trace func([]byte)
 	if s.debuglevel > 0 {
 		trace = func(line []byte) { s.debugf("reply: %s", pyReprBytes(line)) }

@@ -153,11 +153,17 @@ func (s *SMTP) Data(msg []byte) (Reply, error) {
 
 // Verify sends VRFY with the bare address of address (Python's verify).
 func (s *SMTP) Verify(address string) (Reply, error) {
+	if err := checkAddrChars(address); err != nil {
+		return Reply{}, err
+	}
 	return s.Docmd(verbVrfy, addrOnly(address))
 }
 
 // Expn sends EXPN with the bare address of address (Python's expn).
 func (s *SMTP) Expn(address string) (Reply, error) {
+	if err := checkAddrChars(address); err != nil {
+		return Reply{}, err
+	}
 	return s.Docmd(verbExpn, addrOnly(address))
 }
 
@@ -195,11 +201,8 @@ func QuoteAddr(addr string) string { return quoteAddr(addr) }
 // carries a '>' or a space outside quotes, which would end the address and
 // start a parameter, and an address with a CR, LF or NUL anywhere.
 func safeQuoteAddr(addr string) (string, error) {
-	if strings.ContainsAny(addr, "\r\n\x00") {
-		// The parser would drop what follows the line break and mail
-		// another address than the caller's: refuse rather than guess.
-		r := strings.NewReplacer("\r", `\r`, "\n", `\n`, "\x00", `\x00`)
-		return "", &CommandError{Command: r.Replace(addr), Reason: "address contains prohibited newline or NUL characters"}
+	if err := checkAddrChars(addr); err != nil {
+		return "", err
 	}
 	// smtplib passes an unparsable string that starts with "<" as it is,
 	// spaces around it included (" <> "); the spaces would not survive a
@@ -211,23 +214,63 @@ func safeQuoteAddr(addr string) (string, error) {
 	return q, nil
 }
 
+// checkAddrChars refuses an address with a CR, LF or NUL: the address
+// parser would drop what follows the line break and use another address
+// than the caller's, so refuse rather than guess.
+func checkAddrChars(addr string) error {
+	if strings.ContainsAny(addr, "\r\n\x00") {
+		return &CommandError{Command: escapeControls(addr), Reason: "address contains prohibited newline or NUL characters"}
+	}
+	return nil
+}
+
+// escapeControls shows CR, LF and NUL as Python's repr does, so that an
+// error's text cannot forge a log line.
+func escapeControls(s string) string {
+	return controlEscaper.Replace(s)
+}
+
+var controlEscaper = strings.NewReplacer("\r", `\r`, "\n", `\n`, "\x00", `\x00`)
+
 // onePath reports whether p, the text between the angle brackets of a
-// path, has no '<', '>' or white space outside a quoted string, so the
-// server reads it as one address.
+// path, reads as one path however strictly a server parses it: empty (the
+// null path), or an optional source route, then a local part and an
+// optional "@domain". A quoted string is accepted only as the whole local
+// part (RFC 5321 section 4.1.2); anywhere else, a quote, a backslash, an
+// angle bracket or white space could end the path early for one server and
+// not for another, and is refused.
 func onePath(p string) bool {
-	quoted := false
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		switch {
-		case quoted && c == '\\' && i+1 < len(p):
-			i++
-		case c == '"':
-			quoted = !quoted
-		case !quoted && (c == '<' || c == '>' || c == ' ' || c == '\t'):
+	if p == "" {
+		return true
+	}
+	if i := strings.IndexByte(p, ':'); p[0] == '@' && i >= 0 {
+		// A source route, "@relay,@relay:", as RFC 5321 still allows.
+		if !plainPathText(p[:i]) {
 			return false
 		}
+		p = p[i+1:]
 	}
-	return !quoted
+	if !strings.HasPrefix(p, `"`) {
+		return p != "" && plainPathText(p)
+	}
+	for i := 1; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			i++
+		case '"':
+			rest := p[i+1:]
+			return rest == "" || rest[0] == '@' && len(rest) > 1 && plainPathText(rest[1:])
+		}
+	}
+	return false
+}
+
+// plainPathText reports whether s has nothing that needs quoting in a path:
+// no white space, control character, quote, backslash or angle bracket.
+func plainPathText(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || r == '"' || r == '\\' || r == '<' || r == '>'
+	})
 }
 
 // QuoteData doubles every period that starts a line and turns each lone LF

@@ -156,9 +156,6 @@ func TestCloseAbortsBlockedCall(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			knownBug(t, "Close from another goroutine races with the blocked call: Close writes s.conn "+
-				"while the call reads it (client.go Close, readReplyPhase, write, disconnected), which "+
-				"the race detector reports; the doc of SMTP says Close may be called from another goroutine")
 			srv, arrived := stallServer(t, tt.trigger)
 			c := dialRaw(t, srv, WithTimeout(0))
 			done := make(chan error, 1)

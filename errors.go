@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 )
@@ -59,9 +60,11 @@ func (e *ServerDisconnectedError) Unwrap() error { return e.Err }
 // Is reports whether target is [ErrSMTP].
 func (e *ServerDisconnectedError) Is(target error) bool { return target == ErrSMTP }
 
-// errConnClosed marks a ServerDisconnectedError for a client that had no
-// connection to begin with, so that Error does not print a cause twice.
-var errConnClosed = errors.New("not connected")
+// errConnClosed marks a ServerDisconnectedError for a client that has no
+// connection (never had one, or it was closed), so that Error does not
+// print a cause twice. It wraps net.ErrClosed, so that a call that finds
+// the client closed by another goroutine fails as one that was under way.
+var errConnClosed = fmt.Errorf("not connected: %w", net.ErrClosed)
 
 // ResponseError is an error reply from the server (Python's
 // SMTPResponseException): Code is the three-digit reply code (-1 when the

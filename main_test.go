@@ -2,7 +2,6 @@ package smtplib
 
 import (
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -118,13 +117,3 @@ func dialRaw(t *testing.T, s *rawServer, opts ...Option) *SMTP {
 // robustWait bounds the waits for a server's sessions to end: far longer
 // than any of them takes, short enough to fail a hung test quickly.
 const robustWait = 5 * time.Second
-
-// knownBug skips a test that shows a reported library bug, until the bug
-// is fixed. With SMTPLIB_RUN_BUGS=1 in the environment the test runs, so
-// that the fix can be checked before the skip is removed.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("SMTPLIB_RUN_BUGS") == "" {
-		t.Skip("BUG: " + what)
-	}
-}

@@ -11,6 +11,7 @@ import (
 // the client is still writing.
 const (
 	chunkSize      = 1 << 20
+	firstChunkSize = 64 << 10 // the chunk that rides with MAIL and RCPT
 	maxOutstanding = 16
 )
 
@@ -19,21 +20,22 @@ const (
 // together and their replies read afterwards, in order, and judged exactly
 // as the one-at-a-time dialogue judges them.
 func (s *SMTP) transactPipelined(e *envelope, b *body, chunking bool) (*txn, error) {
-	if err := s.putcmd(verbMail, e.mail, false); err != nil {
-		return nil, err
-	}
-	for _, r := range e.rcpts {
-		if err := s.putcmd(verbRcpt, r, false); err != nil {
-			return nil, err
-		}
-	}
 	t := &txn{refused: map[string]Reply{}}
+	s.holdWriteErrors = true
+	err := s.putcmd(verbMail, e.mail, false)
+	for i := 0; err == nil && i < len(e.rcpts); i++ {
+		err = s.putcmd(verbRcpt, e.rcpts[i], false)
+	}
+	if err == nil && !chunking {
+		err = s.putcmd(verbData, "", true)
+	}
+	s.holdWriteErrors = false
+	if err != nil {
+		return nil, s.pipelineWriteFailed(t, e, err)
+	}
 	if chunking {
 		c := &chunkSender{s: s, t: t, e: e, pipelined: true, unresolved: true}
 		return t, c.send(b)
-	}
-	if err := s.putcmd(verbData, "", true); err != nil {
-		return nil, err
 	}
 	if err := s.resolveEnvelope(t, e, dataDrain{s}); err != nil {
 		return nil, err
@@ -45,9 +47,29 @@ func (s *SMTP) transactPipelined(e *envelope, b *body, chunking bool) (*txn, err
 	return t, s.sendData(t, b, r)
 }
 
+// pipelineWriteFailed reports a write that failed before the replies to a
+// pipelined envelope were read. A server that refuses with 421 and hangs up
+// can make the write fail first; its replies, already received, say why,
+// so they are read and judged before the write's failure is reported.
+func (s *SMTP) pipelineWriteFailed(t *txn, e *envelope, err error) error {
+	if we, ok := err.(*writeError); ok {
+		if rerr := s.resolveEnvelope(t, e, noDrain{}); rerr != nil {
+			return rerr
+		}
+		return s.disconnected("Server not connected", we.err)
+	}
+	return err
+}
+
 // drainer reads and discards the replies to commands that were pipelined
 // after an envelope that failed.
 type drainer interface{ drain() }
+
+// noDrain is the drainer when nothing after the envelope reached the
+// server.
+type noDrain struct{}
+
+func (noDrain) drain() {}
 
 // dataDrain drains the reply to a pipelined DATA. A server that answered
 // 354 although no recipient was accepted is sent an empty message, the
@@ -80,7 +102,7 @@ func (s *SMTP) resolveEnvelope(t *txn, e *envelope, d drainer) error {
 					break
 				}
 			}
-			if s.conn != nil {
+			if s.getConn() != nil {
 				d.drain()
 			}
 		}
@@ -129,7 +151,7 @@ func (c *chunkSender) send(b *body) error {
 	}
 	c.buf = make([]byte, 0, size)
 	d := newDataWriter(c, false)
-	err := b.writeTo(d)
+	err := b.writeTo(c.s.ctx, d)
 	if err == nil {
 		err = d.finish()
 	}
@@ -139,6 +161,8 @@ func (c *chunkSender) send(b *body) error {
 	if err != nil {
 		if _, ok := err.(*readError); ok {
 			c.s.Close()
+		} else if s := c.s; s.ctx != nil && err == s.ctx.Err() {
+			return s.disconnected("Server not connected", err)
 		}
 		return err
 	}
@@ -150,12 +174,19 @@ func (c *chunkSender) send(b *body) error {
 func (c *chunkSender) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
-		if len(c.buf) == cap(c.buf) {
+		limit := cap(c.buf)
+		if c.unresolved {
+			// Until the envelope's replies are in, send little: a server
+			// that refuses may hang up while a large chunk is on its way.
+			limit = min(limit, firstChunkSize)
+		}
+		if len(c.buf) >= limit {
 			if err := c.emit(false); err != nil {
 				return 0, err
 			}
+			continue
 		}
-		k := min(cap(c.buf)-len(c.buf), len(p))
+		k := min(limit-len(c.buf), len(p))
 		c.buf = append(c.buf, p[:k]...)
 		p = p[k:]
 	}
@@ -176,13 +207,18 @@ func (c *chunkSender) emit(last bool) error {
 	if last {
 		args += " LAST"
 	}
-	if err := s.putcmd(verbBdat, args, false); err != nil {
-		return err
+	s.holdWriteErrors = c.pipelined
+	err := s.putcmd(verbBdat, args, false)
+	if err == nil {
+		if s.debuglevel > 0 {
+			s.debugf("send: %s", pyReprBytes(c.buf))
+		}
+		err = s.write(phaseDataBlock, c.buf, last || !c.pipelined)
 	}
-	if s.debuglevel > 0 {
-		s.debugf("send: %s", pyReprBytes(c.buf))
-	}
-	if err := s.write(phaseDataBlock, c.buf, last || !c.pipelined); err != nil {
+	s.holdWriteErrors = false
+	if we, ok := err.(*writeError); ok {
+		return c.writeFailed(we)
+	} else if err != nil {
 		return err
 	}
 	c.buf = c.buf[:0]
@@ -205,6 +241,24 @@ func (c *chunkSender) emit(last bool) error {
 		return c.readChunkReply()
 	}
 	return nil
+}
+
+// writeFailed reports a chunk whose write failed while replies were
+// outstanding: a server that refused the envelope or an earlier chunk, and
+// then hung up, said so in those replies, which are read and judged first.
+func (c *chunkSender) writeFailed(we *writeError) error {
+	if c.unresolved {
+		c.unresolved = false
+		if err := c.s.resolveEnvelope(c.t, c.e, c); err != nil {
+			return err
+		}
+	}
+	for c.outstanding > 0 {
+		if err := c.readChunkReply(); err != nil {
+			return err
+		}
+	}
+	return c.s.disconnected("Server not connected", we.err)
 }
 
 // resolve reads the pipelined envelope's replies; on failure the replies to

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 )
 
 // Reply is one server reply: Python's (code, msg) tuple.
@@ -96,7 +97,9 @@ func readReply(r *bufio.Reader, trace func(line []byte)) (Reply, error) {
 	lines := 0
 	for {
 		line, err := readLine(r)
-		if len(line) == 0 && err != nil {
+		if err != nil && (err != io.EOF || len(line) == 0) {
+			// Only the end of the stream completes a line without LF, as
+			// in Python; bytes cut off by a timeout are not a reply.
 			return Reply{}, err
 		}
 		if trace != nil {

@@ -71,14 +71,19 @@ type body struct {
 	size int
 }
 
-// writeTo passes the whole body through w.
-func (b *body) writeTo(w io.Writer) error {
+// writeTo passes the whole body through w. A stream is read only while ctx
+// (nil for none) is not done: the writes notice a cancelled context through
+// the connection's deadline, but a slow reader must be stopped here.
+func (b *body) writeTo(ctx context.Context, w io.Writer) error {
 	if b.r == nil {
 		_, err := w.Write(b.b)
 		return err
 	}
 	buf := make([]byte, 32<<10)
 	for {
+		if ctx != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		n, err := b.r.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
@@ -257,6 +262,7 @@ func (s *SMTP) sendData(t *txn, b *body, r Reply) error {
 		s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
 	}
 	if r.Code != 354 {
+		// smtplib neither resets nor closes here, even on 421.
 		return &DataError{ResponseError(r)}
 	}
 	if err := s.writeBody(newDataWriter(nil, true), b); err != nil {
@@ -278,7 +284,7 @@ func (s *SMTP) finalReplies(t *txn) int {
 // and flushes, within the data-block timeout. The debug output shows the
 // data as smtplib's does: one "send:" line with all of it.
 func (s *SMTP) writeBody(d *dataWriter, b *body) error {
-	if s.conn == nil {
+	if s.getConn() == nil {
 		return notConnected()
 	}
 	s.wphase = phaseDataBlock
@@ -288,7 +294,7 @@ func (s *SMTP) writeBody(d *dataWriter, b *body) error {
 		shown = &debugBuffer{}
 		d.w = io.MultiWriter(s.bw, shown)
 	}
-	err := b.writeTo(d)
+	err := b.writeTo(s.ctx, d)
 	if err == nil {
 		err = d.finish()
 	}

@@ -49,7 +49,7 @@ func (s *SMTP) StartTLS(config *tls.Config) (Reply, error) {
 	}
 	// The handshake reads the raw connection, not s.br: whatever the
 	// buffer holds past the 220 stays there, and attach drops it.
-	tc, err := s.handshake(context.Background(), s.conn, config)
+	tc, err := s.handshake(context.Background(), s.getConn(), config)
 	if err != nil {
 		return r, s.disconnected("TLS handshake failed", err)
 	}
