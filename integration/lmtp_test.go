@@ -1,12 +1,10 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,19 +39,8 @@ type dovecotLMTP struct {
 // $SMTPLIB_SERVERS_ENV is not set.
 func lmtpServersEnv(t *testing.T) dovecotLMTP {
 	t.Helper()
-	name := skipUnlessServers(t)
-	f, err := os.Open(name)
-	require.NoError(t, err)
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
-			env[k] = v
-		}
-	}
-	require.NoError(t, sc.Err())
+	env := serversEnv(t)
+	name := os.Getenv("SMTPLIB_SERVERS_ENV")
 	for _, k := range []string{"DOVECOT_LMTP_SOCKET", "DOVECOT_LMTP_PORT", "DOVECOT_MAILDIR_ROOT", "DOVECOT_OK_RCPTS", "DOVECOT_FULL_RCPT", "SERVERS_HOST"} {
 		require.NotEmpty(t, env[k], "%s in %s", k, name)
 	}
@@ -107,28 +94,7 @@ func (d dovecotLMTP) stored(t *testing.T, rcpt, token string) [][]byte {
 	t.Helper()
 	local, domain, ok := strings.Cut(rcpt, "@")
 	require.True(t, ok, rcpt)
-	home := filepath.Join(d.root, domain, local)
-	var out [][]byte
-	err := filepath.WalkDir(home, func(path string, e fs.DirEntry, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) && path == home {
-				return filepath.SkipDir // no mail delivered to this user yet
-			}
-			return err
-		}
-		if dir := filepath.Base(filepath.Dir(path)); e.Type().IsRegular() && (dir == "new" || dir == "cur") {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			if bytes.Contains(b, []byte(token)) {
-				out = append(out, b)
-			}
-		}
-		return nil
-	})
-	require.NoError(t, err)
-	return out
+	return maildirFind(t, filepath.Join(d.root, domain, local), token)
 }
 
 // lmtpTraceField matches the start of each header field that an LMTP
