@@ -127,9 +127,53 @@ func (d *dataWriter) finish() error {
 	return d.err
 }
 
+// passThrough writes p, which a fresh writer's Write would pass on
+// unchanged (no lone CR or LF, and no line-starting period when stuffing),
+// in one piece, leaving the state that Write would.
+func (d *dataWriter) passThrough(p []byte) error {
+	if len(p) == 0 {
+		return d.err
+	}
+	d.any = true
+	d.put(p)
+	d.state = inLine
+	if bytes.HasSuffix(p, crlf) {
+		d.state = atLineStart
+	}
+	return d.err
+}
+
 // normalizedLen is the length of msg once lone CRs and LFs are CRLF, before
 // any period is doubled: what smtplib reports as SIZE for a str message.
 func normalizedLen(msg []byte) int {
-	n := bytes.Count(msg, crlf)
-	return len(msg) + (bytes.Count(msg, []byte{'\r'}) - n) + (bytes.Count(msg, []byte{'\n'}) - n)
+	n, _, _ := measure(msg)
+	return n
+}
+
+// measure returns normalizedLen(msg), whether msg is clean (no lone CR or
+// LF: the data writer would change nothing but periods) and whether a line
+// of it starts with a period, in one pass over its lines.
+func measure(msg []byte) (size int, clean, dotted bool) {
+	dotted = len(msg) > 0 && msg[0] == '.'
+	cr := bytes.Count(msg, []byte{'\r'})
+	if cr == 0 {
+		lf := bytes.Count(msg, []byte{'\n'})
+		return len(msg) + lf, lf == 0, dotted
+	}
+	lf, pairs := 0, 0
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(msg[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j
+		lf++
+		if i > 0 && msg[i-1] == '\r' {
+			pairs++
+		}
+		if i+1 < len(msg) && msg[i+1] == '.' {
+			dotted = true
+		}
+	}
+	return len(msg) + (cr - pairs) + (lf - pairs), cr == pairs && lf == pairs, dotted
 }

@@ -145,9 +145,12 @@ func (s *SMTP) sendChunks(t *txn, b *body, pipelined bool) error {
 }
 
 func (c *chunkSender) send(b *body) error {
-	size := chunkSize
-	if b.r == nil && b.size+2 < size {
-		size = b.size + 2 // a short message in memory needs no larger buffer
+	// A short message of known length gets a buffer its size, one of
+	// unknown length 64 KiB: a 1 MiB buffer for each small message costs
+	// more than sending it. Write grows it to a whole chunk when needed.
+	size := min(chunkSize, 64<<10)
+	if b.size >= 0 {
+		size = min(chunkSize, b.size+2)
 	}
 	c.buf = make([]byte, 0, size)
 	d := newDataWriter(c, false)
@@ -174,11 +177,11 @@ func (c *chunkSender) send(b *body) error {
 func (c *chunkSender) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
-		limit := cap(c.buf)
+		limit := chunkSize
 		if c.unresolved {
 			// Until the envelope's replies are in, send little: a server
 			// that refuses may hang up while a large chunk is on its way.
-			limit = min(limit, firstChunkSize)
+			limit = firstChunkSize
 		}
 		if len(c.buf) >= limit {
 			if err := c.emit(false); err != nil {
@@ -186,7 +189,10 @@ func (c *chunkSender) Write(p []byte) (int, error) {
 			}
 			continue
 		}
-		k := min(limit-len(c.buf), len(p))
+		if len(c.buf) == cap(c.buf) {
+			c.buf = append(make([]byte, 0, chunkSize), c.buf...)
+		}
+		k := min(limit-len(c.buf), cap(c.buf)-len(c.buf), len(p))
 		c.buf = append(c.buf, p[:k]...)
 		p = p[k:]
 	}

@@ -2,8 +2,8 @@ package smtplib
 
 import (
 	"context"
-	"fmt"
 	"io"
+	"strconv"
 )
 
 // Sendmail sends msg from the envelope sender from to each of the
@@ -41,7 +41,9 @@ import (
 // closes the connection after the end of the data but before its reply
 // leaves the delivery unknown: the mail may or may not have been accepted.
 func (s *SMTP) Sendmail(from string, to []string, msg []byte, mailOptions, rcptOptions []string) (map[string]Reply, error) {
-	return s.sendmail(context.Background(), from, to, &body{b: msg, size: normalizedLen(msg)}, mailOptions, rcptOptions)
+	b := &body{b: msg}
+	b.size, b.clean, b.dotted = measure(msg)
+	return s.sendmail(context.Background(), from, to, b, mailOptions, rcptOptions)
 }
 
 // SendmailReader is [SMTP.Sendmail] for a message read from r, which is
@@ -64,22 +66,33 @@ func (s *SMTP) SendmailContext(ctx context.Context, from string, to []string, r 
 }
 
 // body is a message from memory (b) or from a stream (r), with the SIZE to
-// declare, -1 when unknown.
+// declare, -1 when unknown. Sendmail measures b first: clean when it has no
+// lone CR or LF, dotted when a line of it starts with a period.
 type body struct {
-	b    []byte
-	r    io.Reader
-	size int
+	b             []byte
+	r             io.Reader
+	size          int
+	clean, dotted bool
 }
 
 // writeTo passes the whole body through w. A stream is read only while ctx
 // (nil for none) is not done: the writes notice a cancelled context through
-// the connection's deadline, but a slow reader must be stopped here.
-func (b *body) writeTo(ctx context.Context, w io.Writer) error {
+// the connection's deadline, but a slow reader must be stopped here. A
+// clean body that needs no period doubled goes as it is: the data writer
+// need not scan it a second time.
+func (b *body) writeTo(ctx context.Context, w *dataWriter) error {
 	if b.r == nil {
+		if b.clean && !(w.stuff && b.dotted) {
+			return w.passThrough(b.b)
+		}
 		_, err := w.Write(b.b)
 		return err
 	}
-	buf := make([]byte, 32<<10)
+	n := 32 << 10
+	if b.size >= 0 {
+		n = min(n, b.size+512) // a short message needs no larger buffer
+	}
+	buf := make([]byte, n)
 	for {
 		if ctx != nil && ctx.Err() != nil {
 			return ctx.Err()
@@ -147,7 +160,7 @@ func (s *SMTP) buildEnvelope(from string, to []string, size int, mailOptions, rc
 	var opts []string
 	if s.DoesESMTP {
 		if s.HasExtn("size") && size >= 0 {
-			opts = append(opts, fmt.Sprintf("size=%d", size))
+			opts = append(opts, "size="+strconv.Itoa(size))
 		}
 		opts = append(opts, mailOptions...)
 	}
