@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	netsmtp "net/smtp"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+	"github.com/gosmtplib/smtplib"
+	mail "github.com/wneessen/go-mail"
+)
+
+// A child process runs one client: it connects to addr, sends n messages of
+// size bytes over that one connection, says QUIT, and prints a result line.
+// The time covers the whole session, connection included; the message is
+// built before the clock starts, except for ours-stream, which generates it
+// while sending.
+
+// childResult is what a child prints, as one line of JSON.
+type childResult struct {
+	NS    int64  `json:"ns"`     // elapsed nanoseconds
+	Msgs  int    `json:"msgs"`   // messages sent
+	HWMKB int64  `json:"hwm_kb"` // VmHWM at the end: the peak resident set
+	Err   string `json:"err,omitempty"`
+}
+
+type sendFunc func(addr string, n, size int) error
+
+var goClients = map[string]sendFunc{
+	"ours":        sendOurs(false),
+	"ours-stream": sendOurs(true),
+	"raw":         sendRaw,
+	"net/smtp":    sendNetSMTP,
+	"go-smtp":     sendGoSMTP,
+	"go-mail":     sendGoMail,
+}
+
+func hostPort(addr string) (string, int) {
+	h, p, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(p)
+	return h, port
+}
+
+// sendOurs sends with Sendmail from memory, or with SendmailReader from a
+// generating reader (constant memory, whatever the size).
+func sendOurs(stream bool) sendFunc {
+	return func(addr string, n, size int) error {
+		var msg []byte
+		if !stream {
+			msg = message(size)
+		}
+		start := startClock()
+		host, port := hostPort(addr)
+		s, err := smtplib.Dial(host, port, smtplib.WithLocalHostname(heloName))
+		if err != nil {
+			return err
+		}
+		to := []string{toAddr}
+		for i := 0; i < n; i++ {
+			if stream {
+				_, err = s.SendmailReader(fromAddr, to, newMessageReader(size), nil, nil)
+			} else {
+				_, err = s.Sendmail(fromAddr, to, msg, nil, nil)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		_, err = s.Quit()
+		start.stop(n)
+		return err
+	}
+}
+
+func sendNetSMTP(addr string, n, size int) error {
+	msg := message(size)
+	start := startClock()
+	c, err := netsmtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	if err := c.Hello(heloName); err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		if err := c.Mail(fromAddr); err != nil {
+			return err
+		}
+		if err := c.Rcpt(toAddr); err != nil {
+			return err
+		}
+		w, err := c.Data()
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(msg); err != nil {
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+	}
+	err = c.Quit()
+	start.stop(n)
+	return err
+}
+
+func sendGoSMTP(addr string, n, size int) error {
+	msg := message(size)
+	start := startClock()
+	c, err := gosmtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	if err := c.Hello(heloName); err != nil {
+		return err
+	}
+	to := []string{toAddr}
+	for i := 0; i < n; i++ {
+		if err := c.SendMail(fromAddr, to, bytes.NewReader(msg)); err != nil {
+			return err
+		}
+	}
+	err = c.Quit()
+	start.stop(n)
+	return err
+}
+
+// sendGoMail sends go-mail's own messages (it renders a Msg; it has no way
+// to send prepared bytes), with the body of ours, 8bit, at its fastest
+// settings: no NOOP before the batch, no RSET after each message.
+func sendGoMail(addr string, n, size int) error {
+	m := message(size)
+	body := string(m[len(header(size)):])
+	msgs := make([]*mail.Msg, n)
+	for i := range msgs {
+		msgs[i] = mail.NewMsg(mail.WithEncoding(mail.NoEncoding))
+		if err := msgs[i].From(fromAddr); err != nil {
+			return err
+		}
+		if err := msgs[i].To(toAddr); err != nil {
+			return err
+		}
+		msgs[i].Subject("bench " + strconv.Itoa(size))
+		msgs[i].SetBodyString(mail.TypeTextPlain, body)
+	}
+	m, body = nil, ""
+	start := startClock()
+	host, port := hostPort(addr)
+	c, err := mail.NewClient(host, mail.WithTLSPolicy(mail.NoTLS), mail.WithPort(port),
+		mail.WithHELO(heloName), mail.WithoutNoop(), mail.WithoutRset())
+	if err != nil {
+		return err
+	}
+	if err := c.DialAndSend(msgs...); err != nil {
+		return err
+	}
+	start.stop(n)
+	return nil
+}
+
+// sendRaw is the physical limit: prepared bytes, hand-made commands, one
+// write per pipelined group, no checks. With CHUNKING a message is one write
+// (MAIL, RCPT, BDAT LAST and the data) and one read of three replies;
+// without it, MAIL+RCPT+DATA, three replies, then the data and its reply.
+func sendRaw(addr string, n, size int) error {
+	msg := message(size)
+	envelope := "MAIL FROM:<" + fromAddr + ">\r\nRCPT TO:<" + toAddr + ">\r\n"
+	start := startClock()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	r := bufio.NewReaderSize(conn, 64<<10)
+	if _, err := rawReplies(r, 1); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(conn, "EHLO "+heloName+"\r\n"); err != nil {
+		return err
+	}
+	ehlo, err := rawReplies(r, 1)
+	if err != nil {
+		return err
+	}
+	// Gathered writes (writev), so the message is not copied.
+	var first, second [][]byte
+	if strings.Contains(ehlo, "CHUNKING") {
+		first = [][]byte{[]byte(envelope + "BDAT " + strconv.Itoa(len(msg)) + " LAST\r\n"), msg}
+	} else {
+		first = [][]byte{[]byte(envelope + "DATA\r\n")}
+		second = [][]byte{msg, []byte(".\r\n")} // no line of msg starts with a period
+	}
+	for i := 0; i < n; i++ {
+		bufs := slices.Clone(net.Buffers(first)) // WriteTo consumes it
+		if _, err := bufs.WriteTo(conn); err != nil {
+			return err
+		}
+		if _, err := rawReplies(r, 3); err != nil {
+			return err
+		}
+		if second == nil {
+			continue
+		}
+		bufs = slices.Clone(net.Buffers(second))
+		if _, err := bufs.WriteTo(conn); err != nil {
+			return err
+		}
+		if _, err := rawReplies(r, 1); err != nil {
+			return err
+		}
+	}
+	if _, err := io.WriteString(conn, "QUIT\r\n"); err != nil {
+		return err
+	}
+	if _, err := rawReplies(r, 1); err != nil {
+		return err
+	}
+	start.stop(n)
+	return nil
+}
+
+// rawReplies reads n replies, failing on any that is not 2xx or 354, and
+// returns their text.
+func rawReplies(r *bufio.Reader, n int) (string, error) {
+	var all strings.Builder
+	for n > 0 {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return "", err
+		}
+		if len(line) < 4 || (line[0] != '2' && !bytes.HasPrefix(line, []byte("354"))) {
+			return "", fmt.Errorf("raw: unexpected reply %q", line)
+		}
+		all.Write(line)
+		if line[3] == ' ' {
+			n--
+		}
+	}
+	return all.String(), nil
+}
+
+// clock is the child's stopwatch; stop records the result.
+type clock struct{ t time.Time }
+
+var result childResult
+
+func startClock() clock { return clock{time.Now()} }
+
+func (c clock) stop(n int) {
+	result.NS = int64(time.Since(c.t))
+	result.Msgs = n
+}
+
+// vmHWM reads the process's peak resident set size from /proc, in KiB.
+func vmHWM() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb
+		}
+	}
+	return -1
+}
+
+var errUnknownClient = errors.New("unknown client")
+
+func newReplyReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(c, 64<<10) }

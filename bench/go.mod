@@ -1,0 +1,21 @@
+module github.com/gosmtplib/smtplib/bench
+
+go 1.25.0
+
+replace github.com/gosmtplib/smtplib => ../
+
+require (
+	github.com/emersion/go-smtp v0.25.1
+	github.com/gosmtplib/smtplib v0.0.0-00010101000000-000000000000
+	github.com/wneessen/go-mail v0.8.1
+)
+
+require (
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
+	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
+	github.com/xdg-go/scram v1.3.0 // indirect
+	github.com/xdg-go/stringprep v1.0.4 // indirect
+	golang.org/x/crypto v0.54.0 // indirect
+	golang.org/x/net v0.56.0 // indirect
+	golang.org/x/text v0.40.0 // indirect
+)

@@ -1,0 +1,65 @@
+// Command bench compares this library's Sendmail with other SMTP clients:
+// net/smtp, github.com/emersion/go-smtp, github.com/wneessen/go-mail,
+// Python's smtplib, and a raw socket writer (the physical limit). Each
+// client runs in its own process (this binary re-executed with -child, or
+// python3), so that its peak resident set can be read, against servers on
+// loopback only: Postfix's smtp-sink, a fast sink of our own, and a proxy
+// adding 1 ms each way. It prints a markdown table of medians.
+//
+//	go run . -rounds 5
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+)
+
+func main() {
+	child := flag.String("child", "", "run as a child: the client to run")
+	addr := flag.String("addr", "", "child: server address")
+	n := flag.Int("n", 1, "child: messages to send")
+	size := flag.Int("size", 1024, "child: message size in bytes")
+	var o options
+	flag.IntVar(&o.rounds, "rounds", 5, "rounds; each figure is the median over them")
+	flag.IntVar(&o.small, "small", 1000, "messages of 1 KB sent over one connection")
+	flag.IntVar(&o.rttMsgs, "rtt-msgs", 200, "messages sent through the latency proxy")
+	flag.IntVar(&o.bigMB, "big-mb", 50, "size of the large message, in MiB")
+	flag.DurationVar(&o.delay, "delay", time.Millisecond, "latency the proxy adds each way")
+	flag.StringVar(&o.only, "clients", "", "comma-separated clients to run (default all)")
+	flag.StringVar(&o.cases, "cases", "", "comma-separated cases to run: 1k-smtp-sink, 1k-fast, rtt-chunking, rtt-pipelining, big (default all)")
+	flag.StringVar(&o.sinkPath, "smtp-sink", "smtp-sink", "Postfix's smtp-sink program")
+	flag.BoolVar(&o.pin, "pin", true, "pin servers and clients to CPUs with taskset (see README)")
+	flag.Parse()
+
+	if *child != "" {
+		os.Exit(runChild(*child, *addr, *n, *size))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	if err := orchestrate(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// runChild sends the messages and prints the result line.
+func runChild(name, addr string, n, size int) int {
+	send, ok := goClients[name]
+	if !ok {
+		fmt.Fprintln(os.Stderr, "bench:", errUnknownClient, name)
+		return 2
+	}
+	if err := send(addr, n, size); err != nil {
+		result.Err = err.Error()
+	}
+	result.HWMKB = vmHWM()
+	json.NewEncoder(os.Stdout).Encode(result)
+	if result.Err != "" {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// metric is the median over the rounds of f applied to each run.
+func metric(runs []run, f func(run) float64) float64 {
+	var xs []float64
+	for _, r := range runs {
+		xs = append(xs, f(r))
+	}
+	return median(xs)
+}
+
+func secs(r run) float64 { return float64(r.NS) / 1e9 }
+
+// caseTitle names a case's column.
+func caseTitle(key string) string {
+	name, placement, _ := strings.Cut(key, "/")
+	t := map[string]string{
+		"1k-smtp-sink":   "1 KB → smtp-sink",
+		"1k-fast":        "1 KB → fast sink",
+		"rtt-chunking":   "PIPELINING+CHUNKING",
+		"rtt-pipelining": "PIPELINING",
+	}[name]
+	if placement != "" {
+		t += " (" + placement + ")"
+	}
+	return t
+}
+
+type report struct {
+	o       options
+	byKey   map[string]*benchCase
+	results map[string]map[string][]run
+}
+
+func (r *report) has(key string) bool { return r.byKey[key] != nil }
+
+func (r *report) rate(key, client string) float64 {
+	return metric(r.results[key][client], func(x run) float64 { return float64(x.Msgs) / secs(x) })
+}
+
+func (r *report) flights(key, client string) float64 {
+	return metric(r.results[key][client], func(x run) float64 { return float64(x.flights) / float64(x.Msgs) })
+}
+
+func (r *report) byTime(key, client string) float64 {
+	c := r.byKey[key]
+	return metric(r.results[key][client], func(x run) float64 { return float64(x.NS) / float64(c.rtt) / float64(x.Msgs) })
+}
+
+func (r *report) mbps(client string) float64 {
+	c := r.byKey["big"]
+	return metric(r.results["big"][client], func(x run) float64 { return float64(c.size) / 1e6 / secs(x) })
+}
+
+func (r *report) rss(client string) float64 {
+	return metric(r.results["big"][client], func(x run) float64 { return float64(x.HWMKB) / 1024 })
+}
+
+func printReport(o options, pinned bool, cases []*benchCase, clients []string, results map[string]map[string][]run, load0, load1 string, took time.Duration) {
+	r := &report{o: o, byKey: map[string]*benchCase{}, results: results}
+	var small []string
+	for _, c := range cases {
+		r.byKey[c.key] = c
+		if strings.HasPrefix(c.key, "1k-") {
+			small = append(small, c.key)
+		}
+	}
+	rttKey := func(name string) string { // the latency cases have no placement variants
+		for _, c := range cases {
+			if strings.HasPrefix(c.key, name) {
+				return c.key
+			}
+		}
+		return ""
+	}
+	chunkingKey, pipeliningKey := rttKey("rtt-chunking"), rttKey("rtt-pipelining")
+
+	out := &strings.Builder{}
+	p := func(format string, a ...any) { fmt.Fprintf(out, format, a...) }
+	p("Medians of %d interleaved rounds; each client in its own process, over one connection. %s/%s, %d CPUs, %s.\n",
+		o.rounds, runtime.GOOS, runtime.GOARCH, onlineCPUs(), runtime.Version())
+	p("Load average before: %s; after: %s. The run took %s.\n", load0, load1, took.Round(time.Second))
+	if pinned {
+		p("Servers pinned to CPU %d; clients to CPU %d (split) or to CPU %d with the server (same).\n", serverCPU, clientCPU, serverCPU)
+	} else {
+		p("Unpinned: the figures for small messages depend on where the scheduler puts each process.\n")
+	}
+
+	if len(small) > 0 {
+		p("\n%d messages of 1 KB, messages per second:\n\n| client |", o.small)
+		for _, k := range small {
+			p(" %s |", caseTitle(k))
+		}
+		p("\n|---|%s\n", strings.Repeat("--:|", len(small)))
+		for _, cl := range clients {
+			p("| %s |", label(cl))
+			for _, k := range small {
+				p(" %.0f |", r.rate(k, cl))
+			}
+			p("\n")
+		}
+	}
+
+	var cols []string
+	if chunkingKey != "" {
+		cols = append(cols, "round trips/msg, "+caseTitle("rtt-chunking"))
+	}
+	if pipeliningKey != "" {
+		cols = append(cols, "round trips/msg, "+caseTitle("rtt-pipelining"))
+	}
+	if r.has("big") {
+		cols = append(cols, fmt.Sprintf("%d MiB → fast sink, MB/s", o.bigMB), fmt.Sprintf("%d MiB, peak RSS, MiB", o.bigMB))
+	}
+	if len(cols) > 0 {
+		p("\n%d messages of 1 KB through a proxy adding %s each way; one message of %d MiB:\n\n| client | %s |\n|---|%s\n",
+			o.rttMsgs, o.delay, o.bigMB, strings.Join(cols, " | "), strings.Repeat("--:|", len(cols)))
+		for _, cl := range clients {
+			p("| %s |", label(cl))
+			if chunkingKey != "" {
+				p(" %.2f (%.2f) |", r.flights(chunkingKey, cl), r.byTime(chunkingKey, cl))
+			}
+			if pipeliningKey != "" {
+				p(" %.2f (%.2f) |", r.flights(pipeliningKey, cl), r.byTime(pipeliningKey, cl))
+			}
+			if r.has("big") {
+				p(" %.0f | %.1f |", r.mbps(cl), r.rss(cl))
+			}
+			p("\n")
+		}
+		if chunkingKey != "" || pipeliningKey != "" {
+			p("\nRound trips: the client's flights (bursts sent after hearing from the server) counted by the proxy, per message, EHLO and QUIT included; in brackets, elapsed time / measured round trip / messages (measured round trip: %s; %s).",
+				rttOf(r.byKey[chunkingKey]), rttOf(r.byKey[pipeliningKey]))
+		}
+		if r.has("big") {
+			p(" Peak RSS: VmHWM of the client's process (every client but ours-stream holds the %d MiB message in memory; ours-stream generates it while sending).", o.bigMB)
+		}
+		p("\n")
+	}
+
+	if slices.Contains(clients, "ours") {
+		p("\n| target | measured | met |\n|---|---|---|\n")
+		for _, key := range small {
+			best, bestName := 0.0, ""
+			for _, peer := range peers {
+				if slices.Contains(clients, peer) && r.rate(key, peer) > best {
+					best, bestName = r.rate(key, peer), peer
+				}
+			}
+			if best == 0 {
+				continue
+			}
+			ratio := r.rate(key, "ours") / best
+			p("| %s: ≥ 2.5× the fastest peer's msg/s | %.0f vs %s %.0f: %.2f× | %s |\n",
+				caseTitle(key), r.rate(key, "ours"), label(bestName), best, ratio, yes(ratio >= 2.5))
+		}
+		if chunkingKey != "" {
+			f := r.flights(chunkingKey, "ours")
+			p("| ≤ 1.1 round trips/msg with PIPELINING+CHUNKING | %.2f (%.2f by time; raw socket %.2f) | %s |\n",
+				f, r.byTime(chunkingKey, "ours"), r.byTime(chunkingKey, "raw"), yes(f <= 1.1))
+		}
+		if pipeliningKey != "" {
+			f := r.flights(pipeliningKey, "ours")
+			p("| ≤ 2.1 round trips/msg with PIPELINING alone | %.2f (%.2f by time; raw socket %.2f) | %s |\n",
+				f, r.byTime(pipeliningKey, "ours"), r.byTime(pipeliningKey, "raw"), yes(f <= 2.1))
+		}
+		if r.has("big") && slices.Contains(clients, "raw") {
+			raw := r.mbps("raw")
+			ratio := r.mbps("ours") / raw
+			p("| %d MiB at ≥ 70%% of the raw copy's speed | %.0f vs %.0f MB/s: %.0f%% | %s |\n", o.bigMB, r.mbps("ours"), raw, 100*ratio, yes(ratio >= 0.7))
+			if slices.Contains(clients, "ours-stream") {
+				ratio := r.mbps("ours-stream") / raw
+				p("| (the same, streamed from a reader) | %.0f vs %.0f MB/s: %.0f%% | %s |\n", r.mbps("ours-stream"), raw, 100*ratio, yes(ratio >= 0.7))
+			}
+			p("| the fast sink takes a raw copy at well over 1 GB/s | %.0f MB/s | %s |\n", raw, yes(raw >= 1000))
+		}
+		if r.has("big") && slices.Contains(clients, "ours-stream") {
+			m := r.rss("ours-stream")
+			p("| peak RSS < 16 MiB streaming %d MiB from a reader | %.1f MiB | %s |\n", o.bigMB, m, yes(m < 16))
+		}
+	}
+	os.Stdout.WriteString(out.String())
+}
+
+// onlineCPUs counts the machine's CPUs (runtime.NumCPU counts those this
+// process may use, one once pinned).
+func onlineCPUs() int {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return runtime.NumCPU()
+	}
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if len(l) > 3 && strings.HasPrefix(l, "cpu") && l[3] >= '0' && l[3] <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
+func rttOf(c *benchCase) string {
+	if c == nil {
+		return "–"
+	}
+	return c.rtt.Round(time.Microsecond).String()
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+func label(client string) string {
+	switch client {
+	case "ours":
+		return "**ours**, Sendmail ([]byte)"
+	case "ours-stream":
+		return "**ours**, SendmailReader"
+	case "raw":
+		return "raw socket (the limit)"
+	case "python":
+		return "Python smtplib"
+	}
+	return client
+}
