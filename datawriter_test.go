@@ -3,7 +3,6 @@ package smtplib
 import (
 	"bytes"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -101,16 +100,6 @@ func TestQuoteData(t *testing.T) {
 	}
 	for in, want := range tests {
 		assert.Equal(t, want, QuoteData(in), "%q", in)
-	}
-}
-
-func TestNormalizedLen(t *testing.T) {
-	for _, in := range []string{"", "a", "a\n", "a\r", "a\r\n", "\r\r\n\n", "x\ny\rz\r\n"} {
-		want := len(reference([]byte(in), false))
-		if !strings.HasSuffix(strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(in), "\n") {
-			want -= 2 // reference adds the final CRLF; SIZE does not count it
-		}
-		assert.Equal(t, want, normalizedLen([]byte(in)), "%q", in)
 	}
 }
 

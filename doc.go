@@ -55,8 +55,6 @@
 //     operation has a deadline (RFC 5321's by default, see [WithTimeout]).
 //   - Authentication mechanisms are matched without regard to case, and
 //     UTF-8 user names and passwords work.
-//   - SIZE is declared for the message with its line ends made CRLF, as
-//     smtplib does for a str message.
 //   - A non-ASCII EHLO name is sent as its IDNA A-label.
 //
 // A client is not safe for concurrent use; see [SMTP].

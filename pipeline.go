@@ -189,6 +189,20 @@ func (c *chunkSender) Write(p []byte) (int, error) {
 			}
 			continue
 		}
+		if len(c.buf) == 0 && len(p) > limit {
+			// A whole chunk of the caller's bytes: send it from where it
+			// lies rather than copy it. The buffer is set aside, not
+			// replaced, so nothing is ever appended to the caller's slice.
+			kept := c.buf
+			c.buf = p[:limit:limit]
+			err := c.emit(false)
+			c.buf = kept[:0]
+			if err != nil {
+				return 0, err
+			}
+			p = p[limit:]
+			continue
+		}
 		if len(c.buf) == cap(c.buf) {
 			c.buf = append(make([]byte, 0, chunkSize), c.buf...)
 		}

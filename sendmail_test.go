@@ -1,6 +1,7 @@
 package smtplib
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,7 @@ func TestSendmailBranches(t *testing.T) {
 					assert.Equal(t, "s@example.com", msgs[0].From)
 					assert.Equal(t, tt.delivered, msgs[0].To)
 					assert.Equal(t, sent, string(msgs[0].Data))
-					assert.Contains(t, msgs[0].MailOptions, "size=40")
+					assert.Contains(t, msgs[0].MailOptions, "size=39", "len(msg), as smtplib declares bytes")
 					assert.Equal(t, strings.Contains(mode.name, "chunking"), msgs[0].Chunked)
 				}
 				transcript := srv.Transcript()
@@ -139,7 +140,7 @@ func TestSendmailWire(t *testing.T) {
 		[]byte("hi\n"), []string{"BODY=8BITMIME"}, []string{"NOTIFY=NEVER"})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]Reply{"x@example.com": {550, "no"}}, refused)
-	assert.Equal(t, wire("ehlo client.example", "mail FROM:<a@example.com> size=4 BODY=8BITMIME",
+	assert.Equal(t, wire("ehlo client.example", "mail FROM:<a@example.com> size=3 BODY=8BITMIME",
 		"rcpt TO:<x@example.com> NOTIFY=NEVER", "rcpt TO:<y@example.com> NOTIFY=NEVER", "data", "hi", "."),
 		srv.received())
 }
@@ -224,6 +225,28 @@ func TestSendmailLargeChunked(t *testing.T) {
 			require.Len(t, msgs, 1)
 			assert.Equal(t, len(want), len(msgs[0].Data))
 			assert.True(t, want == string(msgs[0].Data), "the data arrives whole and normalised")
+		})
+	}
+}
+
+// TestSendmailLargeFromMemory sends a clean message of several chunks from
+// a []byte: the chunks go out from the caller's slice, which must come back
+// unchanged.
+func TestSendmailLargeFromMemory(t *testing.T) {
+	msg := []byte(strings.Repeat("Subject: x\r\n\r\n"+strings.Repeat("y", 70)+"\r\n", 40000))
+	orig := append([]byte(nil), msg...)
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext[1:]...))
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+			require.NoError(t, err)
+			defer c.Close()
+			_, err = c.Sendmail("a@example.com", []string{"b@example.com"}, msg, nil, nil)
+			require.NoError(t, err)
+			msgs := srv.Messages()
+			require.Len(t, msgs, 1)
+			assert.True(t, bytes.Equal(orig, msgs[0].Data), "the data arrives whole")
+			assert.True(t, bytes.Equal(orig, msg), "the caller's message is untouched")
 		})
 	}
 }
