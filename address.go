@@ -54,6 +54,9 @@ func getAddresses(fields []string) [][2]string {
 // smtplib.quoteaddr does: the parsed address in angle brackets, or, when s
 // cannot be parsed, s itself (bracketed unless it already starts with '<').
 func quoteAddr(s string) string {
+	if plainAddr(s) {
+		return "<" + s + ">"
+	}
 	name, addr := parseAddr(s)
 	if name == "" && addr == "" {
 		if strings.HasPrefix(strings.TrimLeftFunc(s, isPySpace), "<") {
@@ -62,6 +65,40 @@ func quoteAddr(s string) string {
 		return "<" + s + ">"
 	}
 	return "<" + addr + ">"
+}
+
+// plainAddr reports whether s is a bare local@domain address made of atoms
+// joined by single dots, which parseAddr returns unchanged: the common case,
+// quoted without running the parser.
+func plainAddr(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || strings.IndexByte(s[at+1:], '@') >= 0 {
+		return false
+	}
+	return dotAtoms(s[:at], "!#$%&'*+/=?^_`{|}~-") && dotAtoms(s[at+1:], "-")
+}
+
+// dotAtoms reports whether s is ASCII letters, digits and the characters of
+// extra, in runs joined by single dots.
+func dotAtoms(s, extra string) bool {
+	prevDot := true // no dot may come first
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if prevDot {
+				return false
+			}
+			prevDot = true
+			continue
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte(extra, c) >= 0:
+		default:
+			return false
+		}
+		prevDot = false
+	}
+	return !prevDot
 }
 
 // addrOnly returns the bare address in s as smtplib._addr_only does, or s

@@ -67,6 +67,8 @@ type SMTP struct {
 	ctx         context.Context // the context of the operation under way, if any
 	authCount   int             // Python's _auth_challenge_count
 	wphase      int             // the timeout phase of the writes under way
+	pieceBuf    []byte          // reused by body.writeTo
+	chunkBuf    []byte          // reused by chunkSender, when small
 	// holdWriteErrors keeps the client open after a failed write, so that
 	// the replies to a pipelined envelope can still be read.
 	holdWriteErrors bool
@@ -357,6 +359,13 @@ func (s *SMTP) write(phase int, b []byte, flush bool) error {
 	}
 	s.wphase = phase
 	_, err := s.bw.Write(b)
+	return s.afterWrite(err, flush)
+}
+
+// afterWrite flushes when told to and turns a failure of the buffered
+// writes into the client's error: the client is closed, unless a pipelined
+// group holds write errors back.
+func (s *SMTP) afterWrite(err error, flush bool) error {
 	if err == nil && flush {
 		err = s.bw.Flush()
 	}
@@ -387,22 +396,43 @@ func (s *SMTP) Putcmd(cmd, args string) error {
 // putcmd is Putcmd with the choice to leave the command in the buffer, for
 // pipelined groups.
 func (s *SMTP) putcmd(cmd, args string, flush bool) error {
-	line := cmd
-	if args != "" {
-		line = cmd + " " + args
-	}
-	if err := s.checkLine(line); err != nil {
+	if err := s.checkCommand(cmd, args); err != nil {
 		return err
 	}
 	if s.getConn() == nil {
 		return notConnected()
 	}
 	if s.debuglevel > 0 {
-		s.debugf("send: %s", s.redacted(cmd, line+"\r\n"))
+		s.debugf("send: %s", s.redacted(cmd, joinCommand(cmd, args)+"\r\n"))
 	}
-	buf := make([]byte, 0, len(line)+2)
-	buf = append(append(buf, line...), '\r', '\n')
-	return s.write(phaseCommand, buf, flush)
+	// Straight into the buffer: no line is built for the common case.
+	s.wphase = phaseCommand
+	s.bw.WriteString(cmd)
+	if args != "" {
+		s.bw.WriteByte(' ')
+		s.bw.WriteString(args)
+	}
+	_, err := s.bw.WriteString("\r\n")
+	return s.afterWrite(err, flush)
+}
+
+// joinCommand is the command line for cmd and args, as smtplib forms it.
+func joinCommand(cmd, args string) string {
+	if args == "" {
+		return cmd
+	}
+	return cmd + " " + args
+}
+
+// checkCommand is checkLine for the line that cmd and args make, without
+// making it unless it has to be reported.
+func (s *SMTP) checkCommand(cmd, args string) error {
+	const bad = "\r\n\x00"
+	plain := !strings.ContainsAny(cmd, bad) && !strings.ContainsAny(args, bad)
+	if enc := s.CommandEncoding; plain && (enc == "utf-8" || (enc == "ascii" || enc == "") && isASCII(cmd) && isASCII(args)) {
+		return nil
+	}
+	return s.checkLine(joinCommand(cmd, args))
 }
 
 // checkLine refuses a command line that would carry more than one command,

@@ -496,3 +496,27 @@ func TestErrors(t *testing.T) {
 	assert.Equal(t, "smtplib: Connection unexpectedly closed: connection reset by peer", cause.Error())
 	assert.Equal(t, "250 ok", Reply{250, "ok"}.String())
 }
+
+// TestPlainAddrAgreesWithParser checks the quoting fast path against the
+// parser it skips: every address it takes is one the parser returns as it
+// is.
+func TestPlainAddrAgreesWithParser(t *testing.T) {
+	atoms := []string{"a", "Z9", "x+tag", "o'neil", "f_b", "q=1", "#", "~", "-", "é", "a b", `"q"`, "(c)", "[1]", ""}
+	taken := 0
+	for _, l1 := range atoms {
+		for _, l2 := range atoms {
+			for _, d := range []string{"example.com", "ex-ample.co", "a..b", ".a", "a.", "[1.2.3.4]", "x_y.z", "bücher.de", ""} {
+				for _, s := range []string{l1 + "@" + d, l1 + "." + l2 + "@" + d, l1 + ".." + l2 + "@" + d, l1 + "@" + l2 + "@" + d} {
+					if !plainAddr(s) {
+						continue
+					}
+					taken++
+					name, addr := parseAddr(s)
+					assert.Equal(t, "", name, s)
+					assert.Equal(t, s, addr, s)
+				}
+			}
+		}
+	}
+	assert.Greater(t, taken, 100, "the fast path is taken for ordinary addresses")
+}

@@ -152,9 +152,9 @@ func (c *chunkSender) send(b *body) error {
 	if b.size >= 0 {
 		size = min(chunkSize, b.size+2)
 	}
-	c.buf = make([]byte, 0, size)
+	c.buf = c.s.scratch(&c.s.chunkBuf, size)[:0]
 	d := newDataWriter(c, false)
-	err := b.writeTo(c.s.ctx, d)
+	err := b.writeTo(c.s, d)
 	if err == nil {
 		err = d.finish()
 	}

@@ -80,7 +80,8 @@ type body struct {
 // lies. A stream is read only while ctx (nil for none) is not done: the
 // writes notice a cancelled context through the connection's deadline,
 // but a slow reader must be stopped here.
-func (b *body) writeTo(ctx context.Context, w *dataWriter) error {
+func (b *body) writeTo(s *SMTP, w *dataWriter) error {
+	ctx := s.ctx
 	r := b.r
 	if r == nil {
 		r = bytes.NewReader(b.b)
@@ -89,7 +90,7 @@ func (b *body) writeTo(ctx context.Context, w *dataWriter) error {
 	if b.size >= 0 {
 		n = min(n, b.size+512) // a short message needs no larger buffer
 	}
-	buf := make([]byte, n)
+	buf := s.scratch(&s.pieceBuf, n)
 	for {
 		if ctx != nil && ctx.Err() != nil {
 			return ctx.Err()
@@ -108,6 +109,25 @@ func (b *body) writeTo(ctx context.Context, w *dataWriter) error {
 		}
 	}
 }
+
+// scratch returns a buffer of n bytes, reusing *keep when it is large
+// enough, and keeps a new one for the next message when it is small: a
+// client sends message after message, and each needs the same buffers.
+// Buffers over maxKept bytes are not kept, so that one large message does
+// not hold memory for the client's life.
+func (s *SMTP) scratch(keep *[]byte, n int) []byte {
+	if cap(*keep) >= n {
+		return (*keep)[:n]
+	}
+	b := make([]byte, n)
+	if n <= maxKept {
+		*keep = b
+	}
+	return b
+}
+
+// maxKept bounds the buffers a client keeps between messages.
+const maxKept = 64 << 10
 
 // readError marks a failure to read the caller's message, as opposed to a
 // failure of the connection.
@@ -166,14 +186,14 @@ func (s *SMTP) buildEnvelope(from string, to []string, size int, mailOptions, rc
 	if e.mail, err = s.mailArgs(from, opts); err != nil {
 		return nil, err
 	}
-	if err = s.checkLine(verbMail + " " + e.mail); err != nil {
+	if err = s.checkCommand(verbMail, e.mail); err != nil {
 		return nil, err
 	}
 	for i, rcpt := range to {
 		if e.rcpts[i], err = s.rcptArgs(rcpt, rcptOptions); err != nil {
 			return nil, err
 		}
-		if err = s.checkLine(verbRcpt + " " + e.rcpts[i]); err != nil {
+		if err = s.checkCommand(verbRcpt, e.rcpts[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -304,7 +324,7 @@ func (s *SMTP) writeBody(d *dataWriter, b *body) error {
 		shown = &debugBuffer{}
 		d.w = io.MultiWriter(s.bw, shown)
 	}
-	err := b.writeTo(s.ctx, d)
+	err := b.writeTo(s, d)
 	if err == nil {
 		err = d.finish()
 	}
