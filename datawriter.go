@@ -28,8 +28,9 @@ const (
 )
 
 var (
-	crlf = []byte("\r\n")
-	dot  = []byte{'.'}
+	crlf    = []byte("\r\n")
+	dot     = []byte{'.'}
+	lineDot = []byte("\n.")
 )
 
 func newDataWriter(w io.Writer, stuff bool) *dataWriter {
@@ -49,6 +50,10 @@ func (d *dataWriter) Write(p []byte) (int, error) {
 		return 0, d.err
 	}
 	d.any = true
+	if d.state != afterCR && p[len(p)-1] != '\r' && cleanCRLF(p) {
+		d.writeClean(p)
+		return len(p), d.err
+	}
 	i, start := 0, 0 // p[start:i] is a clean run not yet written
 	if d.state == afterCR {
 		d.put(crlf)
@@ -101,6 +106,54 @@ func (d *dataWriter) Write(p []byte) (int, error) {
 	}
 	d.put(p[start:i])
 	return len(p), d.err
+}
+
+// cleanCRLF reports whether every line end in p is a CRLF: each LF follows
+// a CR and there are as many CRs as LFs. It looks at each line once, with
+// one search for its LF, where the general path needs two searches (LF,
+// then a lone CR within the line); counting the CRs is one vector pass.
+func cleanCRLF(p []byte) bool {
+	crs := bytes.Count(p, []byte{'\r'})
+	pairs := 0
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j
+		if i == 0 || p[i-1] != '\r' {
+			return false
+		}
+		pairs++
+	}
+	return pairs == crs
+}
+
+// writeClean writes p, whose line ends are all CRLF (cleanCRLF), doubling
+// the periods that start lines when stuffing; the lines need no other
+// change, so only those places break the run.
+func (d *dataWriter) writeClean(p []byte) {
+	start := 0
+	if d.stuff {
+		if d.state == atLineStart && p[0] == '.' {
+			d.put(dot)
+		}
+		for i := 0; ; {
+			j := bytes.Index(p[i:], lineDot)
+			if j < 0 {
+				break
+			}
+			k := i + j + 1 // the period
+			d.put(p[start:k])
+			d.put(dot)
+			start, i = k, k
+		}
+	}
+	d.put(p[start:])
+	d.state = inLine
+	if p[len(p)-1] == '\n' {
+		d.state = atLineStart
+	}
 }
 
 // flushCR settles a CR that ended the input: a lone CR becomes CRLF.

@@ -125,3 +125,30 @@ func FuzzDataWriter(f *testing.F) {
 		assert.False(t, bytes.Contains(out[:len(out)-3], []byte("\r\n.\r\n")), "no early end of data")
 	})
 }
+
+// TestDataWriterCleanPath drives the path for text whose line ends are all
+// CRLF with many such texts, periods at line starts among them, cut in
+// two at every place, against the reference.
+func TestDataWriterCleanPath(t *testing.T) {
+	lines := []string{"", ".", "..", "a", ".b", "c.", "x.y", "\x00"}
+	for a := range lines {
+		for b := range lines {
+			for c := range lines {
+				for _, end := range []string{"", "\r\n"} {
+					in := []byte(lines[a] + "\r\n" + lines[b] + "\r\n" + lines[c] + end)
+					require.True(t, cleanCRLF(in))
+					for _, stuff := range []bool{true, false} {
+						want := string(reference(in, stuff))
+						for i := 0; i <= len(in); i++ {
+							assert.Equal(t, want, string(writeSplit(in, stuff, i)), "%q cut at %d", in, i)
+						}
+					}
+				}
+			}
+		}
+	}
+	assert.False(t, cleanCRLF([]byte("a\nb\r\n")))
+	assert.False(t, cleanCRLF([]byte("a\rb\r\n")))
+	assert.False(t, cleanCRLF([]byte("\n")))
+	assert.True(t, cleanCRLF([]byte("no line end")))
+}
