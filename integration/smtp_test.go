@@ -244,6 +244,15 @@ func (m mailServer) dial(t *testing.T) *smtplib.SMTP {
 	return s
 }
 
+// login connects with STARTTLS and logs in as the test user.
+func (m mailServer) login(t *testing.T) *smtplib.SMTP {
+	t.Helper()
+	s := m.dial(t)
+	_, err := s.Login(m.user, m.pass)
+	require.NoError(t, err)
+	return s
+}
+
 func TestServersEHLO(t *testing.T) {
 	for _, m := range servers(t) {
 		t.Run(m.name, func(t *testing.T) {
@@ -340,9 +349,7 @@ func TestServersLogin(t *testing.T) {
 func TestServersSendmail(t *testing.T) {
 	for _, m := range servers(t) {
 		t.Run(m.name, func(t *testing.T) {
-			s := m.dial(t)
-			_, err := s.Login(m.user, m.pass)
-			require.NoError(t, err)
+			s := m.login(t)
 			tok := token(t)
 			msg := message("Alice <"+m.user+">", m.ok[0]+", "+m.ok[1], "three recipients", tok,
 				".a line with a leading period\r\nend\r\n")
@@ -368,9 +375,7 @@ func TestServersSendmail(t *testing.T) {
 func TestServersSendMessage(t *testing.T) {
 	for _, m := range servers(t) {
 		t.Run(m.name, func(t *testing.T) {
-			s := m.dial(t)
-			_, err := s.Login(m.user, m.pass)
-			require.NoError(t, err)
+			s := m.login(t)
 			tok := token(t)
 			raw := "From: Alice <" + m.user + ">\r\n" +
 				"To: " + m.ok[0] + "\r\n" +
@@ -405,9 +410,7 @@ func TestServersSendMessage(t *testing.T) {
 func TestServersSMTPUTF8(t *testing.T) {
 	for _, m := range servers(t) {
 		t.Run(m.name, func(t *testing.T) {
-			s := m.dial(t)
-			_, err := s.Login(m.user, m.pass)
-			require.NoError(t, err)
+			s := m.login(t)
 			tok := token(t)
 			msg := message(m.user, m.utf8Rcpt, "unicode", tok, "Grüße\r\n")
 			refused, err := s.Sendmail(m.user, []string{m.utf8Rcpt}, msg, []string{"SMTPUTF8", "BODY=8BITMIME"}, nil)
@@ -423,9 +426,7 @@ func TestServersSMTPUTF8(t *testing.T) {
 func TestServersSize(t *testing.T) {
 	for _, m := range servers(t) {
 		t.Run(m.name, func(t *testing.T) {
-			s := m.dial(t)
-			_, err := s.Login(m.user, m.pass)
-			require.NoError(t, err)
+			s := m.login(t)
 
 			tok := token(t)
 			line := strings.Repeat("0123456789", 9) + "\r\n"
