@@ -32,6 +32,7 @@ type dovecotLMTP struct {
 	root    string   // DOVECOT_MAILDIR_ROOT
 	ok      []string // DOVECOT_OK_RCPTS
 	full    string   // DOVECOT_FULL_RCPT
+	small   string   // DOVECOT_SMALL_RCPT: accepted at RCPT, its quota too small for a large message
 	logFile string   // DOVECOT_LOG, shown when a test fails
 }
 
@@ -53,6 +54,7 @@ func lmtpServersEnv(t *testing.T) dovecotLMTP {
 		root:    env["DOVECOT_MAILDIR_ROOT"],
 		ok:      strings.Split(env["DOVECOT_OK_RCPTS"], ","),
 		full:    env["DOVECOT_FULL_RCPT"],
+		small:   env["DOVECOT_SMALL_RCPT"],
 		logFile: env["DOVECOT_LOG"],
 	}
 	require.GreaterOrEqual(t, len(d.ok), 2, "DOVECOT_OK_RCPTS needs two recipients")
@@ -245,6 +247,40 @@ func TestDovecotLMTPAllRefused(t *testing.T) {
 			r, err := l.Noop()
 			require.NoError(t, err)
 			assert.Equal(t, 250, r.Code)
+		})
+	}
+}
+
+// TestDovecotLMTPRefusedAfterData is the case smtplib's LMTP gets wrong:
+// a recipient accepted at RCPT whose mailbox cannot take the message once
+// it has arrived. Dovecot refuses it in its own reply after the data while
+// the others are delivered; Sendmail must report it refused, and the
+// session must stay in step (the next command gets its own reply).
+func TestDovecotLMTPRefusedAfterData(t *testing.T) {
+	d := lmtpServersEnv(t)
+	require.NotEmpty(t, d.small, "DOVECOT_SMALL_RCPT")
+	for _, unix := range []bool{true, false} {
+		t.Run(fmt.Sprintf("unix=%t", unix), func(t *testing.T) {
+			l := d.dial(t, unix)
+			token := lmtpToken(t)
+			msg := lmtpMessage(token, "too big for one mailbox", true)
+			to := []string{d.ok[0], d.small, d.ok[1]}
+
+			refused, err := l.Sendmail("sender@example.org", to, msg, nil, nil)
+
+			require.NoError(t, err)
+			require.Contains(t, refused, d.small, "refused in its reply after the data")
+			assert.Len(t, refused, 1)
+			assertLMTPOverQuota(t, refused[d.small])
+			for _, rcpt := range []string{d.ok[0], d.ok[1]} {
+				stored := d.stored(t, rcpt, token)
+				require.Len(t, stored, 1, "delivered to %s", rcpt)
+				assertLMTPStored(t, stored[0], msg, "sender@example.org")
+			}
+			assert.Empty(t, d.stored(t, d.small, token))
+			r, err := l.Noop()
+			require.NoError(t, err)
+			assert.Equal(t, 250, r.Code, "the session is still in step")
 		})
 	}
 }
