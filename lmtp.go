@@ -57,6 +57,15 @@ func DialLMTPContext(ctx context.Context, host string, port int, opts ...Option)
 	return l, nil
 }
 
+// Close closes the connection, as [SMTP.Close] does; like it, it does
+// nothing on the nil client a failed DialLMTP returns.
+func (l *LMTP) Close() error {
+	if l == nil {
+		return nil
+	}
+	return l.SMTP.Close()
+}
+
 // Sendmail sends msg from the envelope sender from to each of the
 // recipients to, as one LMTP transaction, and returns the recipients that
 // did not get the message, each with its reply: those refused at RCPT and

@@ -169,3 +169,12 @@ func TestDialLMTPAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestLMTPCloseNil checks that the nil client of a failed dial can be
+// closed, as `defer l.Close()` written before the error check does.
+func TestLMTPCloseNil(t *testing.T) {
+	var l *smtplib.LMTP
+	assert.NoError(t, l.Close())
+	var s *smtplib.SMTP
+	assert.NoError(t, s.Close())
+}
