@@ -240,7 +240,7 @@ func TestNewMessage(t *testing.T) {
 				require.NoError(t, err)
 			}
 			assert.Equal(t, tc.wantBody, string(body))
-			assert.True(t, isASCIIText(string(m.Bytes())) || !isASCIIText(tc.from+strings.Join(tc.to, "")),
+			assert.True(t, isASCII(string(m.Bytes())) || !isASCII(tc.from+strings.Join(tc.to, "")),
 				"the message is ASCII unless an address is not")
 			for _, line := range strings.SplitAfter(string(m.Bytes()), "\n") {
 				assert.True(t, line == "" || strings.HasSuffix(line, "\r\n") || !strings.Contains(line, "\n"), "%q", line)

@@ -58,7 +58,7 @@ func NewMessage(from string, to []string, subject string, body string) *Message 
 // ASCII, and leaves the address otherwise as given.
 func encodeDisplayName(a string) string {
 	name, addr := parseAddr(a)
-	if name == "" || isASCIIText(name) {
+	if name == "" || isASCII(name) {
 		return a
 	}
 	return mime.QEncoding.Encode("utf-8", name) + " <" + addr + ">"
@@ -75,7 +75,7 @@ func newMessageID(from string) string {
 			domain = addr[i+1:]
 		}
 	}
-	if !isASCIIText(domain) {
+	if !isASCII(domain) {
 		a, err := idna.Lookup.ToASCII(domain)
 		if err != nil {
 			a = ""
@@ -123,15 +123,6 @@ func is7bitText(s string) bool {
 			if lineLen++; lineLen > maxLineLength {
 				return false
 			}
-		}
-	}
-	return true
-}
-
-func isASCIIText(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
 		}
 	}
 	return true

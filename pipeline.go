@@ -162,10 +162,12 @@ func (c *chunkSender) send(b *body) error {
 		err = c.emit(true)
 	}
 	if err != nil {
-		if _, ok := err.(*readError); ok {
-			c.s.Close()
-		} else if s := c.s; s.ctx != nil && err == s.ctx.Err() {
-			return s.disconnected("Server not connected", err)
+		// A failure of the caller's message (its reader, or the context
+		// that ended while reading it) leaves the server in the middle of
+		// the data, as on the DATA path; the protocol's own errors have
+		// been judged already.
+		if _, ok := err.(*readError); ok || c.s.ctx != nil && err == c.s.ctx.Err() {
+			return c.s.bodyFailed(err)
 		}
 		return err
 	}

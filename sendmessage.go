@@ -83,7 +83,7 @@ func (s *SMTP) SendMessage(msg *Message, from string, to []string, mailOptions, 
 		}
 	}
 
-	if !isASCIIText(from + strings.Join(to, "")) {
+	if !isASCII(from + strings.Join(to, "")) {
 		if s.HasExtn("smtputf8") {
 			mailOptions = append(mailOptions[:len(mailOptions):len(mailOptions)], "SMTPUTF8", "BODY=8BITMIME")
 		} else {
@@ -109,7 +109,7 @@ func (s *SMTP) SendMessage(msg *Message, from string, to []string, mailOptions, 
 // part is not ASCII or the domain cannot be converted. An ASCII a is
 // returned unchanged.
 func asciiAddress(a string) (string, error) {
-	if isASCIIText(a) {
+	if isASCII(a) {
 		return a, nil
 	}
 	addr := addrOnly(a)
@@ -117,11 +117,11 @@ func asciiAddress(a string) (string, error) {
 	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
 		local, domain = addr[:i], addr[i+1:]
 	}
-	if !isASCIIText(local) {
+	if !isASCII(local) {
 		return "", &NotSupportedError{Msg: "the address " + quoteAddr(a) +
 			" has a non-ASCII local part, which needs the SMTPUTF8 capability that the server does not advertise"}
 	}
-	if isASCIIText(domain) {
+	if isASCII(domain) {
 		// The non-ASCII part was a display name, which is not sent.
 		return addr, nil
 	}
