@@ -40,7 +40,8 @@ import (
 // the results or errors above, and no message data is sent after DATA
 // unless the server answered 354 and accepted a recipient. A server that
 // closes the connection after the end of the data but before its reply
-// leaves the delivery unknown: the mail may or may not have been accepted.
+// leaves the delivery unknown: the mail may or may not have been accepted,
+// and errors.Is(err, [ErrDeliveryUnknown]) holds.
 func (s *SMTP) Sendmail(from string, to []string, msg []byte, opts ...SendOption) (map[string]Reply, error) {
 	return s.SendmailContext(context.Background(), from, to, msg, opts...)
 }
