@@ -299,3 +299,36 @@ var errStart = fmt.Errorf("no certificate")
 type startFails struct{ sasl.Client }
 
 func (startFails) Start() (string, []byte, error) { return "", nil, errStart }
+
+// TestNewlineWording: a CR or LF anywhere in a command, options included,
+// is refused in the words CPython's tests assert, followed by the line as
+// smtplib shows it (line breaks escaped), and nothing is sent.
+func TestNewlineWording(t *testing.T) {
+	const phrase = "smtplib: command and arguments contain prohibited newline characters: "
+	tests := []struct {
+		name string
+		call func(c *SMTP) error
+		line string
+	}{
+		{"Putcmd", func(c *SMTP) error { return c.Putcmd("noop", "x\r\nrset") }, `noop x\r\nrset`},
+		{"Mail option", func(c *SMTP) error { _, err := c.Mail("a@example.com", "X=1\r\nRSET"); return err },
+			`mail from:<a@example.com> X=1\r\nRSET`},
+		{"Rcpt option", func(c *SMTP) error { _, err := c.Rcpt("b@example.com", "NOTIFY=NEVER\n"); return err },
+			`rcpt to:<b@example.com> NOTIFY=NEVER\n`},
+		{"Sendmail RcptOptions", func(c *SMTP) error {
+			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("x"), RcptOptions("A=1", "B=2\rC"))
+			return err
+		}, `rcpt to:<b@example.com> A=1 B=2\rC`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, c := dialForSend(t)
+			require.NoError(t, c.EhloOrHeloIfNeeded())
+			before := srv.Transcript()
+			err := tt.call(c)
+			require.ErrorAs(t, err, new(*CommandError))
+			assert.Equal(t, phrase+tt.line, err.Error())
+			assert.Equal(t, before, srv.Transcript(), "nothing may reach the server")
+		})
+	}
+}
