@@ -155,7 +155,7 @@ func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sas
 // output, and reads its reply.
 func (s *SMTP) sendSecret(cmd, args string) (Reply, error) {
 	s.redact = true
-	err := s.putcmd(cmd, args, true)
+	r, err := s.docmdPhase(phaseCommand, cmd, args)
 	s.redact = false
 	if ce, ok := err.(*CommandError); ok {
 		// Say why without repeating the credentials.
@@ -164,10 +164,7 @@ func (s *SMTP) sendSecret(cmd, args string) (Reply, error) {
 			ce.Command = cmd + " " + strings.Fields(args)[0] + " <redacted>"
 		}
 	}
-	if err != nil {
-		return Reply{}, err
-	}
-	return s.readReplyPhase(phaseCommand)
+	return r, err
 }
 
 // cancelAuth abandons an exchange with "*", reads the server's reply, and

@@ -21,6 +21,9 @@ const (
 // as the one-at-a-time dialogue judges them.
 func (s *SMTP) transactPipelined(e *envelope, b *body, chunking bool) (*txn, error) {
 	t := &txn{refused: map[string]Reply{}}
+	if err := s.checkInStep(); err != nil {
+		return nil, err
+	}
 	s.holdWriteErrors = true
 	err := s.putcmd(verbMail, e.mail, false)
 	for i := 0; err == nil && i < len(e.rcpts); i++ {
@@ -222,6 +225,12 @@ func (c *chunkSender) emit(last bool) error {
 	s := c.s
 	if c.unresolved && c.outstanding > 0 {
 		if err := c.resolve(); err != nil {
+			return err
+		}
+	}
+	if c.outstanding == 0 && !c.unresolved {
+		// Every command so far is answered: this chunk starts a group.
+		if err := s.checkInStep(); err != nil {
 			return err
 		}
 	}

@@ -313,6 +313,9 @@ func (s *SMTP) sendData(t *txn, b *body, r Reply) error {
 		// smtplib neither resets nor closes here, even on 421.
 		return &DataError{ResponseError(r)}
 	}
+	if err := s.checkInStep(); err != nil {
+		return err
+	}
 	if err := s.writeBody(newDataWriter(nil, true), b); err != nil {
 		return err
 	}
