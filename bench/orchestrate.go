@@ -62,7 +62,7 @@ type env struct {
 	python     string
 	exe        string
 	smtpSource string // Postfix's load generator
-	pinned bool // the servers are on CPU serverCPU, the clients where each case says
+	pinned     bool   // the servers are on CPU serverCPU, the clients where each case says
 }
 
 // Placement. This machine's CPUs are virtual: a wake-up from one to the
