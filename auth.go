@@ -154,9 +154,7 @@ func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sas
 // sendSecret sends a command carrying credentials, hidden from the debug
 // output, and reads its reply.
 func (s *SMTP) sendSecret(cmd, args string) (Reply, error) {
-	s.redact = true
-	err := s.putcmd(cmd, args, true)
-	s.redact = false
+	err := s.putcmd(cmd, args, wr{phase: phaseCommand, flush: true, redact: true})
 	if ce, ok := err.(*CommandError); ok {
 		// Say why without repeating the credentials.
 		ce.Command = "<redacted>"

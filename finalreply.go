@@ -6,7 +6,9 @@ package smtplib
 // stored whenever that reply arrived, whatever its code, so a refused
 // message sets it as well as returning a [*DataError]; when the
 // transaction ended earlier *dst is left as it was. For LMTP, which
-// answers once per accepted recipient, it is the first of those replies.
+// answers once per accepted recipient, it is the last of those replies
+// (each recipient's own is in the refused map when it was a refusal). In
+// [SMTP.SendBatch], a mail's FinalReply gets its Result.Reply.
 // The send's results are the same with or without it. A nil dst is a
 // [*CommandError], before anything is sent.
 func FinalReply(dst *Reply) SendOption {
@@ -21,15 +23,15 @@ func (o *sendOptions) checkFinal() error {
 	return nil
 }
 
-// finalReply is the reply after the data, the one a send reports (for
-// LMTP the first recipient's), if the transaction got that far: the one
-// place that says which reply that is, for FinalReply and for anything
-// else that reports it.
+// finalReply is the reply after the data that a send reports (for LMTP
+// the last recipient's), if the transaction got that far: the one place
+// that says which reply that is, for FinalReply and SendBatch's
+// Result.Reply.
 func (t *txn) finalReply() (Reply, bool) {
 	if t == nil || len(t.final) == 0 {
 		return Reply{}, false
 	}
-	return t.final[0], true
+	return t.final[len(t.final)-1], true
 }
 
 // noteFinal stores t's final reply where FinalReply asked.

@@ -1,6 +1,7 @@
 package smtplib
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -81,7 +82,7 @@ func TestFinalReplySendMessage(t *testing.T) {
 	assert.Equal(t, []smtptest.RcptDSN{{Notify: []string{"FAILURE", "DELAY"}}}, msgs[0].DSN)
 }
 
-// For LMTP the final reply is the first accepted recipient's.
+// For LMTP the final reply is the last accepted recipient's.
 func TestFinalReplyLMTP(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.WithLMTP(), smtptest.WithLMTPReply("a@example.com", "452 4.2.2 Mailbox full"))
 	l, err := DialLMTP(srv.Host(), srv.Port(), WithLocalHostname("client.example"))
@@ -91,5 +92,32 @@ func TestFinalReplyLMTP(t *testing.T) {
 	refused, err := l.Sendmail("s@example.com", []string{"a@example.com", "b@example.com"}, []byte("x\r\n"), FinalReply(&final))
 	require.NoError(t, err)
 	assert.Equal(t, map[string]Reply{"a@example.com": {452, "4.2.2 Mailbox full"}}, refused)
-	assert.Equal(t, Reply{452, "4.2.2 Mailbox full"}, final)
+	assert.Equal(t, Reply{250, "2.0.0 <b@example.com> delivered"}, final)
+}
+
+// In a batch, each mail's FinalReply gets what its Result.Reply holds, and
+// its DSN options go with its own commands only.
+func TestFinalReplyBatch(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithDSN(), smtptest.WithPipelining())
+	c := dialTest(t, srv)
+	var first, second Reply
+	results, err := c.SendBatch(context.Background(), []Mail{
+		{From: "s@example.com", To: []string{"a@example.com"}, Data: []byte("one\r\n"),
+			Options: []SendOption{FinalReply(&first), EnvID("one"), Notify(NotifySuccess)}},
+		{From: "s@example.com", To: []string{"b@example.com"}, Data: []byte("two\r\n"),
+			Options: []SendOption{FinalReply(&second)}},
+	})
+	require.NoError(t, err)
+	require.Len(t, results, 2)
+	msgs := srv.Messages()
+	require.Len(t, msgs, 2)
+	for i, got := range []Reply{first, second} {
+		require.NoError(t, results[i].Err)
+		assert.Equal(t, Reply{250, "2.0.0 Ok: queued as " + msgs[i].ID}, got)
+		assert.Equal(t, results[i].Reply, got)
+	}
+	assert.Equal(t, "one", msgs[0].EnvID)
+	assert.Equal(t, []smtptest.RcptDSN{{Notify: []string{"SUCCESS"}}}, msgs[0].DSN)
+	assert.Empty(t, msgs[1].EnvID)
+	assert.Equal(t, []smtptest.RcptDSN{{}}, msgs[1].DSN)
 }
