@@ -125,7 +125,7 @@ func (c *chunkSender) emit(last bool) error {
 		e.await(c.chunks[0])
 		c.chunks = c.chunks[1:]
 	}
-	if e.stopped(t) {
+	if e.stopped(t) || !e.inStep() {
 		return errStop
 	}
 	args := strconv.Itoa(len(c.buf))

@@ -568,17 +568,54 @@ func (s *SMTP) readReplyPhase(phase int) (Reply, error) {
 }
 
 // Docmd sends a command and returns its reply (Python's docmd).
+//
+// Unlike smtplib, it first makes sure the session is in step: every reply
+// received so far must have been asked for. Bytes that arrived unasked
+// (an extra line after a reply, a reply out of turn, the rest of a reply
+// that broke the grammar) close the client, without writing the command,
+// and return a [*ServerDisconnectedError] for which errors.Is(err,
+// [ErrOutOfStep]) holds; an unasked 421 reply is the server closing the
+// session (RFC 5321 section 3.8), and returns a [*ServerDisconnectedError]
+// with the 421 [*ResponseError], text and all, as its cause. Only what
+// has already been read from the connection is looked at: a stray reply
+// still on its way is found by the command after. Putcmd and Getreply,
+// which a caller may use to pipeline commands by hand, do no such check.
 func (s *SMTP) Docmd(cmd, args string) (Reply, error) {
-	if err := s.Putcmd(cmd, args); err != nil {
-		return Reply{}, err
-	}
-	return s.Getreply()
+	return s.docmdPhase(phaseCommand, cmd, args)
 }
 
 // docmdPhase is Docmd waiting for the reply within the phase's deadline.
 func (s *SMTP) docmdPhase(phase int, cmd, args string) (Reply, error) {
-	if err := s.putcmd(cmd, args, wrCommand); err != nil {
+	return s.docmd(cmd, args, wrCommand, phase)
+}
+
+// docmd is the one way a command that waits for its reply is written: the
+// session is checked to be in step, the command written as w says, and
+// its reply read within the deadline of phase.
+func (s *SMTP) docmd(cmd, args string, w wr, phase int) (Reply, error) {
+	if err := s.checkInStep(); err != nil {
+		return Reply{}, err
+	}
+	if err := s.putcmd(cmd, args, w); err != nil {
 		return Reply{}, err
 	}
 	return s.readReplyPhase(phase)
+}
+
+// checkInStep is called before a command that waits for its reply, or a
+// pipelined group, is written. Any byte already buffered was not asked
+// for (every command written so far has had its reply read), so the
+// session is out of step: the client is closed, and the error says why
+// (see Docmd). It costs no system call, only a look at the read buffer.
+func (s *SMTP) checkInStep() error {
+	if s.br == nil || s.br.Buffered() == 0 || s.getConn() == nil {
+		return nil
+	}
+	stray, _ := s.br.Peek(s.br.Buffered())
+	err := unaskedError(stray)
+	if s.debuglevel > 0 {
+		s.debugf("unasked: %s", pyReprBytes(stray))
+	}
+	s.Close()
+	return err
 }

@@ -105,6 +105,11 @@
 //     of the first three bytes and the last line's code. A -1 is never a
 //     success: [SMTP.Sendmail] reports it as a refusal and the Dial
 //     functions as a [*ConnectError].
+//   - A reply the server sent unasked is never taken for the next
+//     command's answer: the command finds it, closes the client, and
+//     returns an error for which errors.Is(err, [ErrOutOfStep]) holds (an
+//     unasked 421 is reported as the server's shutdown, with its text).
+//     smtplib reads it as the answer and stays one reply behind.
 //   - Replies are bounded in lines and bytes, not only per line, and every
 //     operation has a deadline (RFC 5321's by default, see [WithTimeout]).
 //   - Authentication mechanisms are matched without regard to case, and

@@ -152,6 +152,9 @@ func (e *engine) send(t *txn) {
 	if !t.dataGo || e.err != nil {
 		return
 	}
+	if !e.inStep() {
+		return
+	}
 	// In a batch the final dot waits in the buffer for the next group.
 	if err := e.s.writeBody(newDataWriter(nil, true), t.b, wr{phase: phaseDataBlock, flush: !e.batch}); err != nil {
 		t.err = err
@@ -174,13 +177,26 @@ func (e *engine) envelopesOpen() bool {
 	return false
 }
 
+// inStep reports whether the connection can take the next write. With no
+// reply outstanding, it is where a new group starts, and anything already
+// received was not asked for: the session is out of step and ends (see
+// checkInStep). With replies outstanding, what was received may be theirs.
+func (e *engine) inStep() bool {
+	if e.err == nil && e.pending() == 0 {
+		if err := e.s.checkInStep(); err != nil {
+			e.end(err, false)
+		}
+	}
+	return e.err == nil
+}
+
 // stopped reports whether t can go no further.
 func (e *engine) stopped(t *txn) bool { return e.err != nil || t.err != nil }
 
 // put writes a command and queues the reply it awaits, returning that
 // reply's sequence number (-1 when nothing was written).
 func (e *engine) put(kind int, t *txn, i int, cmd, args string) int {
-	if e.err != nil {
+	if !e.inStep() {
 		return -1
 	}
 	if err := e.s.putcmd(cmd, args, wr{phase: phaseCommand, hold: e.pipelined()}); err != nil {

@@ -19,8 +19,9 @@ import (
 // Sendmail then behaves as [LMTP.Sendmail] does.
 //
 // [SMTP.Data] reads only the first of the replies after the data, as
-// Python's data does; the others stay unread and would be taken for the
-// replies to later commands. Use [LMTP.DataReplies] instead.
+// Python's data does; the others stay unread, and the next command finds
+// the session out of step (see [SMTP.Docmd]). Use [LMTP.DataReplies]
+// instead.
 type LMTP struct {
 	*SMTP
 }
