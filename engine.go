@@ -447,6 +447,7 @@ func (e *engine) judgeFinal(t *txn, r Reply) {
 
 // outcome is what Sendmail returns for t.
 func (e *engine) outcome(t *txn) (map[string]Reply, error) {
+	t.o.noteFinal(t)
 	if e.s.lmtp {
 		return e.s.lmtpOutcome(t)
 	}
