@@ -243,3 +243,36 @@ func (c *countedConn) Write(p []byte) (int, error) {
 	c.writes.Add(1)
 	return c.Conn.Write(p)
 }
+
+// TestSendBatchLMTP sends a batch to an LMTP server, in every mode: each
+// mail gets its per-recipient replies, and a recipient refused after the
+// data is in that mail's Refused, as LMTP's Sendmail reports it.
+func TestSendBatchLMTP(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...),
+				smtptest.WithLMTPReply("full@example.com", "452 4.2.2 Mailbox full"))
+			l, err := DialLMTP(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+			require.NoError(t, err)
+			defer l.Close()
+			mails := batchOf(3)
+			for i := range mails {
+				mails[i].To = append(mails[i].To, "full@example.com", fmt.Sprintf("s%d@example.com", i))
+			}
+			results, err := l.SendBatch(context.Background(), mails)
+			require.NoError(t, err)
+			for i, r := range results {
+				require.NoError(t, r.Err, "mail %d", i)
+				assert.Equal(t, map[string]Reply{"full@example.com": {452, "4.2.2 Mailbox full"}}, r.Refused, "mail %d", i)
+			}
+			_, err = l.Quit()
+			require.NoError(t, err)
+			require.NoError(t, srv.WaitSessions(1, 5*time.Second))
+			msgs := srv.Messages()
+			require.Len(t, msgs, 3)
+			for i, m := range msgs {
+				assert.Equal(t, []string{fmt.Sprintf("r%d@example.com", i), fmt.Sprintf("s%d@example.com", i)}, m.To)
+			}
+		})
+	}
+}
