@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -202,7 +200,7 @@ func TestSendBatchRoundTrips(t *testing.T) {
 			// The client's own writes are counted, not the server's: how
 			// the server's replies are grouped depends on when the
 			// client's bytes arrive, which a busy machine changes.
-			d := &writeCounter{}
+			d := &countingDialer{}
 			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second), WithDialer(d))
 			require.NoError(t, err)
 			defer c.Close()
@@ -219,26 +217,4 @@ func TestSendBatchRoundTrips(t *testing.T) {
 			assert.LessOrEqual(t, writes, tt.max, "the client's writes for 100 mails")
 		})
 	}
-}
-
-// writeCounter dials TCP and counts the client's writes to the
-// connection: each is one group of commands (or data) put on the wire.
-type writeCounter struct{ writes atomic.Int64 }
-
-func (d *writeCounter) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	return &countedConn{Conn: conn, writes: &d.writes}, nil
-}
-
-type countedConn struct {
-	net.Conn
-	writes *atomic.Int64
-}
-
-func (c *countedConn) Write(p []byte) (int, error) {
-	c.writes.Add(1)
-	return c.Conn.Write(p)
 }

@@ -126,7 +126,7 @@ func TestTimeout(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
 	var sd *ServerDisconnectedError
 	assert.ErrorAs(t, err, &sd)
-	assert.Less(t, elapsed, 3*time.Second)
+	assert.Less(t, elapsed, notStuck)
 	assert.Nil(t, c)
 	conn := <-accepted
 	// The client closed its end: the server reads EOF.

@@ -193,7 +193,7 @@ func TestFaultReplyThenDrop(t *testing.T) {
 
 // TestFaultStall makes the server hang at each point of a session, in each
 // mode, with WithTimeout(300ms). The property of each row: the call under
-// way returns, well within a second and a half, a *ServerDisconnectedError
+// way returns, at the per-operation timeout, a *ServerDisconnectedError
 // wrapping os.ErrDeadlineExceeded (also a net.Error whose Timeout is
 // true), and the client is closed.
 func TestFaultStall(t *testing.T) {
@@ -222,7 +222,7 @@ func TestFaultStall(t *testing.T) {
 				var te interface{ Timeout() bool }
 				require.True(t, errors.As(err, &te))
 				assert.True(t, te.Timeout())
-				assert.Less(t, elapsed, 1500*time.Millisecond, "stopped by the per-operation timeout")
+				assert.Less(t, elapsed, notStuck, "stopped by the per-operation timeout, not the RFC's minutes")
 				assertClosed(t, c)
 				assert.Len(t, srv.Messages(), p.delivered)
 			})
