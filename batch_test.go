@@ -62,7 +62,7 @@ func TestSendBatchRefusedMidBatch(t *testing.T) {
 			}
 			t.Run(mode.name+"/"+tt.name, func(t *testing.T) {
 				srv := smtptest.NewServer(t, append([]smtptest.Option{smtptest.WithExtensions(mode.ext...)}, tt.opts...)...)
-				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 				require.NoError(t, err)
 				defer c.Close()
 				results, err := c.SendBatch(context.Background(), batchOf(3))
@@ -95,7 +95,7 @@ func TestSendBatchDroppedMidBatch(t *testing.T) {
 			t.Run(mode.name+"/"+at, func(t *testing.T) {
 				srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...),
 					smtptest.WithFault(smtptest.Fault{At: at, N: 2, Action: smtptest.Drop}))
-				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 				require.NoError(t, err)
 				defer c.Close()
 				results, err := c.SendBatch(context.Background(), batchOf(3))
@@ -136,7 +136,7 @@ func TestSendBatch421MidBatch(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...),
 				smtptest.WithRefuseSender("m1@example.com", "421 4.3.2 shutting down"))
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 			require.NoError(t, err)
 			defer c.Close()
 			results, err := c.SendBatch(context.Background(), batchOf(3))
@@ -160,7 +160,7 @@ func TestSendBatch421MidBatch(t *testing.T) {
 // (a bad address, a misplaced option) does not stop the others.
 func TestSendBatchBadMail(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.WithPipelining(), smtptest.WithChunking())
-	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 	require.NoError(t, err)
 	defer c.Close()
 	mails := batchOf(4)
@@ -201,7 +201,7 @@ func TestSendBatchRoundTrips(t *testing.T) {
 			// the server's replies are grouped depends on when the
 			// client's bytes arrive, which a busy machine changes.
 			d := &countingDialer{}
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second), WithDialer(d))
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout), WithDialer(d))
 			require.NoError(t, err)
 			defer c.Close()
 			before := d.writes.Load()

@@ -117,11 +117,14 @@ func connHandler(misbehave func(io.Writer) bool) func(net.Conn) {
 // reply stops at a bound of reply.go (a line of 8 KiB, 1000 lines, 1 MiB)
 // plus one fill of the 16 KiB read buffer: 64 KiB covers every reply but
 // one of 1 MiB of long lines. A drip at one byte per 50 ms gives a few
-// bytes before a 300 ms deadline, where a deadline renewed at each read
-// would take hundreds.
+// dozen bytes before the one-second deadline of hostileTimeout, where a
+// deadline renewed at each read would take hundreds. Rows that expect a
+// timeout use hostileTimeout; the others use testTimeout, which they must
+// never reach.
 const (
 	defaultMaxRead = 64 << 10
 	dripMaxRead    = 64
+	hostileTimeout = time.Second
 )
 
 // TestHostileReplies answers MAIL with a hostile reply and runs Sendmail.
@@ -130,7 +133,6 @@ const (
 // allocated no more than the row's bound, and the client is closed when
 // the reply broke the session.
 func TestHostileReplies(t *testing.T) {
-	const timeout = 300 * time.Millisecond
 	tooLong := &ResponseError{500, "Line too long."}
 	refused := func(code int, msg string) error {
 		return &SenderRefusedError{ResponseError{code, msg}, "a@example.com"}
@@ -218,9 +220,14 @@ func TestHostileReplies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			handler, after := hostileOn("mail", tt.reply)
 			srv := newRawServer(t, handler)
 			d := &countingDialer{}
+			timeout := testTimeout // a row that must stop by a bound never reaches it
+			if tt.timeout {
+				timeout = hostileTimeout
+			}
 			c := dialRaw(t, srv, WithTimeout(timeout), WithDialer(d))
 			before := d.read.Load()
 			start := time.Now()
@@ -258,7 +265,7 @@ func TestHostileReplies(t *testing.T) {
 }
 
 // TestHostileGreeting covers a server that misbehaves before its first
-// reply. The property of each row: Dial (with WithTimeout(300ms)) returns
+// reply. The property of each row: Dial (with hostileTimeout) returns
 // a nil client and the row's typed error, having read no more than the
 // row's bound.
 func TestHostileGreeting(t *testing.T) {
@@ -300,11 +307,12 @@ func TestHostileGreeting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := newRawServer(t, tt.serve)
 			d := &countingDialer{}
 			start := time.Now()
 			c, err := Dial("127.0.0.1", srv.port(), WithLocalHostname("client.example"),
-				WithTimeout(300*time.Millisecond), WithDialer(d))
+				WithTimeout(hostileTimeout), WithDialer(d))
 			assert.Less(t, time.Since(start), notStuck)
 			assert.Nil(t, c)
 			require.Error(t, err)

@@ -37,7 +37,7 @@ var robustModes = []struct {
 // server. The client is closed at the end of the test.
 func robustDial(t *testing.T, srv *smtptest.Server, opts ...Option) *SMTP {
 	t.Helper()
-	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(10 * time.Second)}, opts...)
+	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(testTimeout)}, opts...)
 	c, err := Dial(srv.Host(), srv.Port(), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
@@ -109,7 +109,7 @@ func (s *rawServer) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 // client is closed at the end of the test.
 func dialRaw(t *testing.T, s *rawServer, opts ...Option) *SMTP {
 	t.Helper()
-	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(5 * time.Second)}, opts...)
+	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(testTimeout)}, opts...)
 	c, err := Dial("127.0.0.1", s.port(), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
@@ -150,6 +150,12 @@ func (c *countedConn) Write(p []byte) (int, error) {
 	c.d.written.Add(int64(n))
 	return n, err
 }
+
+// testTimeout is the per-operation timeout of tests that are not about
+// timeouts: no operation of theirs should ever reach it, even on a busy
+// machine under the race detector, where a short one could be reached by
+// a server that is merely slow.
+const testTimeout = time.Minute
 
 // notStuck bounds how long a call that a short timeout or a cancelled
 // context should end may take: far longer than a busy machine needs, far
