@@ -187,11 +187,12 @@ func TestSendBatchRoundTrips(t *testing.T) {
 		opts []smtptest.Option
 		max  int64
 	}{
-		// Once the window of 100 replies is full, a chunked batch writes
-		// each command as a slot frees (RSET, MAIL, RCPT, BDAT: 301
-		// writes for 100 mails); with DATA, each 354 gathers the next
-		// mail's commands behind the final dot (102 writes).
-		{"pipelining and chunking", []smtptest.Option{smtptest.WithPipelining(), smtptest.WithChunking()}, 305},
+		// A chunked batch writes its commands in groups: when the window
+		// of 100 replies is full, half of it is read before the next
+		// group (RSET, MAIL, RCPT, BDAT: 400 commands for 100 mails, in
+		// groups of 50); with DATA, each 354 gathers the next mail's
+		// commands behind the final dot (102 writes).
+		{"pipelining and chunking", []smtptest.Option{smtptest.WithPipelining(), smtptest.WithChunking()}, 15},
 		{"pipelining", []smtptest.Option{smtptest.WithPipelining()}, 105},
 	}
 	for _, tt := range tests {
@@ -215,6 +216,39 @@ func TestSendBatchRoundTrips(t *testing.T) {
 			require.NoError(t, srv.WaitSessions(1, 5*time.Second))
 			assert.Len(t, srv.Messages(), 100)
 			assert.LessOrEqual(t, writes, tt.max, "the client's writes for 100 mails")
+		})
+	}
+}
+
+// TestSendBatchLMTP sends a batch to an LMTP server, in every mode: each
+// mail gets its per-recipient replies, and a recipient refused after the
+// data is in that mail's Refused, as LMTP's Sendmail reports it.
+func TestSendBatchLMTP(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...),
+				smtptest.WithLMTPReply("full@example.com", "452 4.2.2 Mailbox full"))
+			l, err := DialLMTP(srv.Host(), srv.Port(), WithTimeout(testTimeout))
+			require.NoError(t, err)
+			defer l.Close()
+			mails := batchOf(3)
+			for i := range mails {
+				mails[i].To = append(mails[i].To, "full@example.com", fmt.Sprintf("s%d@example.com", i))
+			}
+			results, err := l.SendBatch(context.Background(), mails)
+			require.NoError(t, err)
+			for i, r := range results {
+				require.NoError(t, r.Err, "mail %d", i)
+				assert.Equal(t, map[string]Reply{"full@example.com": {452, "4.2.2 Mailbox full"}}, r.Refused, "mail %d", i)
+			}
+			_, err = l.Quit()
+			require.NoError(t, err)
+			require.NoError(t, srv.WaitSessions(1, 5*time.Second))
+			msgs := srv.Messages()
+			require.Len(t, msgs, 3)
+			for i, m := range msgs {
+				assert.Equal(t, []string{fmt.Sprintf("r%d@example.com", i), fmt.Sprintf("s%d@example.com", i)}, m.To)
+			}
 		})
 	}
 }
