@@ -143,6 +143,9 @@ func asciiAddress(a string) (string, error) {
 // copied; the body is read where it is. Its Len lets SendmailReader declare
 // the SIZE.
 func (m *Message) sendReader() io.Reader {
+	if m.structured() {
+		return newSegReader(m.segments(false, true))
+	}
 	sent := &Message{sep: m.sep, body: m.body, eol: m.eol}
 	for _, f := range m.fields {
 		if !asciiEqualFold(f.name, "Bcc") && !asciiEqualFold(f.name, "Resent-Bcc") {

@@ -1,0 +1,214 @@
+package smtplib
+
+import (
+	"bytes"
+	"io"
+)
+
+// This file writes a message that has MIME structure: its header, then
+// each part between delimiters, with the data of built attachments
+// base64-encoded on the way out, a few lines at a time, so that the
+// encoded form of a large attachment is never whole in memory.
+
+// segment is a piece of a message as written: bytes written as they are,
+// or data written base64-encoded.
+type segment struct {
+	raw   []byte
+	data  []byte
+	isB64 bool
+}
+
+// len returns the number of bytes the segment writes.
+func (s segment) len() int64 {
+	if s.isB64 {
+		return b64Len(len(s.data))
+	}
+	return int64(len(s.raw))
+}
+
+// structured reports whether m has parts or unencoded data, so that its
+// body is made of segments rather than held whole.
+func (m *Message) structured() bool { return m.multipart || m.hasData }
+
+// segments returns m as it is written: with its mbox "From " line when
+// unixFrom is true, without Bcc and Resent-Bcc when dropBcc is true. The
+// boundaries of the multiparts built here are checked first.
+func (m *Message) segments(unixFrom, dropBcc bool) []segment {
+	m.checkBoundaries()
+	return m.appendSegments(nil, unixFrom, dropBcc)
+}
+
+func (m *Message) appendSegments(segs []segment, unixFrom, dropBcc bool) []segment {
+	if !m.headless {
+		h := &Message{sep: m.sep, eol: m.eol}
+		if unixFrom {
+			h.unixFrom = m.unixFrom
+		}
+		for _, f := range m.fields {
+			if !dropBcc || !(asciiEqualFold(f.name, "Bcc") || asciiEqualFold(f.name, "Resent-Bcc")) {
+				h.fields = append(h.fields, f)
+			}
+		}
+		if h.sep == nil && (m.structured() || len(m.body) > 0) {
+			h.sep = []byte(h.lineEnd())
+		}
+		var head bytes.Buffer
+		h.writeTo(&head, unixFrom) //nolint:errcheck // bytes.Buffer does not fail
+		segs = append(segs, segment{raw: head.Bytes()})
+	}
+	return m.appendBody(segs)
+}
+
+// appendBody appends the segments of m's body.
+func (m *Message) appendBody(segs []segment) []segment {
+	switch {
+	case m.hasData:
+		return append(segs, segment{data: m.data, isB64: true})
+	case m.multipart:
+		for i, p := range m.parts {
+			segs = append(segs, segment{raw: m.delimiter(i)})
+			segs = p.appendSegments(segs, true, false)
+		}
+		return append(segs, segment{raw: m.delimiter(len(m.parts))})
+	}
+	return append(segs, segment{raw: m.body})
+}
+
+// delimiter returns the bytes before part i of a multipart, or after its
+// last part when i is len(m.parts): the read ones, or for a built message
+// Python's layout (no preamble, no epilogue).
+func (m *Message) delimiter(i int) []byte {
+	if m.delims != nil {
+		return m.delims[i]
+	}
+	eol := m.lineEnd()
+	switch {
+	case i == len(m.parts):
+		return []byte(eol + "--" + m.boundary + "--" + eol)
+	case i == 0:
+		return []byte("--" + m.boundary + eol)
+	}
+	return []byte(eol + "--" + m.boundary + eol)
+}
+
+// checkBoundaries gives each multipart built here a new boundary if the
+// text of a part within it holds a line that would read as its delimiter,
+// as Python's generator does. Encoded data cannot: base64 and
+// quoted-printable never start a line with "=", which the boundary does
+// after "--".
+func (m *Message) checkBoundaries() {
+	if !m.multipart {
+		return
+	}
+	for _, p := range m.parts {
+		p.checkBoundaries()
+	}
+	if m.delims != nil {
+		return
+	}
+	for m.holds([]byte("--" + m.boundary)) {
+		m.boundary = newBoundary()
+		ct, _ := parseMediaHeader(m.Get("Content-Type"))
+		m.setMediaField("Content-Type", ct, mediaParam{"boundary", m.boundary})
+	}
+}
+
+// holds reports whether the text of a part under m contains s.
+func (m *Message) holds(s []byte) bool {
+	if !m.multipart {
+		return !m.hasData && bytes.Contains(m.body, s)
+	}
+	for _, d := range m.delims {
+		if bytes.Contains(d, s) {
+			return true
+		}
+	}
+	for _, p := range m.parts {
+		if p.holds(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeSegments writes segs to w, encoding data as it goes.
+func writeSegments(w io.Writer, segs []segment) (int64, error) {
+	var n int64
+	for _, s := range segs {
+		var k int64
+		var err error
+		if s.isB64 {
+			k, err = writeBase64Lines(w, s.data)
+		} else if len(s.raw) > 0 {
+			var ki int
+			ki, err = w.Write(s.raw)
+			k = int64(ki)
+		}
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// segReader reads segments, encoding data as it is read, and knows how
+// many bytes are left, so that SendmailReader can declare the SIZE.
+type segReader struct {
+	segs    []segment
+	pending []byte // encoded bytes not yet read
+	line    []byte // room for one base64 line, for a short read
+	left    int64
+}
+
+func newSegReader(segs []segment) *segReader {
+	r := &segReader{segs: segs}
+	for _, s := range segs {
+		r.left += s.len()
+	}
+	return r
+}
+
+func (r *segReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if len(r.pending) > 0 {
+			k := copy(p[n:], r.pending)
+			r.pending = r.pending[k:]
+			n += k
+			continue
+		}
+		if len(r.segs) == 0 {
+			break
+		}
+		s := &r.segs[0]
+		switch {
+		case !s.isB64 && len(s.raw) > 0:
+			k := copy(p[n:], s.raw)
+			s.raw = s.raw[k:]
+			n += k
+		case s.isB64 && len(s.data) > 0:
+			if lines := (len(p) - n) / b64LineLen; lines > 0 {
+				// Whole lines go straight into p.
+				out, used := appendBase64Lines(p[n:n], s.data, lines)
+				n += len(out)
+				s.data = s.data[used:]
+			} else {
+				var used int
+				r.line, used = appendBase64Lines(r.line[:0], s.data, 1)
+				s.data = s.data[used:]
+				r.pending = r.line
+			}
+		default:
+			r.segs = r.segs[1:]
+		}
+	}
+	r.left -= int64(n)
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// Len returns the number of bytes not yet read.
+func (r *segReader) Len() int { return int(r.left) }
