@@ -3,11 +3,12 @@ package smtplib
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/base64"
 	"fmt"
-	"mime"
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // foldWidth is the line length RFC 5322 section 2.1.1 recommends, which
@@ -36,10 +37,10 @@ func encodeHeaderValue(name, value string) (string, bool) {
 	flat := unfoldText(value)
 	var words []string // the value's parts, to be joined by single spaces
 	if addressFields[strings.ToLower(name)] {
-		words = encodeAddressList(flat)
+		words = encodeAddressList(flat, foldWidth-len(name)-2)
 	}
 	if words == nil {
-		words = encodeWords(strings.TrimSpace(flat))
+		words = encodeWords(strings.TrimLeft(flat, " \t"), foldWidth-len(name)-2)
 	}
 	return foldWords(len(name)+2, words), true
 }
@@ -62,20 +63,69 @@ func unfoldText(s string) string {
 	return sb.String()
 }
 
-// encodeWords encodes text as a run of UTF-8 encoded-words, each at most 75
-// characters (RFC 2047 section 2), in Q encoding, which stays readable,
-// unless B is shorter by five characters or more (the rule of Python's
-// header encoder).
-func encodeWords(text string) []string {
+// encodeWords encodes text as a run of UTF-8 encoded-words (RFC 2047),
+// the first at most first characters long and the others at most 75 (the
+// RFC's limit), never splitting a character. The encoding is Q, which
+// stays readable, unless B is shorter by five characters or more (the rule
+// of Python's header encoder).
+func encodeWords(text string, first int) []string {
 	if text == "" {
 		return nil
 	}
-	q := mime.QEncoding.Encode("utf-8", text)
-	b := mime.BEncoding.Encode("utf-8", text)
-	if len(q)-len(b) >= 5 {
-		q = b
+	qLen, bLen := 0, base64.StdEncoding.EncodedLen(len(text))
+	for i := 0; i < len(text); i++ {
+		qLen += len(qByte(text[i]))
 	}
-	return strings.Split(q, " ")
+	b := qLen-bLen >= 5
+	const overhead = len("=?utf-8?q?") + len("?=")
+	var words []string
+	budget := max(first, 20)
+	for text != "" {
+		// Take characters while the word fits.
+		n, size := 0, 0
+		for n < len(text) {
+			_, r := utf8.DecodeRuneInString(text[n:])
+			var l int
+			if b {
+				l = base64.StdEncoding.EncodedLen(n + r)
+			} else {
+				l = size
+				for k := n; k < n+r; k++ {
+					l += len(qByte(text[k]))
+				}
+			}
+			if n > 0 && l+overhead > budget {
+				break
+			}
+			n, size = n+r, l
+		}
+		chunk := text[:n]
+		text = text[n:]
+		if b {
+			words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(chunk))+"?=")
+		} else {
+			var sb strings.Builder
+			for k := 0; k < len(chunk); k++ {
+				sb.WriteString(qByte(chunk[k]))
+			}
+			words = append(words, "=?utf-8?q?"+sb.String()+"?=")
+		}
+		budget = 75
+	}
+	return words
+}
+
+// qByte is a byte in the Q encoding of an encoded-word in a phrase or
+// unstructured text (RFC 2047 section 5 (3)): letters, digits and "!*+-/"
+// as they are, the space as "_", the rest as "=XX".
+func qByte(c byte) string {
+	switch {
+	case c == ' ':
+		return "_"
+	case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!*+-/", c) >= 0:
+		return string(rune(c))
+	}
+	return "=" + hexDigits[c>>4:c>>4+1] + hexDigits[c&15:c&15+1]
 }
 
 // encodeAddressList rewrites an address list with each non-ASCII display
@@ -83,7 +133,7 @@ func encodeWords(text string) []string {
 // another separated by commas. It returns nil when the list cannot be
 // rebuilt faithfully (a group, or an entry that does not parse), so that the
 // caller encodes the whole text instead.
-func encodeAddressList(s string) []string {
+func encodeAddressList(s string, first int) []string {
 	if strings.ContainsAny(s, ":;") {
 		return nil
 	}
@@ -104,7 +154,11 @@ func encodeAddressList(s string) []string {
 		case isASCII(name):
 			entry = []string{quotePhrase(name), "<" + addr + ">"}
 		default:
-			entry = append(encodeWords(name), "<"+addr+">")
+			budget := 75
+			if i == 0 {
+				budget = first
+			}
+			entry = append(encodeWords(name, budget), "<"+addr+">")
 		}
 		if i < len(list)-1 {
 			entry[len(entry)-1] += ","
