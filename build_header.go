@@ -2,8 +2,8 @@ package smtplib
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"strings"

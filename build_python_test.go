@@ -216,7 +216,10 @@ func python313() (string, string) {
 }
 
 // runCompare sends a request to compare.py and returns its answer.
-func runCompare(t *testing.T, python string, req any) (built []struct{ Bytes []byte; Error string }, described []msgDesc) {
+func runCompare(t *testing.T, python string, req any) (built []struct {
+	Bytes []byte
+	Error string
+}, described []msgDesc) {
 	t.Helper()
 	in, err := json.Marshal(req)
 	require.NoError(t, err)
@@ -270,8 +273,8 @@ func pythonCases() []pythonCase {
 		{name: "short non-ASCII text (base64)", ops: []buildOp{content("Grüße\n", "")}},
 		{name: "non-ASCII text (quoted-printable)", ops: []buildOp{content("Bis bald,\nJörg\n", "")}},
 		{name: "long ASCII line", ops: []buildOp{content(long, "")}},
-		{name: "long non-ASCII lines", ops: []buildOp{content(umlauts + "\n" + umlauts, "")}},
-		{name: "more than ten lines, the first ten ASCII", ops: []buildOp{content(strings.Repeat("ascii\n", 10) + strings.Repeat("ü", 200) + "\n", "")}},
+		{name: "long non-ASCII lines", ops: []buildOp{content(umlauts+"\n"+umlauts, "")}},
+		{name: "more than ten lines, the first ten ASCII", ops: []buildOp{content(strings.Repeat("ascii\n", 10)+strings.Repeat("ü", 200)+"\n", "")}},
 		{name: "CR, LF and CRLF line ends, trailing blanks", ops: []buildOp{content("a \rb\t\nc\r\nd"+strings.Repeat(" ", 80)+"é \n", "")}},
 		{name: "HTML only", ops: []buildOp{content("<p>Hi.</p>\n", "html")}},
 		{name: "headers", ops: append(append([]buildOp{}, header...), content("Hi.\n", ""))},
