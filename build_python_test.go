@@ -215,11 +215,14 @@ func python313() (string, string) {
 		"; set SMTPLIB_PYTHON): the builder is compared with Python 3.13's EmailMessage"
 }
 
+// pyBuilt is a message compare.py built, or the exception it raised.
+type pyBuilt struct {
+	Bytes []byte `json:"bytes"`
+	Error string `json:"error"`
+}
+
 // runCompare sends a request to compare.py and returns its answer.
-func runCompare(t *testing.T, python string, req any) (built []struct {
-	Bytes []byte
-	Error string
-}, described []msgDesc) {
+func runCompare(t *testing.T, python string, req any) ([]pyBuilt, []msgDesc) {
 	t.Helper()
 	in, err := json.Marshal(req)
 	require.NoError(t, err)
@@ -230,20 +233,11 @@ func runCompare(t *testing.T, python string, req any) (built []struct {
 	out, err := cmd.Output()
 	require.NoError(t, err, "compare.py: %s", stderr.String())
 	var resp struct {
-		Built []struct {
-			Bytes []byte `json:"bytes"`
-			Error string `json:"error"`
-		} `json:"built"`
+		Built     []pyBuilt `json:"built"`
 		Described []msgDesc `json:"described"`
 	}
 	require.NoError(t, json.Unmarshal(out, &resp))
-	for _, b := range resp.Built {
-		built = append(built, struct {
-			Bytes []byte
-			Error string
-		}{b.Bytes, b.Error})
-	}
-	return built, resp.Described
+	return resp.Built, resp.Described
 }
 
 // pythonCase is one message built on both sides. goOps, when set, are the
