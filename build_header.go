@@ -37,7 +37,9 @@ func encodeHeaderValue(name, value string) (string, bool) {
 	flat := unfoldText(value)
 	var words []string // the value's parts, to be joined by single spaces
 	if addressFields[strings.ToLower(name)] {
-		words = encodeAddressList(flat, foldWidth-len(name)-2)
+		if words = encodeAddressList(flat, foldWidth-len(name)-2); words == nil {
+			words = encodeRuns(flat, foldWidth-len(name)-2)
+		}
 	}
 	if words == nil {
 		words = encodeWords(strings.TrimLeft(flat, " \t"), foldWidth-len(name)-2)
@@ -165,6 +167,34 @@ func encodeAddressList(s string, first int) []string {
 		}
 		words = append(words, entry...)
 	}
+	return words
+}
+
+// encodeRuns encodes each run of words that holds non-ASCII text and
+// leaves the rest as it is, for an address field that cannot be rebuilt
+// entry by entry (a group, or text that is not an address list): the
+// addresses in it stay readable.
+func encodeRuns(s string, first int) []string {
+	var words, run []string
+	flush := func() {
+		if len(run) > 0 {
+			budget := 75
+			if len(words) == 0 {
+				budget = first
+			}
+			words = append(words, encodeWords(strings.Join(run, " "), budget)...)
+			run = nil
+		}
+	}
+	for _, w := range strings.Fields(s) {
+		if isASCII(w) {
+			flush()
+			words = append(words, w)
+		} else {
+			run = append(run, w)
+		}
+	}
+	flush()
 	return words
 }
 
