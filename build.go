@@ -20,6 +20,9 @@ func buildError(format string, args ...any) error {
 	return &MessageError{Reason: fmt.Sprintf(format, args...)}
 }
 
+// maxCIDLength keeps "Content-ID: <cid>" within the 998 bytes of a line.
+const maxCIDLength = maxLineLength - len("Content-ID: <>")
+
 // newPart returns an empty part of a message being built.
 func newPart() *Message {
 	return &Message{sep: []byte("\r\n"), eol: "\r\n", isPart: true}
@@ -116,8 +119,9 @@ func (m *Message) AddAlternative(text, subtype string) error {
 //
 // data is kept, not copied, and encoded only when the message is written:
 // it must not change until then. A maintype of multipart or message, a
-// type or subtype that is not a MIME token, or a CR, LF or NUL in cid is
-// refused with a *[MessageError].
+// type or subtype that is not a MIME token of at most 127 characters, a
+// CR, LF or NUL in cid, or a cid too long for a header line (over 984
+// bytes) is refused with a *[MessageError].
 func (m *Message) AddRelated(data []byte, maintype, subtype, cid string) error {
 	if m == nil {
 		return buildError("AddRelated on a nil *Message")
@@ -129,6 +133,9 @@ func (m *Message) AddRelated(data []byte, maintype, subtype, cid string) error {
 	if cid != "" {
 		if strings.ContainsAny(cid, "\r\n\x00") {
 			return buildError("AddRelated: the content ID %q contains a line break or NUL", cid)
+		}
+		if len(cid) > maxCIDLength {
+			return buildError("AddRelated: the content ID is %d bytes long; at most %d fit on a header line", len(cid), maxCIDLength)
 		}
 		if !strings.HasPrefix(cid, "<") || !strings.HasSuffix(cid, ">") {
 			cid = "<" + cid + ">"
@@ -170,8 +177,9 @@ func (m *Message) addRelatedPart(part *Message) error {
 // data is kept, not copied, and encoded only when the message is written,
 // a piece at a time, so that a large attachment is never held twice: it
 // must not change until then. A maintype of multipart or message, a type
-// or subtype that is not a MIME token, or a CR, LF or NUL in filename is
-// refused with a *[MessageError], and m is left as it was.
+// or subtype that is not a MIME token of at most 127 characters, or a CR,
+// LF or NUL in filename is refused with a *[MessageError], and m is left
+// as it was.
 func (m *Message) AddAttachment(data []byte, maintype, subtype, filename string) error {
 	if m == nil {
 		return buildError("AddAttachment on a nil *Message")
@@ -209,9 +217,10 @@ func dataPart(op string, data []byte, maintype, subtype string) (*Message, error
 }
 
 // checkType refuses a type or subtype that is not a MIME token, which also
-// keeps CR and LF out of the header.
+// keeps CR and LF out of the header, or that is longer than the 127
+// characters RFC 6838 section 4.2 allows.
 func checkType(op, maintype, subtype string) error {
-	if !isToken(maintype) || !isToken(subtype) {
+	if !isToken(maintype) || !isToken(subtype) || len(maintype) > 127 || len(subtype) > 127 {
 		return buildError("%s: %q is not a valid content type (type/subtype, each a MIME token)", op, maintype+"/"+subtype)
 	}
 	return nil

@@ -143,11 +143,26 @@ func encodeAddressList(s string, first int) []string {
 	if len(list) == 0 {
 		return nil
 	}
+	// Python's lenient parser drops what it cannot read (comments, stray
+	// words); the list is rebuilt only when it keeps every character.
+	var kept strings.Builder
+	for _, a := range list {
+		kept.WriteString(a[0] + a[1])
+	}
+	if addrChars(kept.String()) != addrChars(s) {
+		return nil
+	}
 	var words []string
 	for i, a := range list {
 		name, addr := a[0], a[1]
 		if addr == "" {
 			return nil
+		}
+		if ascii, err := asciiAddress(addr); err == nil {
+			// An internationalised domain becomes its A-label; a
+			// non-ASCII local part has no ASCII form and stays as it is
+			// (RFC 6532), for a server that offers SMTPUTF8.
+			addr = ascii
 		}
 		var entry []string
 		switch {
@@ -196,6 +211,17 @@ func encodeRuns(s string, first int) []string {
 	}
 	flush()
 	return words
+}
+
+// addrChars is s without the blanks, quotes, backslashes, angle brackets
+// and commas that rebuilding an address list may add or remove.
+func addrChars(s string) string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" \t\"\\<>,", r) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // quotePhrase returns an ASCII display name as an atom run when it is one,

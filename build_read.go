@@ -96,7 +96,8 @@ func (m *Message) isAttachment() bool {
 // skipped and a "=" that starts no escape in quoted-printable is kept.
 //
 // It returns a *[MessageError] for a nil or multipart m. The slice may be
-// the message's own (a built attachment's data): do not change it.
+// the message's own (the data of a built attachment that is not text): do
+// not change it.
 func (m *Message) GetContent() ([]byte, error) {
 	if m == nil {
 		return nil, buildError("GetContent on a nil *Message")
@@ -105,10 +106,10 @@ func (m *Message) GetContent() ([]byte, error) {
 	if m.multipart || m.contentMaintype() == "multipart" {
 		return nil, buildError("GetContent: a %s message has no content of its own; read its parts (IterParts, GetBody, IterAttachments)", m.GetContentType())
 	}
-	if m.hasData {
-		return m.data, nil
+	content := m.data
+	if !m.hasData {
+		content = decodeTransfer(m.Get("Content-Transfer-Encoding"), m.body)
 	}
-	content := decodeTransfer(m.Get("Content-Transfer-Encoding"), m.body)
 	if m.contentMaintype() == "text" {
 		content = toUTF8(m.param("Content-Type", "charset"), content)
 	}
