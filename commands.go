@@ -70,6 +70,9 @@ func (s *SMTP) Mail(sender string, options ...string) (Reply, error) {
 
 // mailArgs builds MAIL's argument, applying Mail's rules.
 func (s *SMTP) mailArgs(sender string, options []string) (string, error) {
+	if err := newlineInOptions(verbMail+" from:"+quoteAddr(sender), options); err != nil {
+		return "", err
+	}
 	opts, err := s.optionList(options)
 	if err != nil {
 		return "", err
@@ -104,6 +107,9 @@ func (s *SMTP) Rcpt(recip string, options ...string) (Reply, error) {
 
 // rcptArgs builds RCPT's argument.
 func (s *SMTP) rcptArgs(recip string, options []string) (string, error) {
+	if err := newlineInOptions(verbRcpt+" to:"+quoteAddr(recip), options); err != nil {
+		return "", err
+	}
 	opts, err := s.optionList(options)
 	if err != nil {
 		return "", err
@@ -113,6 +119,19 @@ func (s *SMTP) rcptArgs(recip string, options []string) (string, error) {
 		return "", err
 	}
 	return "to:" + addr + opts, nil
+}
+
+// newlineInOptions refuses options with a CR or LF as smtplib's putcmd
+// refuses the line they would make, in its words (which CPython's tests
+// assert), showing that line with the line breaks escaped.
+func newlineInOptions(line string, options []string) error {
+	for _, o := range options {
+		if strings.ContainsAny(o, "\r\n") {
+			return &CommandError{Command: escapeControls(line + " " + strings.Join(options, " ")),
+				Reason: "command and arguments contain prohibited newline characters"}
+		}
+	}
+	return nil
 }
 
 // optionList joins ESMTP parameters as smtplib does (" A B"), or returns ""
@@ -140,15 +159,42 @@ func (s *SMTP) optionList(options []string) (string, error) {
 // early. An LMTP client reads only the first of the replies after the data
 // here; its Sendmail reads them all.
 func (s *SMTP) Data(msg []byte) (Reply, error) {
-	r, err := s.docmdPhase(phaseDataInit, verbData, "")
+	replies, err := s.dataReplies(msg, 1)
 	if err != nil {
-		return r, err
-	}
-	t := &txn{}
-	if err := s.sendData(t, &body{b: msg}, r); err != nil {
 		return Reply{}, err
 	}
-	return t.final[0], nil
+	return replies[0], nil
+}
+
+// dataReplies sends DATA and, after a 354, msg and the final "."; then it
+// reads n replies. Those that came before a failure are returned with it;
+// a connection lost after the final dot is [ErrDeliveryUnknown].
+func (s *SMTP) dataReplies(msg []byte, n int) ([]Reply, error) {
+	r, err := s.docmdPhase(phaseDataInit, verbData, "")
+	if err != nil {
+		return nil, err
+	}
+	if s.debuglevel > 0 {
+		s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
+	}
+	if r.Code != 354 {
+		return nil, &DataError{ResponseError(r)}
+	}
+	if err := s.writeBody(newDataWriter(nil, true), &body{b: msg, size: len(msg)}, wr{phase: phaseDataBlock, flush: true}); err != nil {
+		return nil, err
+	}
+	var replies []Reply
+	for i := 0; i < n; i++ {
+		r, err := s.readReplyPhase(phaseDataTermReply)
+		if err != nil {
+			return replies, deliveryUnknown(err)
+		}
+		if s.debuglevel > 0 {
+			s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
+		}
+		replies = append(replies, r)
+	}
+	return replies, nil
 }
 
 // Verify sends VRFY with the bare address of address (Python's verify).

@@ -15,8 +15,23 @@
 //
 // Low-level commands return the server's [Reply]: a refusal (4xx or 5xx)
 // is a reply, not an error, as smtplib returns (code, msg). Errors are for
-// what smtplib raises; every one of them satisfies errors.Is(err, [ErrSMTP])
-// and the reply-carrying ones are [*ResponseError]s for errors.As.
+// what smtplib raises. Every error that the server, the connection or the
+// session causes satisfies errors.Is(err, [ErrSMTP]), and the
+// reply-carrying ones are [*ResponseError]s for errors.As. The caller's own
+// mistakes, found before anything is sent, are not ErrSMTPs (they are
+// Python's ValueError): [*CommandError] for an argument that cannot go on
+// the wire (a CR or LF, a nil message, reader or SASL client, an option in
+// the wrong call) and [*MessageError] for a message whose header cannot
+// give what is asked of it; nor is a failure of the caller's io.Reader,
+// which the error wraps.
+//
+// The sending calls take smtplib's keyword arguments as [SendOption]s
+// ([MailOptions], [RcptOptions], [FromAddr], [ToAddrs]), and every call
+// that may wait on the network for long has a ...Context twin (database/sql's
+// pattern) that stops, closes the connection and returns a
+// [*ServerDisconnectedError] wrapping the context's error when the context
+// ends. The zero value of [SMTP] is a client ready to [SMTP.Connect], the
+// same as [New]().
 //
 // # Standards
 //
@@ -51,6 +66,18 @@
 //     ESMTP option with a space, and an address that cannot be quoted as
 //     one path are refused with a [*CommandError] before anything is
 //     written.
+//   - Replies follow RFC 5321's grammar (section 4.2): a line that is not
+//     three digits (the first 2 to 5, the second 0 to 5) followed by a
+//     space, a '-' or the line's end has code -1, and so has a reply whose
+//     lines disagree on the code, where smtplib would take Python's int()
+//     of the first three bytes and the last line's code. A -1 is never a
+//     success: [SMTP.Sendmail] reports it as a refusal and the Dial
+//     functions as a [*ConnectError].
+//   - A reply the server sent unasked is never taken for the next
+//     command's answer: the command finds it, closes the client, and
+//     returns an error for which errors.Is(err, [ErrOutOfStep]) holds (an
+//     unasked 421 is reported as the server's shutdown, with its text).
+//     smtplib reads it as the answer and stays one reply behind.
 //   - Replies are bounded in lines and bytes, not only per line, and every
 //     operation has a deadline (RFC 5321's by default, see [WithTimeout]).
 //   - Authentication mechanisms are matched without regard to case, and
