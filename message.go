@@ -36,8 +36,17 @@ const maxLineLength = 998
 // Values and Header unfold values as net/mail does: each line break and the
 // blanks around it become one space, and the value is trimmed of blanks.
 //
+// It is also Python's EmailMessage: [NewMessage] and the builder methods
+// ([Message.SetContent], [Message.AddAlternative], [Message.AddRelated],
+// [Message.AddAttachment]) make a MIME message, and the reading methods
+// ([Message.GetBody], [Message.IterAttachments], [Message.IterParts],
+// [Message.GetContent]) take apart a built or a read one. A read
+// multipart body is taken apart by the first reading method that needs
+// its parts; the message is still written back byte for byte.
+//
 // A Message is not safe for concurrent use when one of the goroutines
-// changes it.
+// changes it; the reading methods count as changes the first time they
+// take a multipart body apart.
 //
 // A message built by another library goes through [ReadMessage]: the
 // program in the repository's examples/gomessage builds a multipart message
