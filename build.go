@@ -120,8 +120,8 @@ func (m *Message) AddAlternative(text, subtype string) error {
 // data is kept, not copied, and encoded only when the message is written:
 // it must not change until then. A maintype of multipart or message, a
 // type or subtype that is not a MIME token of at most 127 characters, a
-// CR, LF or NUL in cid, or a cid too long for a header line (over 984
-// bytes) is refused with a *[MessageError].
+// CR, LF or NUL in cid, a cid that is not ASCII, or one too long for a
+// header line (over 984 bytes) is refused with a *[MessageError].
 func (m *Message) AddRelated(data []byte, maintype, subtype, cid string) error {
 	if m == nil {
 		return buildError("AddRelated on a nil *Message")
@@ -133,6 +133,9 @@ func (m *Message) AddRelated(data []byte, maintype, subtype, cid string) error {
 	if cid != "" {
 		if strings.ContainsAny(cid, "\r\n\x00") {
 			return buildError("AddRelated: the content ID %q contains a line break or NUL", cid)
+		}
+		if !isASCII(cid) {
+			return buildError("AddRelated: the content ID %q is not ASCII; an HTML cid: URL could not name it (RFC 2392)", cid)
 		}
 		if len(cid) > maxCIDLength {
 			return buildError("AddRelated: the content ID is %d bytes long; at most %d fit on a header line", len(cid), maxCIDLength)

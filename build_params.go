@@ -218,8 +218,8 @@ func parseMediaHeader(v string) (string, map[string]string) {
 		// 2231 section 4, as Python prefers it).
 		params[name] = string(toUTF8(charset, raw))
 	}
-	for name, v := range params {
-		if strings.HasPrefix(v, "=?") && strings.Contains(v, "?=") {
+	for _, name := range []string{"filename", "name"} {
+		if v := params[name]; strings.HasPrefix(v, "=?") && strings.Contains(v, "?=") {
 			// Many mailers write an encoded-word where RFC 2231 is meant;
 			// Python reads it, and so do we.
 			if d, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {

@@ -155,6 +155,13 @@ func TestBuildBadInput(t *testing.T) {
 		{"CR LF in a cid", nil, func(m *Message) error {
 			return m.AddRelated([]byte("x"), "image", "png", "<a@b>\r\nBcc: victim@example.org")
 		}, "content ID"},
+		{"non-ASCII cid", nil, func(m *Message) error { return m.AddRelated([]byte("x"), "image", "png", "<bild-ä@x>") }, "not ASCII"},
+		{"cid too long", nil, func(m *Message) error {
+			return m.AddRelated([]byte("x"), "image", "png", strings.Repeat("x", 990))
+		}, "at most"},
+		{"subtype too long", nil, func(m *Message) error {
+			return m.AddAttachment([]byte("x"), "application", strings.Repeat("x", 128), "")
+		}, "content type"},
 		{"multipart attachment", nil, func(m *Message) error { return m.AddAttachment(nil, "multipart", "mixed", "") }, "multipart/mixed"},
 		{"message attachment", nil, func(m *Message) error { return m.AddAttachment(nil, "Message", "rfc822", "") }, "Message/rfc822"},
 		{"multipart related part", nil, func(m *Message) error { return m.AddRelated(nil, "multipart", "related", "") }, "multipart/related"},
