@@ -268,6 +268,10 @@ func closesMultipart(b []byte, boundary string) bool {
 func (m *Message) makeMultipart(subtype string, disallowed []string) error {
 	if m.contentMaintype() == "multipart" {
 		existing := strings.TrimPrefix(m.GetContentType(), "multipart/")
+		if existing == subtype {
+			// A read multipart whose body has no delimiter line.
+			return buildError("cannot add a part to this multipart/%s message: its body has no delimiter line for the boundary %q", existing, m.param("Content-Type", "boundary"))
+		}
 		for _, d := range append(disallowed, subtype) {
 			if existing == d {
 				return buildError("cannot convert multipart/%s to multipart/%s", existing, subtype)

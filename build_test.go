@@ -357,6 +357,12 @@ func TestReadMultipartOddities(t *testing.T) {
 				_, err := p.GetContent()
 				assert.NoError(t, err)
 			}
+			if !tc.multipart && strings.Contains(tc.raw, "multipart/mixed") {
+				err := m.AddAttachment([]byte("x"), "text", "plain", "")
+				var me *MessageError
+				require.ErrorAs(t, err, &me, "no part can be added to a body that cannot be taken apart")
+				assert.Equal(t, tc.raw, string(m.Bytes()), "the message is unchanged")
+			}
 		})
 	}
 }
