@@ -72,9 +72,7 @@ func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 	for k, t := range txs {
 		r := &results[index[k]]
 		r.Refused, r.Err = e.outcome(t)
-		if n := len(t.final); n > 0 {
-			r.Reply = t.final[n-1]
-		}
+		r.Reply, _ = t.finalReply()
 	}
 	return results, e.err
 }

@@ -251,7 +251,7 @@ func decodeQP(b []byte) []byte {
 		}
 		for i := 0; i < len(line); i++ {
 			if line[i] == '=' && i+2 < len(line) && isHex(line[i+1]) && isHex(line[i+2]) {
-				out = append(out, unhex(line[i+1])<<4|unhex(line[i+2]))
+				out = append(out, hexValue(line[i+1])<<4|hexValue(line[i+2]))
 				i += 2
 				continue
 			}
@@ -262,7 +262,8 @@ func decodeQP(b []byte) []byte {
 	return out
 }
 
-func unhex(c byte) byte {
+// hexValue is the value of a hex digit of either case.
+func hexValue(c byte) byte {
 	switch {
 	case c <= '9':
 		return c - '0'

@@ -207,11 +207,16 @@ func (e *engine) put(kind int, t *txn, i int, cmd, args string) int {
 }
 
 // add queues an awaited reply and keeps the window: when it is full, the
-// group is flushed and replies are read until there is room.
+// group is flushed and replies are read until half of it is free, so that
+// the commands after it go out as a group again rather than one write per
+// reply read (a window of one empties).
 func (e *engine) add(kind int, t *txn, i int) int {
 	seq := e.next()
 	e.queue = append(e.queue, inflight{kind, t, i})
-	for e.err == nil && e.pending() >= e.window {
+	if e.pending() < e.window {
+		return seq
+	}
+	for e.err == nil && e.pending() > e.window/2 {
 		if !e.flushGroup() {
 			break
 		}
@@ -442,6 +447,7 @@ func (e *engine) judgeFinal(t *txn, r Reply) {
 
 // outcome is what Sendmail returns for t.
 func (e *engine) outcome(t *txn) (map[string]Reply, error) {
+	t.o.noteFinal(t)
 	if e.s.lmtp {
 		return e.s.lmtpOutcome(t)
 	}

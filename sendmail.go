@@ -191,6 +191,10 @@ type envelope struct {
 
 // buildEnvelope applies Sendmail's option rules and checks every line.
 func (s *SMTP) buildEnvelope(from string, to []string, size int, o *sendOptions) (*envelope, error) {
+	status, err := o.statusParams(s, to)
+	if err != nil {
+		return nil, err
+	}
 	var opts []string
 	if s.DoesESMTP {
 		if s.HasExtn("size") && size >= 0 {
@@ -198,8 +202,8 @@ func (s *SMTP) buildEnvelope(from string, to []string, size int, o *sendOptions)
 		}
 		opts = append(opts, o.mail...)
 	}
+	opts = append(opts, status.mail...)
 	e := &envelope{from: from, to: to, rcpts: make([]string, len(to))}
-	var err error
 	if e.mail, err = s.mailArgs(from, opts); err != nil {
 		return nil, err
 	}
@@ -207,7 +211,7 @@ func (s *SMTP) buildEnvelope(from string, to []string, size int, o *sendOptions)
 		return nil, err
 	}
 	for i, rcpt := range to {
-		if e.rcpts[i], err = s.rcptArgs(rcpt, o.rcpt); err != nil {
+		if e.rcpts[i], err = s.rcptArgs(rcpt, status.rcptParams(i)); err != nil {
 			return nil, err
 		}
 		if err = s.checkCommand(verbRcpt, e.rcpts[i]); err != nil {
