@@ -54,6 +54,7 @@ func (m *Message) SetContent(text, subtype string) error {
 		return buildError("SetContent is not valid on a %s message: add parts to it, or set the content of one of its parts", m.GetContentType())
 	}
 	m.clearContent()
+	m.changed = true
 	cte, encoded := encodeText([]byte(text))
 	m.setMediaField("Content-Type", "text/"+subtype, mediaParam{"charset", "utf-8"})
 	m.Add("Content-Transfer-Encoding", cte)
@@ -238,6 +239,7 @@ func (m *Message) addMultipart(subtype string, disallowed []string, part *Messag
 		}
 	}
 	m.parts = append(m.parts, part)
+	m.changed = true
 	if m.delims != nil {
 		// A message that was read keeps its own delimiters; the new part
 		// gets a new one before the closing delimiter, which a message cut

@@ -56,6 +56,13 @@ func attachment(data string, maintype, subtype, filename string, path ...int) bu
 func applyOps(ops []buildOp) (*Message, error) {
 	m := &Message{}
 	for _, op := range ops {
+		if op.Op == "read" {
+			var err error
+			if m, err = ReadMessage(bytes.NewReader(op.Data)); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		target := m
 		for _, i := range op.Path {
 			target = target.IterParts()[i]
@@ -251,6 +258,21 @@ type pythonCase struct {
 	wantErr bool
 }
 
+func read(raw string) buildOp { return buildOp{Op: "read", Data: []byte(raw)} }
+
+// Messages as other mailers send them, for the cases that start by reading.
+const (
+	latin1Text = "From: a@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nGr=FC=DFe aus K=F6ln\r\n"
+	readMixed = "From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"frontier\"\r\n\r\n" +
+		"A preamble.\r\n--frontier\r\nContent-Type: text/plain\r\n\r\nHello.\r\n" +
+		"--frontier\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n" +
+		"Content-Disposition: attachment; filename*=iso-8859-1''%E9t%E9.bin\r\n\r\nAAECAw==\r\n--frontier--\r\nAn epilogue.\r\n"
+	readAlternative = "From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=alt\r\n\r\n" +
+		"--alt\r\nContent-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\x80 5\r\n" +
+		"--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>\xe2\x82\xac 5</p>\r\n--alt--\r\n"
+)
+
 var (
 	png    = "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + strings.Repeat("\x00\xff", 40)
 	pdf    = "%PDF-1.4\n" + strings.Repeat("binary \x00\x01\x02\xfe\xff ", 300)
@@ -302,6 +324,13 @@ func pythonCases() []pythonCase {
 		},
 		{name: "alternative without a body part", ops: []buildOp{attachment(pdf, "application", "pdf", "a.pdf"), alternative("x", "plain")}, wantErr: true},
 		{name: "other text subtype", ops: []buildOp{content("a,b\n", "csv"), attachment("x", "text", "plain", "x.txt")}},
+		{name: "a read latin-1 text, then an attachment", ops: []buildOp{read(latin1Text), attachment(pdf, "application", "pdf", "a.pdf")}},
+		{name: "a read multipart, then an attachment", ops: []buildOp{read(readMixed), attachment("x,y\n", "text", "csv", "Zahlen März.csv")}},
+		{
+			name:  "a read alternative, then an image and an attachment",
+			ops:   []buildOp{read(readAlternative), related(png, "image", "png", "<r@x>", 1), attachment(pdf, "application", "pdf", "r.pdf")},
+			goOps: []buildOp{read(readAlternative), related(png, "image", "png", "<r@x>"), attachment(pdf, "application", "pdf", "r.pdf")},
+		},
 		{name: "related on plain text", ops: []buildOp{content("Hi.\n", ""), related(png, "image", "png", "")}},
 		{
 			name:  "related after an attachment",

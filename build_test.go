@@ -318,8 +318,17 @@ func TestReadMultipart(t *testing.T) {
 
 	require.NoError(t, m.AddAttachment([]byte("new"), "text", "plain", "new.txt"))
 	out := string(m.Bytes())
-	assert.True(t, strings.HasPrefix(out, raw[:strings.Index(raw, "--XX--")]), "the old parts stay as they were")
+	// The 7-bit parts stay as they were; the 8-bit HTML is re-encoded, as
+	// Python's generator does under a 7-bit policy.
+	htmlAt := strings.Index(raw, "<p>\x80")
+	assert.True(t, strings.HasPrefix(out, raw[:htmlAt-len("\n")]), "the parts before the 8-bit one stay as they were")
+	assert.Contains(t, out, raw[strings.Index(raw, "--YY--"):strings.Index(raw, "--XX--")], "the parts after it stay as they were")
+	assert.True(t, isASCII(out), "the message is 7-bit")
 	again := reread(t, m)
+	assert.Equal(t, "quoted-printable", again.GetBody().Get("Content-Transfer-Encoding"), "windows-1252 text becomes quoted-printable, as in Python")
+	html, err = again.GetBody().GetContent()
+	require.NoError(t, err)
+	assert.Equal(t, "<p>€ 5</p>", string(html), "the same text")
 	atts = again.IterAttachments()
 	require.Len(t, atts, 4)
 	c, err = atts[3].GetContent()

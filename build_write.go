@@ -3,6 +3,7 @@ package smtplib
 import (
 	"bytes"
 	"io"
+	"strings"
 )
 
 // This file writes a message that has MIME structure: its header, then
@@ -34,6 +35,9 @@ func (m *Message) structured() bool { return m.multipart || m.hasData }
 // unixFrom is true, without Bcc and Resent-Bcc when dropBcc is true. The
 // boundaries of the multiparts built here are checked first.
 func (m *Message) segments(unixFrom, dropBcc bool) []segment {
+	if m.treeChanged() {
+		m.reencode()
+	}
 	m.checkBoundaries()
 	return m.appendSegments(nil, unixFrom, dropBcc)
 }
@@ -129,6 +133,67 @@ func (m *Message) holds(s []byte) bool {
 		}
 	}
 	return false
+}
+
+// treeChanged reports whether a builder method changed m or a part of it.
+func (m *Message) treeChanged() bool {
+	if m.changed {
+		return true
+	}
+	for _, p := range m.parts {
+		if p.treeChanged() {
+			return true
+		}
+	}
+	return false
+}
+
+// reencode gives each part under m that was read from elsewhere and whose
+// body has 8-bit bytes a 7-bit transfer encoding, as Python's
+// BytesGenerator does under cte_type="7bit" for a text part with a
+// charset: quoted-printable for the charsets Python's email.charset
+// encodes that way (the ISO 8859 Latin ones, windows-1252, viscii),
+// base64 for the others. Unlike Python, which leaves them 8-bit, a part
+// with no charset or that is not text gets base64 too. A us-ascii or
+// ISO-2022-JP text keeps its bytes, as in Python.
+func (m *Message) reencode() {
+	if m.multipart {
+		for _, p := range m.parts {
+			p.reencode()
+		}
+		return
+	}
+	if m.hasData || m.headless || isASCII(string(m.body)) {
+		return
+	}
+	switch strings.ToLower(m.Get("Content-Transfer-Encoding")) {
+	case "base64", "quoted-printable":
+		return // encoded already: 8-bit bytes in it are junk the decoder skips
+	}
+	charset := strings.ToLower(m.param("Content-Type", "charset"))
+	text := m.contentMaintype() == "text"
+	switch {
+	case text && (charset == "us-ascii" || charset == "ascii" || strings.HasPrefix(charset, "iso-2022-jp")):
+	case text && qpCharsets[charset]:
+		m.Set("Content-Transfer-Encoding", "quoted-printable")
+		m.body = qpEncode(m.body, qpLineLen, m.lineEnd())
+	default:
+		m.Set("Content-Transfer-Encoding", "base64")
+		m.data, m.hasData, m.body = m.body, true, nil
+	}
+	m.ensureSep()
+}
+
+// qpCharsets are the charsets whose text Python's email.charset encodes as
+// quoted-printable, with their aliases.
+var qpCharsets = map[string]bool{
+	"iso-8859-1": true, "iso-8859-2": true, "iso-8859-3": true, "iso-8859-4": true, "iso-8859-9": true,
+	"iso-8859-10": true, "iso-8859-13": true, "iso-8859-14": true, "iso-8859-15": true, "iso-8859-16": true,
+	"windows-1252": true, "viscii": true,
+	"latin-1": true, "latin_1": true, "latin-2": true, "latin_2": true, "latin-3": true, "latin_3": true,
+	"latin-4": true, "latin_4": true, "latin-5": true, "latin_5": true, "latin-6": true, "latin_6": true,
+	"latin-7": true, "latin_7": true, "latin-8": true, "latin_8": true, "latin-9": true, "latin_9": true,
+	"latin-10": true, "latin_10": true,
 }
 
 // writeSegments writes segs to w, encoding data as it goes.

@@ -70,6 +70,7 @@ type Message struct {
 	hasData   bool
 	headless  bool   // a read part with no header block: written as its body alone
 	isPart    bool   // a part of another message (no MIME-Version of its own)
+	changed   bool   // a builder method changed it (see build_write.go's reencode)
 	defaultCT string // the content type when there is no Content-Type field
 }
 
@@ -541,7 +542,7 @@ func (m *Message) Clone() *Message {
 	for i, f := range m.fields {
 		c.fields[i] = headerField{name: f.name, raw: bytes.Clone(f.raw)}
 	}
-	c.multipart, c.boundary, c.hasData, c.headless, c.defaultCT, c.isPart = m.multipart, m.boundary, m.hasData, m.headless, m.defaultCT, m.isPart
+	c.multipart, c.boundary, c.hasData, c.headless, c.defaultCT, c.isPart, c.changed = m.multipart, m.boundary, m.hasData, m.headless, m.defaultCT, m.isPart, m.changed
 	c.data = bytes.Clone(m.data)
 	for _, d := range m.delims {
 		c.delims = append(c.delims, bytes.Clone(d))
@@ -559,7 +560,10 @@ func (m *Message) Clone() *Message {
 // [Message.AddRelated] is base64-encoded as it is written, a few lines at
 // a time, so the encoded form of a large attachment is never whole in
 // memory. A multipart built here gets a new boundary first if a part's
-// text holds its delimiter, as Python's generator does.
+// text holds its delimiter, as Python's generator does. In a message the
+// builder methods changed, a part read from elsewhere whose body has 8-bit
+// bytes is re-encoded first, as Python's generator does under a 7-bit
+// policy, so that the whole stays 7-bit.
 func (m *Message) WriteTo(w io.Writer) (int64, error) {
 	if m.structured() {
 		return writeSegments(w, m.segments(true, false))

@@ -6,11 +6,14 @@ Reads a JSON object on stdin:
 and writes {"built": [{"bytes": b64, "error": str}, ...],
             "described": [tree, ...]}.
 
-Each op is a dict: {"op": "set_content"|"add_alternative"|"add_related"|
-"add_attachment"|"header", "path": [i, ...] (the part to call it on,
+Each op is a dict: {"op": "read"|"set_content"|"add_alternative"|
+"add_related"|"add_attachment"|"header", "path": [i, ...] (the part to call it on,
 through get_payload()), and the call's arguments}. Messages are built as
-EmailMessage(policy=policy.SMTP.clone(cte_type='7bit')) and flattened with
-as_bytes(); they are described after parsing with policy.default.
+EmailMessage(policy=policy.SMTP.clone(cte_type='7bit')), or parsed from
+the bytes of a "read" op under that policy, and flattened with as_bytes();
+they are described after parsing with policy.default, text payloads with
+get_content() (decoded from their charset, then UTF-8), others with
+get_payload(decode=True).
 """
 import base64
 import json
@@ -25,6 +28,9 @@ POLICY = policy.SMTP.clone(cte_type='7bit')
 def build(ops):
     msg = EmailMessage(policy=POLICY)
     for op in ops:
+        if op["op"] == "read":
+            msg = BytesParser(policy=POLICY).parsebytes(base64.b64decode(op["data"]))
+            continue
         target = msg
         for i in op.get("path") or []:
             target = target.get_payload()[i]
@@ -76,7 +82,10 @@ def tree(part):
     if part.is_multipart():
         node["parts"] = [tree(p) for p in part.iter_parts()]
     else:
-        payload = part.get_payload(decode=True)
+        if part.get_content_maintype() == 'text':
+            payload = part.get_content().encode('utf-8')  # from its charset
+        else:
+            payload = part.get_payload(decode=True)
         if payload:
             node["payload"] = base64.b64encode(payload).decode()
     return node
