@@ -296,7 +296,7 @@ func readPart(seg []byte, eol string) *Message {
 
 // splitMultipart cuts a multipart body at its delimiter lines (RFC 2046
 // section 5.1.1): "--" boundary, then "--" on the last, then blanks up to
-// the line end. The line break before a delimiter belongs to it. It returns
+// the line end (CRLF, LF or a lone CR). The line break before a delimiter belongs to it. It returns
 // the parts, the bytes around them (the preamble with the first delimiter,
 // each delimiter, and the close delimiter with the epilogue), and false
 // when there is no delimiter at all. Without a close delimiter the last part
@@ -306,11 +306,17 @@ func splitMultipart(body []byte, boundary string) (parts, delims [][]byte, ok bo
 	partStart := -1 // where the current part starts; -1 before the first delimiter
 	gapStart := 0   // where the bytes before the current part start
 	for pos := 0; pos < len(body); {
+		// A line ends at CRLF, LF or a lone CR, as Python's parser reads
+		// it, so that writing a changed message with CRLF throughout adds
+		// no delimiter line.
 		end, next := len(body), len(body)
-		if i := bytes.IndexByte(body[pos:], '\n'); i >= 0 {
+		if i := bytes.IndexAny(body[pos:], "\r\n"); i >= 0 {
 			end, next = pos+i, pos+i+1
+			if body[end] == '\r' && next < len(body) && body[next] == '\n' {
+				next++
+			}
 		}
-		line := bytes.TrimSuffix(body[pos:end], []byte("\r"))
+		line := body[pos:end]
 		rest, isDelim := bytes.CutPrefix(line, dash)
 		closing := isDelim && bytes.HasPrefix(rest, []byte("--"))
 		if closing {
@@ -321,7 +327,7 @@ func splitMultipart(body []byte, boundary string) (parts, delims [][]byte, ok bo
 				partEnd := pos
 				if partEnd > partStart { // the line break before the delimiter
 					partEnd--
-					if partEnd > partStart && body[partEnd-1] == '\r' {
+					if body[partEnd] == '\n' && partEnd > partStart && body[partEnd-1] == '\r' {
 						partEnd--
 					}
 				}

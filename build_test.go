@@ -318,11 +318,14 @@ func TestReadMultipart(t *testing.T) {
 
 	require.NoError(t, m.AddAttachment([]byte("new"), "text", "plain", "new.txt"))
 	out := string(m.Bytes())
-	// The 7-bit parts stay as they were; the 8-bit HTML is re-encoded, as
-	// Python's generator does under a 7-bit policy.
-	htmlAt := strings.Index(raw, "<p>\x80")
-	assert.True(t, strings.HasPrefix(out, raw[:htmlAt-len("\n")]), "the parts before the 8-bit one stay as they were")
-	assert.Contains(t, out, raw[strings.Index(raw, "--YY--"):strings.Index(raw, "--XX--")], "the parts after it stay as they were")
+	// Changed, the message is written as Python's generator writes it under
+	// policy.SMTP: CRLF throughout, the 8-bit HTML re-encoded; the 7-bit
+	// parts keep their bytes otherwise.
+	crlf := strings.ReplaceAll(raw, "\n", "\r\n")
+	htmlAt := strings.Index(crlf, "<p>\x80")
+	assert.True(t, strings.HasPrefix(out, crlf[:htmlAt-len("\r\n")]), "the parts before the 8-bit one stay as they were")
+	assert.Contains(t, out, crlf[strings.Index(crlf, "--YY--"):strings.Index(crlf, "--XX--")], "the parts after it stay as they were")
+	assertWireCRLF(t, []byte(out))
 	assert.True(t, isASCII(out), "the message is 7-bit")
 	again := reread(t, m)
 	assert.Equal(t, "quoted-printable", again.GetBody().Get("Content-Transfer-Encoding"), "windows-1252 text becomes quoted-printable, as in Python")
@@ -334,7 +337,7 @@ func TestReadMultipart(t *testing.T) {
 	c, err = atts[3].GetContent()
 	require.NoError(t, err)
 	assert.Equal(t, "new", string(c))
-	assert.True(t, strings.HasSuffix(out, "--XX--\nepilogue\n"), "the epilogue stays: %q", out[len(out)-40:])
+	assert.True(t, strings.HasSuffix(out, "--XX--\r\nepilogue\r\n"), "the epilogue stays: %q", out[len(out)-40:])
 }
 
 func TestReadMultipartOddities(t *testing.T) {
@@ -589,5 +592,15 @@ func TestFormatParam(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.value, std["filename"])
 		})
+	}
+}
+
+// assertWireCRLF checks that every line of msg ends in CRLF.
+func assertWireCRLF(t *testing.T, msg []byte) {
+	t.Helper()
+	for i, line := range bytes.SplitAfter(msg, []byte("\n")) {
+		if len(line) > 0 {
+			assert.True(t, bytes.HasSuffix(line, []byte("\r\n")) && bytes.Count(line, []byte("\r")) == 1, "line %d: %q", i, line)
+		}
 	}
 }

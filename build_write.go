@@ -14,9 +14,10 @@ import (
 // segment is a piece of a message as written: bytes written as they are,
 // or data written base64-encoded.
 type segment struct {
-	raw   []byte
-	data  []byte
-	isB64 bool
+	raw    []byte
+	data   []byte
+	isB64  bool
+	header bool // raw is a header block
 }
 
 // len returns the number of bytes the segment writes.
@@ -34,12 +35,62 @@ func (m *Message) structured() bool { return m.multipart || m.hasData }
 // segments returns m as it is written: with its mbox "From " line when
 // unixFrom is true, without Bcc and Resent-Bcc when dropBcc is true. The
 // boundaries of the multiparts built here are checked first.
+//
+// A message the builder methods changed is written as Python's generator
+// writes it under policy.SMTP: parts read from elsewhere with 8-bit bodies
+// are re-encoded (see reencode), and every line ends in CRLF, whatever the
+// line endings of the message it was read from.
 func (m *Message) segments(unixFrom, dropBcc bool) []segment {
-	if m.treeChanged() {
+	changed := m.treeChanged()
+	if changed {
 		m.reencode()
 	}
 	m.checkBoundaries()
-	return m.appendSegments(nil, unixFrom, dropBcc)
+	segs := m.appendSegments(nil, unixFrom, dropBcc)
+	if changed {
+		for i := range segs {
+			segs[i].raw = toCRLF(segs[i].raw, segs[i].header)
+		}
+	}
+	return segs
+}
+
+// toCRLF returns b with every lone LF made CRLF, and every lone CR too,
+// or in a header block a space, so that it cannot start a line that is
+// not a field: b itself when there is none, else a copy.
+func toCRLF(b []byte, header bool) []byte {
+	clean := true
+	for i := 0; i < len(b) && clean; i++ {
+		switch b[i] {
+		case '\r':
+			clean = i+1 < len(b) && b[i+1] == '\n'
+			i++
+		case '\n':
+			clean = false
+		}
+	}
+	if clean {
+		return b
+	}
+	out := make([]byte, 0, len(b)+len(b)/16)
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '\r':
+			switch {
+			case i+1 < len(b) && b[i+1] == '\n':
+				i++
+			case header:
+				out = append(out, ' ')
+				continue
+			}
+			out = append(out, '\r', '\n')
+		case '\n':
+			out = append(out, '\r', '\n')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (m *Message) appendSegments(segs []segment, unixFrom, dropBcc bool) []segment {
@@ -58,7 +109,7 @@ func (m *Message) appendSegments(segs []segment, unixFrom, dropBcc bool) []segme
 		}
 		var head bytes.Buffer
 		h.writeTo(&head, unixFrom) //nolint:errcheck // bytes.Buffer does not fail
-		segs = append(segs, segment{raw: head.Bytes()})
+		segs = append(segs, segment{raw: head.Bytes(), header: true})
 	}
 	return m.appendBody(segs)
 }

@@ -165,9 +165,9 @@ func withoutTo(msg []byte) []byte {
 }
 
 // FuzzReadParts reads any message and takes it apart: the reading methods
-// never panic, the message is still written back byte for byte, and an
-// attachment added to it is there when it is read back, the other parts'
-// contents unchanged.
+// never panic, the message is still written back byte for byte, and once
+// an attachment is added to it, it is written with CRLF throughout and the
+// attachment is there when it is read back.
 func FuzzReadParts(f *testing.F) {
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\npre\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\nepi\r\n"))
 	f.Add([]byte("Content-Type: multipart/alternative; boundary=\"a b\"\n\n--a b\n\nplain\n--a b\nContent-Type: text/html; charset=latin-1\n\n\xe9\n--a b--"))
@@ -196,7 +196,11 @@ func FuzzReadParts(f *testing.F) {
 			}
 			return
 		}
-		back, err := ReadMessage(bytes.NewReader(m.Bytes()))
+		out := m.Bytes()
+		if !bytes.Equal(toCRLF(out, false), out) {
+			t.Fatalf("a changed message is not CRLF throughout:\n%q", out)
+		}
+		back, err := ReadMessage(bytes.NewReader(out))
 		if err != nil {
 			t.Fatalf("cannot read back: %v", err)
 		}

@@ -575,7 +575,8 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 func (m *Message) writeTo(w io.Writer, unixFrom bool) (int64, error) {
 	var n int64
 	eol := []byte(m.lineEnd())
-	open := false // the last piece written lacks its line ending
+	open := false   // the last piece written lacks its line ending
+	openCR := false // and ends in a CR
 	put := func(b []byte) error {
 		if len(b) == 0 {
 			return nil
@@ -583,7 +584,11 @@ func (m *Message) writeTo(w io.Writer, unixFrom bool) (int64, error) {
 		// Only a last line at the end of the input lacks its line ending;
 		// anything written after it needs one.
 		if open {
-			k, err := w.Write(eol)
+			end := eol
+			if openCR && len(eol) == 2 {
+				end = eol[1:] // the line's CR is there: complete the CRLF
+			}
+			k, err := w.Write(end)
 			n += int64(k)
 			if err != nil {
 				return err
@@ -592,6 +597,7 @@ func (m *Message) writeTo(w io.Writer, unixFrom bool) (int64, error) {
 		k, err := w.Write(b)
 		n += int64(k)
 		open = b[len(b)-1] != '\n'
+		openCR = b[len(b)-1] == '\r'
 		return err
 	}
 	if unixFrom {
