@@ -95,7 +95,7 @@ func (s *lineServer) received() []string {
 
 func (s *lineServer) dial(t *testing.T, opts ...Option) *SMTP {
 	t.Helper()
-	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(10 * time.Second)}, opts...)
+	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(testTimeout)}, opts...)
 	c := New(opts...)
 	_, err := c.Connect("127.0.0.1", s.ln.Addr().(*net.TCPAddr).Port)
 	require.NoError(t, err)

@@ -96,7 +96,7 @@ func (s *scriptServer) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 // dialScript connects a client with a fixed EHLO name to the server.
 func dialScript(t *testing.T, s *scriptServer, opts ...Option) *SMTP {
 	t.Helper()
-	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(5 * time.Second)}, opts...)
+	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(testTimeout)}, opts...)
 	c := New(opts...)
 	_, err := c.Connect("127.0.0.1", s.port())
 	require.NoError(t, err)

@@ -273,7 +273,7 @@ func (s *injectionServer) run(cfg *tls.Config) {
 // reply to a command sent over TLS.
 func TestStartTLSDiscardsInjectedReplies(t *testing.T) {
 	srv, cfg := newInjectionServer(t)
-	c := New(WithLocalHostname("client.example"), WithTimeout(10*time.Second))
+	c := New(WithLocalHostname("client.example"), WithTimeout(testTimeout))
 	t.Cleanup(func() { c.Close() })
 	_, err := c.Connect("127.0.0.1", srv.ln.Addr().(*net.TCPAddr).Port)
 	require.NoError(t, err)
@@ -460,7 +460,7 @@ func TestDialSSL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := smtptest.NewUnstartedServer(t, tt.opts...)
 			srv.StartTLS()
-			opts := append([]Option{WithTimeout(10 * time.Second)}, tt.client(srv)...)
+			opts := append([]Option{WithTimeout(testTimeout)}, tt.client(srv)...)
 			c, err := DialSSL(srv.Host(), srv.Port(), opts...)
 			t.Cleanup(func() { c.Close() })
 			if tt.check != nil {
