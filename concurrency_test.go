@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gosmtplib/smtplib/internal/rawsrv"
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
@@ -102,7 +103,7 @@ func TestConcurrentClients(t *testing.T) {
 // and then neither reads nor writes until the test ends: the client is
 // left blocked in a read, or, after DATA, in a write once the socket
 // buffers are full.
-func stallServer(t *testing.T, trigger string) (*rawServer, <-chan struct{}) {
+func stallServer(t *testing.T, trigger string) (*rawsrv.Server, <-chan struct{}) {
 	arrived := make(chan struct{})
 	release := make(chan struct{})
 	srv := newRawServer(t, func(conn net.Conn) {

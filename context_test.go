@@ -100,7 +100,7 @@ func TestContextDial(t *testing.T) {
 				srv := newRawServer(t, func(c net.Conn) {
 					once.Do(func() { tt.serve(c, arrived) })
 				})
-				port = srv.port()
+				port = srv.Port()
 			}
 			opts := []Option{WithLocalHostname("client.example")}
 			if tt.dialer {

@@ -7,12 +7,13 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/rawsrv"
 )
 
 // FuzzQuoteAddr checks safeQuoteAddr, the one gate between a caller's
@@ -46,14 +47,6 @@ func FuzzQuoteAddr(f *testing.F) {
 			assert.Equal(t, len(q)-1, r.end(q), "%s reads %q as one path", r.name, q)
 		}
 	})
-}
-
-// pipeDialer hands the client one end of a net.Pipe whose other end plays
-// a server script.
-type pipeDialer struct{ conn net.Conn }
-
-func (d pipeDialer) DialContext(context.Context, string, string) (net.Conn, error) {
-	return d.conn, nil
 }
 
 // documentedError reports whether err is one of the errors the package
@@ -103,44 +96,38 @@ func FuzzClientReplies(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, script []byte) {
-		clientEnd, serverEnd := net.Pipe()
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() {
-			// A pipe's Write returns once the client has read it all, so
-			// hanging up then leaves the client every byte of the script
-			// before its end of file. A client that stops reading ends
-			// the Write by closing its end.
-			defer wg.Done()
-			serverEnd.Write(script)
-			serverEnd.Close()
-		}()
-		go func() {
-			defer wg.Done()
-			io.Copy(io.Discard, serverEnd)
-		}()
-		defer func() {
-			serverEnd.Close()
-			wg.Wait()
-		}()
+		// A pipe's Write returns once the client has read it all, so
+		// hanging up then leaves the client every byte of the script
+		// before its end of file. A client that stops reading ends the
+		// Write by closing its end.
+		pipes := rawsrv.NewPipes(func(conn net.Conn) {
+			drained := make(chan struct{})
+			go func() {
+				io.Copy(io.Discard, conn)
+				close(drained)
+			}()
+			conn.Write(script)
+			conn.Close()
+			<-drained
+		})
+		defer pipes.Wait()
 
 		// The server hangs up when its script is read, so no operation
 		// waits for its timeout: a deadline error would be a hang. The
 		// timeout is long enough that a busy machine never reaches it.
 		const timeout = 10 * time.Second
 		tr := &replyTrace{}
-		c := New(WithDialer(pipeDialer{clientEnd}), WithTimeout(timeout), WithLocalHostname("client.example"),
+		c := New(WithDialer(pipes), WithTimeout(timeout), WithLocalHostname("client.example"),
 			WithDebugOutput(tr))
+		defer c.Close()
 		c.SetDebuglevel(1)
 		defer tr.check(t)
 		err := c.dialGreet(context.Background(), "fuzz.example", 25)
 		require.True(t, documentedError(err), "Dial: %T %v", err, err)
 		require.NotErrorIs(t, err, os.ErrDeadlineExceeded)
 		if err != nil {
-			clientEnd.Close()
 			return
 		}
-		defer c.Close()
 		to := []string{"a@example.com", "b@example.com"}
 		refused, err := c.Sendmail("s@example.com", to, []byte("Subject: x\r\n\r\n.body\n"))
 		require.True(t, documentedError(err), "Sendmail: %T %v", err, err)

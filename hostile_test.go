@@ -311,7 +311,7 @@ func TestHostileGreeting(t *testing.T) {
 			srv := newRawServer(t, tt.serve)
 			d := &countingDialer{}
 			start := time.Now()
-			c, err := Dial("127.0.0.1", srv.port(), WithLocalHostname("client.example"),
+			c, err := Dial("127.0.0.1", srv.Port(), WithLocalHostname("client.example"),
 				WithTimeout(hostileTimeout), WithDialer(d))
 			assert.Less(t, time.Since(start), notStuck)
 			assert.Nil(t, c)

@@ -3,7 +3,6 @@ package smtplib
 import (
 	"context"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/gosmtplib/smtplib/internal/rawsrv"
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
@@ -44,73 +44,20 @@ func robustDial(t *testing.T, srv *smtptest.Server, opts ...Option) *SMTP {
 	return c
 }
 
-// rawServer is a hostile server: a loopback listener whose every
-// connection is handed to handle, which may write anything at any pace.
-// The connection is closed when handle returns, and at the end of the test
-// the listener and every connection are closed and the test waits for the
-// goroutines, so that a handler blocked in a read or a write ends too.
-type rawServer struct {
-	ln     net.Listener
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-}
-
-func newRawServer(t testing.TB, handle func(conn net.Conn)) *rawServer {
+// newRawServer starts the suite's raw-connection server (internal/rawsrv)
+// with handle for every connection: a hostile server, which may write
+// anything at any pace.
+func newRawServer(t testing.TB, handle func(conn net.Conn)) *rawsrv.Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s := &rawServer{ln: ln, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			if s.closed {
-				s.mu.Unlock()
-				conn.Close()
-				return
-			}
-			s.conns[conn] = struct{}{}
-			s.wg.Add(1)
-			s.mu.Unlock()
-			go func() {
-				defer s.wg.Done()
-				handle(conn)
-				conn.Close()
-			}()
-		}
-	}()
-	t.Cleanup(s.close)
-	return s
+	return rawsrv.Start(t, handle)
 }
-
-// close closes the listener and the connections and waits for the
-// goroutines.
-func (s *rawServer) close() {
-	s.mu.Lock()
-	s.closed = true
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.ln.Close()
-	s.wg.Wait()
-}
-
-func (s *rawServer) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
 // dialRaw connects a client to a raw server and reads the greeting; the
 // client is closed at the end of the test.
-func dialRaw(t *testing.T, s *rawServer, opts ...Option) *SMTP {
+func dialRaw(t *testing.T, s *rawsrv.Server, opts ...Option) *SMTP {
 	t.Helper()
 	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(testTimeout)}, opts...)
-	c, err := Dial("127.0.0.1", s.port(), opts...)
+	c, err := Dial("127.0.0.1", s.Port(), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/gosmtplib/smtplib/internal/rawsrv"
 	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,7 +47,7 @@ func (r *lineReader) Read(p []byte) (int, error) {
 // discardSink is a server that accepts one message by DATA or BDAT and
 // counts its bytes without keeping them. smtptest keeps what it receives
 // and refuses messages over 64 MiB, so the sink is a raw server's handler.
-func discardSink(t *testing.T, ext string) (srv *rawServer, received <-chan int64) {
+func discardSink(t *testing.T, ext string) (srv *rawsrv.Server, received <-chan int64) {
 	got := make(chan int64, 1)
 	srv = newRawServer(t, func(conn net.Conn) {
 		r := bufio.NewReaderSize(conn, 256<<10)
@@ -124,7 +125,7 @@ func TestStream256MB(t *testing.T) {
 		t.Run(ext, func(t *testing.T) {
 			srv, received := discardSink(t, ext)
 			d := &countingDialer{}
-			c, err := Dial("127.0.0.1", srv.port(), WithTimeout(30*time.Second), WithDialer(d))
+			c, err := Dial("127.0.0.1", srv.Port(), WithTimeout(30*time.Second), WithDialer(d))
 			require.NoError(t, err)
 			defer c.Close()
 			_, err = c.Ehlo("")
