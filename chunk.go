@@ -68,9 +68,12 @@ func (e *engine) sendChunks(t *txn) {
 
 // limit is the size of the chunk being filled.
 func (c *chunkSender) limit() int {
-	if c.unresolved {
-		// Until the envelope's replies are in, send little: a server that
-		// refuses may hang up while a large chunk is on its way.
+	if c.unresolved && len(c.chunks) == 0 {
+		// The chunk that rides with the envelope is small: a server that
+		// refuses may hang up while a large chunk is on its way. The next
+		// is whole, since emit reads the envelope's replies before it goes;
+		// body.writeTo's pieces fall on the same boundaries, so that whole
+		// chunks go from the caller's slice.
 		return firstChunkSize
 	}
 	return chunkSize
@@ -88,18 +91,21 @@ func (c *chunkSender) Write(p []byte) (int, error) {
 			}
 			continue
 		}
-		if len(c.buf) == 0 && len(p) >= limit {
-			// A whole chunk of the caller's bytes: send it from where it
-			// lies rather than copy it. The buffer is set aside, not
-			// replaced, so nothing is ever appended to the caller's slice.
+		if len(c.buf) == 0 && len(p) >= limit/2 {
+			// Most of a chunk, or more, of the caller's bytes: send it
+			// from where it lies rather than copy it (a piece that the
+			// data writer cut short by a CR held back for the next write
+			// still qualifies). The buffer is set aside, not replaced, so
+			// nothing is ever appended to the caller's slice.
 			kept := c.buf
-			c.buf = p[:limit:limit]
+			n := min(len(p), limit)
+			c.buf = p[:n:n]
 			err := c.emit(false)
 			c.buf = kept[:0]
 			if err != nil {
 				return 0, err
 			}
-			p = p[limit:]
+			p = p[n:]
 			continue
 		}
 		if len(c.buf) == cap(c.buf) {
@@ -132,7 +138,10 @@ func (c *chunkSender) emit(last bool) error {
 	if last {
 		args += " LAST"
 	}
-	hold := e.pipelined()
+	// A failed chunk write keeps the client open until the replies that
+	// are in, the chunk's own included, are read: a server that refuses a
+	// chunk with 421 and hangs up while it is still arriving says why.
+	hold := true
 	err := e.s.putcmd(verbBdat, args, wr{phase: phaseCommand, hold: hold})
 	if err == nil {
 		if e.s.debuglevel > 0 {
@@ -141,7 +150,11 @@ func (c *chunkSender) emit(last bool) error {
 		err = e.s.write(c.buf, wr{phase: phaseDataBlock, hold: hold})
 	}
 	if err != nil {
-		e.writeFailed(err)
+		kind := inChunk
+		if last {
+			kind = inFinal
+		}
+		e.writeFailed(err, &inflight{kind: kind, t: t})
 		return errStop
 	}
 	c.buf = c.buf[:0]

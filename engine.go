@@ -213,7 +213,7 @@ func (e *engine) put(kind int, t *txn, i int, cmd, args string) int {
 		return -1
 	}
 	if err := e.s.putcmd(cmd, args, wr{phase: phaseCommand, hold: e.pipelined()}); err != nil {
-		e.writeFailed(err)
+		e.writeFailed(err, &inflight{kind, t, i})
 		return -1
 	}
 	return e.add(kind, t, i)
@@ -258,7 +258,7 @@ func (e *engine) flushGroup() bool {
 		return true
 	}
 	if err := e.s.flush(wr{phase: phaseCommand, hold: e.pipelined()}); err != nil {
-		e.writeFailed(err)
+		e.writeFailed(err, nil)
 	}
 	return e.err == nil
 }
@@ -266,8 +266,9 @@ func (e *engine) flushGroup() bool {
 // writeFailed reports a failed write. While replies are outstanding, a
 // server that refused with 421 and hung up may be why, and its replies
 // are already here: they are read and judged before the write's failure
-// is reported, so the caller learns the server's reason.
-func (e *engine) writeFailed(err error) {
+// is reported, so the caller learns the server's reason. So is a reply to
+// the command whose write was cut off (cut), if the server gave one.
+func (e *engine) writeFailed(err error, cut *inflight) {
 	we, ok := err.(*writeError)
 	if !ok {
 		e.end(err, false)
@@ -275,6 +276,11 @@ func (e *engine) writeFailed(err error) {
 	}
 	for e.err == nil && e.pending() > 0 {
 		e.readOne()
+	}
+	if e.err == nil && cut != nil {
+		if r, rerr := e.s.readReplyPhase(phaseCommand); rerr == nil {
+			e.judge(*cut, r)
+		}
 	}
 	if e.err == nil {
 		e.end(e.s.disconnected("Server not connected", we.err), false)

@@ -109,6 +109,12 @@ func (b *body) writeTo(s *SMTP, w *dataWriter, first int) error {
 				return ctx.Err()
 			}
 			n = min(n, len(p))
+			if n > 1 && n < len(p) && p[n-1] == '\r' {
+				// A CR at the end would be held back until the next piece
+				// says whether an LF follows, and the piece passed on one
+				// byte short; the CR starts the next piece instead.
+				n--
+			}
 			if _, err := w.Write(p[:n]); err != nil {
 				return err
 			}
