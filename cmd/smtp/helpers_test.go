@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -71,3 +72,5 @@ func writeFile(t *testing.T, name, content string) string {
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
 	return p
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
