@@ -29,7 +29,7 @@ func received(t *testing.T, srv *smtptest.Server) (smtptest.Message, *mail.Messa
 
 func TestSendBuilt(t *testing.T) {
 	srv := smtptest.NewServer(t)
-	r := run1(t, append(sendArgs(srv, "--to", "carol@example.net", "--subject", "Hello", "--body", "Hi there.\nBye."))...)
+	r := run1(t, sendArgs(srv, "--to", "carol@example.net", "--subject", "Hello", "--body", "Hi there.\nBye.")...)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Empty(t, r.stderr)
 	got, m := received(t, srv)

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/smtptest"
+)
+
+func TestProgressBar(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgressBar(&b, 200)
+	p.update(0)
+	p.update(1) // still 0%: not drawn again
+	p.update(100)
+	p.update(500) // more than the total: commands and TLS are counted too
+	p.done()
+	assert.Equal(t, "\rsending [                              ]   0% 0 B/200 B"+
+		"\rsending [===============               ]  50% 100 B/200 B"+
+		"\rsending [==============================] 100% 200 B/200 B\n", b.String())
+
+	b.Reset()
+	newProgressBar(&b, 10).done()
+	assert.Empty(t, b.String(), "no bar drawn, no line ended")
+}
+
+func TestSendShowsProgressOnATerminal(t *testing.T) {
+	body := strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n", 2*progressMin/64)
+	for _, terminal := range []bool{true, false} {
+		srv := smtptest.NewServer(t)
+		h := newHarness()
+		h.terminal = terminal
+		r := h.run(t, sendArgs(srv, "--body", body)...)
+		require.Equal(t, 0, r.code, r.stderr)
+		if !terminal {
+			assert.Empty(t, r.stderr)
+			continue
+		}
+		assert.True(t, strings.HasPrefix(r.stderr, "\rsending ["), r.stderr[:min(80, len(r.stderr))])
+		assert.True(t, strings.HasSuffix(r.stderr, "] 100% 2.0 MiB/2.0 MiB\n"), r.stderr[max(0, len(r.stderr)-80):])
+		assert.Equal(t, 1, strings.Count(r.stderr, "\n"))
+	}
+}
