@@ -1,6 +1,7 @@
 package smtplib
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -27,7 +28,19 @@ const maxAuthLine = 512
 // address. Nothing has been sent when it is returned. Call [SMTP.StartTLS]
 // first or connect with [DialSSL]; or, for a network that is private by
 // other means, allow it with [WithInsecureAuth].
-var ErrInsecureAuth = errors.New("smtplib: refusing to send credentials in clear text")
+var ErrInsecureAuth error = &smtpError{msg: "refusing to send credentials in clear text"}
+
+// authStartError reports a mechanism that failed before anything was sent
+// (its Start returned an error). It is an [ErrSMTP] and unwraps to the
+// mechanism's error.
+type authStartError struct {
+	mech string
+	err  error
+}
+
+func (e *authStartError) Error() string        { return fmt.Sprintf("smtplib: AUTH %s: %v", e.mech, e.err) }
+func (e *authStartError) Unwrap() error        { return e.err }
+func (e *authStartError) Is(target error) bool { return target == ErrSMTP }
 
 // Auth authenticates with the SASL mechanism named mechanism, carried out by
 // authobject (Python's auth). Any go-sasl client works, as well as the
@@ -63,16 +76,28 @@ var ErrInsecureAuth = errors.New("smtplib: refusing to send credentials in clear
 // client was made with [WithInsecureAuth]. The debug output of
 // [SMTP.SetDebuglevel] never shows what the mechanism sends.
 func (s *SMTP) Auth(mechanism string, authobject sasl.Client, initialResponseOK bool) (Reply, error) {
+	return s.AuthContext(context.Background(), mechanism, authobject, initialResponseOK)
+}
+
+// AuthContext is [SMTP.Auth] bounded by ctx, every round trip of the
+// exchange included: when ctx ends, the exchange stops, the connection is
+// closed, and the error is a [*ServerDisconnectedError] that wraps
+// ctx.Err().
+func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sasl.Client, initialResponseOK bool) (Reply, error) {
+	if authobject == nil {
+		return Reply{}, &CommandError{Reason: "Auth: the sasl.Client is nil"}
+	}
 	if s.getConn() == nil {
 		return Reply{}, notConnected()
 	}
+	defer s.bind(ctx)()
 	name, ir, err := authobject.Start()
 	if mechanism == "" {
 		mechanism = name
 	}
 	mechanism = strings.ToUpper(mechanism)
 	if err != nil {
-		return Reply{}, fmt.Errorf("smtplib: AUTH %s: %w", mechanism, err)
+		return Reply{}, &authStartError{mech: mechanism, err: err}
 	}
 	if !validMechanism(mechanism) {
 		return Reply{}, &CommandError{Command: escapeControls(verbAuth + " " + mechanism),
@@ -227,40 +252,44 @@ func (s *SMTP) checkAuthSecure(mechanism string) error {
 	if s.isTLS || s.cfg.insecureAuth || s.isLoopback() {
 		return nil
 	}
-	return fmt.Errorf("%w: AUTH %s would go unencrypted to %s (%s), which is not a loopback address; "+
+	where := fmt.Sprintf("to %s (%s), which is not a loopback address", s.host, s.getConn().RemoteAddr())
+	if s.cfg.dialer != nil {
+		where = "through the dialer of WithDialer, which may pass it on to any host"
+	}
+	return fmt.Errorf("%w: AUTH %s would go unencrypted %s; "+
 		"call StartTLS first or connect with DialSSL, or allow it with WithInsecureAuth()",
-		ErrInsecureAuth, mechanism, s.host, s.getConn().RemoteAddr())
+		ErrInsecureAuth, mechanism, where)
 }
 
 // isLoopback reports whether the connection stays on this machine: a Unix
-// socket, or TCP to a loopback address. Through a dialer of WithDialer the
-// host dialled must be loopback too, since the connection's address may be
-// a proxy's on this machine, passing everything on to the real server.
+// socket, or TCP to a loopback address. A connection made through a
+// dialer of WithDialer never counts: its address may be that of a proxy on
+// this machine that passes everything on to a server elsewhere.
 func (s *SMTP) isLoopback() bool {
+	if s.cfg.dialer != nil {
+		return false
+	}
 	switch a := s.getConn().RemoteAddr().(type) {
 	case *net.UnixAddr:
 		return true
 	case *net.TCPAddr:
-		if !a.IP.IsLoopback() {
-			return false
-		}
-	default:
-		return false
+		return a.IP.IsLoopback()
 	}
-	if s.cfg.dialer == nil {
-		return true
-	}
-	if ip := net.ParseIP(s.host); ip != nil {
-		return ip.IsLoopback()
-	}
-	return strings.EqualFold(s.host, "localhost") || strings.HasPrefix(s.host, "/")
+	return false
 }
 
 // Login authenticates with user and password, using the best mechanism
 // that both sides know (Python's login). It is LoginWith with initial
 // responses allowed.
 func (s *SMTP) Login(user, password string) (Reply, error) {
-	return s.LoginWith(user, password, true)
+	return s.loginContext(context.Background(), user, password, true)
+}
+
+// LoginContext is [SMTP.Login] bounded by ctx, the EHLO it may say first
+// and every round trip of every mechanism tried included, as
+// [SMTP.AuthContext] is.
+func (s *SMTP) LoginContext(ctx context.Context, user, password string) (Reply, error) {
+	return s.loginContext(ctx, user, password, true)
 }
 
 // LoginWith is [SMTP.Login] with the choice of initialResponseOK, which
@@ -282,7 +311,11 @@ func (s *SMTP) Login(user, password string) (Reply, error) {
 // Over an unencrypted connection to a host other than loopback, PLAIN and
 // LOGIN are refused (see [SMTP.Auth]): call [SMTP.StartTLS] first.
 func (s *SMTP) LoginWith(user, password string, initialResponseOK bool) (Reply, error) {
-	if err := s.EhloOrHeloIfNeeded(); err != nil {
+	return s.loginContext(context.Background(), user, password, initialResponseOK)
+}
+
+func (s *SMTP) loginContext(ctx context.Context, user, password string, initialResponseOK bool) (Reply, error) {
+	if err := s.ehloOrHeloContext(ctx); err != nil {
 		return Reply{}, err
 	}
 	if !s.HasExtn("auth") {
@@ -301,7 +334,7 @@ func (s *SMTP) LoginWith(user, password string, initialResponseOK bool) (Reply, 
 	if len(mechs) == 0 {
 		return Reply{}, &smtpError{msg: "No suitable authentication method found."}
 	}
-	s.User, s.Password = user, password
+	s.User, s.Password = user, Secret(password)
 	var r Reply
 	var err error
 	for _, m := range mechs {
@@ -314,7 +347,7 @@ func (s *SMTP) LoginWith(user, password string, initialResponseOK bool) (Reply, 
 		default:
 			client = s.AuthLogin()
 		}
-		r, err = s.Auth(m, client, initialResponseOK)
+		r, err = s.AuthContext(ctx, m, client, initialResponseOK)
 		var authErr *AuthenticationError
 		if err == nil || !errors.As(err, &authErr) {
 			return r, err

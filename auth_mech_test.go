@@ -23,7 +23,7 @@ func TestAuthMechanisms(t *testing.T) {
 	type mechanism func(c *SMTP, user, pass string) sasl.Client
 	fromFields := func(f func(*SMTP) sasl.Client) mechanism {
 		return func(c *SMTP, user, pass string) sasl.Client {
-			c.User, c.Password = user, pass
+			c.User, c.Password = user, Secret(pass)
 			return f(c)
 		}
 	}

@@ -47,9 +47,11 @@ type SMTP struct {
 	// and Rset sets it back to "ascii".
 	CommandEncoding string
 	// User and Password are the credentials that the objects returned by
-	// AuthPlain, AuthLogin and AuthCramMD5 use; Login sets them.
+	// AuthPlain, AuthLogin and AuthCramMD5 use (smtplib's user and
+	// password); Login sets them. Password is a [Secret], so printing the
+	// client never shows it.
 	User     string
-	Password string
+	Password Secret
 
 	cfg         config
 	mu          sync.Mutex // guards conn, which Close may clear from another goroutine
@@ -57,8 +59,7 @@ type SMTP struct {
 	br          *bufio.Reader
 	bw          *bufio.Writer
 	host        string // the host dialled, for TLS names and the loopback test
-	defaultPort int
-	greetVerb   string // "ehlo", or "lhlo" for LMTP
+	lmtp        bool   // an LMTP client: LHLO, Unix sockets, a reply per recipient
 	implicitTLS bool
 	isTLS       bool
 	heloDone    bool // Python's helo_resp is not None
@@ -81,8 +82,6 @@ func New(opts ...Option) *SMTP {
 	s := &SMTP{
 		ESMTPFeatures:   map[string]string{},
 		CommandEncoding: "ascii",
-		defaultPort:     SMTPPort,
-		greetVerb:       "ehlo",
 	}
 	for _, o := range opts {
 		o(&s.cfg)
@@ -139,14 +138,14 @@ func (s *SMTP) connect(ctx context.Context, host string, port int) (Reply, error
 		host = "localhost"
 	}
 	network, addr := "unix", host
-	if !(s.greetVerb == "lhlo" && strings.HasPrefix(host, "/")) {
+	if !(s.lmtp && strings.HasPrefix(host, "/")) {
 		network = "tcp"
 		var err error
 		if host, port, err = splitHostPort(host, port); err != nil {
 			return Reply{}, err
 		}
 		if port == 0 {
-			port = s.defaultPort
+			port = s.defaultPort()
 		}
 		addr = net.JoinHostPort(host, strconv.Itoa(port))
 	}
@@ -195,7 +194,7 @@ func splitHostPort(host string, port int) (string, int, error) {
 		if i := strings.LastIndex(host, "]:"); i > 0 {
 			p, ok := pyInt([]byte(host[i+2:]))
 			if !ok {
-				return "", 0, fmt.Errorf("smtplib: nonnumeric port: %q", host[i+2:])
+				return "", 0, badPort(host[i+2:])
 			}
 			return host[1:i], p, nil
 		}
@@ -205,11 +204,16 @@ func splitHostPort(host string, port int) (string, int, error) {
 		i := strings.IndexByte(host, ':')
 		p, ok := pyInt([]byte(host[i+1:]))
 		if !ok {
-			return "", 0, fmt.Errorf("smtplib: nonnumeric port: %q", host[i+1:])
+			return "", 0, badPort(host[i+1:])
 		}
 		return host[:i], p, nil
 	}
 	return host, 0, nil
+}
+
+// badPort is the error of a "host:port" whose port is not a number.
+func badPort(port string) error {
+	return &smtpError{msg: fmt.Sprintf("nonnumeric port %q in the host: give the port as a number, or in Connect's port argument", port)}
 }
 
 // dial opens the transport, TLS included for implicit-TLS clients, within
@@ -291,6 +295,26 @@ func (s *SMTP) bind(ctx context.Context) (stop func()) {
 	}
 }
 
+// defaultPort is the port of Connect's port 0: the class's default.
+func (s *SMTP) defaultPort() int {
+	switch {
+	case s.lmtp:
+		return LMTPPort
+	case s.implicitTLS:
+		return SMTPSSLPort
+	}
+	return SMTPPort
+}
+
+// greetVerb is the verb of Ehlo: EHLO, or LHLO for LMTP (smtplib's
+// ehlo_msg).
+func (s *SMTP) greetVerb() string {
+	if s.lmtp {
+		return "lhlo"
+	}
+	return "ehlo"
+}
+
 // getConn returns the connection, nil when the client is closed.
 func (s *SMTP) getConn() net.Conn {
 	s.mu.Lock()
@@ -332,7 +356,7 @@ func (s *SMTP) disconnected(msg string, err error) error {
 
 // notConnected is the error of any I/O on a client with no connection.
 func notConnected() error {
-	return &ServerDisconnectedError{Msg: "please run connect() first", Err: errConnClosed}
+	return &ServerDisconnectedError{Msg: "not connected: use Dial or Connect first", Err: errConnClosed}
 }
 
 // Send writes str to the server as it is (Python's send): no CRLF is added
@@ -456,7 +480,8 @@ func (s *SMTP) checkEncoding(line string) error {
 		for i, c := range line {
 			if c >= 0x80 {
 				return &CommandError{Command: line, Reason: fmt.Sprintf(
-					"'ascii' codec can't encode character %q in position %d: ordinal not in range(128)", c, i)}
+					"%q at byte %d is not ASCII, and CommandEncoding is \"ascii\" "+
+						"(send with the SMTPUTF8 option to a server that offers it)", c, i)}
 			}
 		}
 	case "utf-8", "utf8":

@@ -89,7 +89,7 @@ func (s *SMTP) mailArgs(sender string, options []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "FROM:" + addr + opts, nil
+	return "from:" + addr + opts, nil
 }
 
 // Rcpt sends RCPT TO with recip quoted by [QuoteAddr] and, when the server
@@ -112,7 +112,7 @@ func (s *SMTP) rcptArgs(recip string, options []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "TO:" + addr + opts, nil
+	return "to:" + addr + opts, nil
 }
 
 // optionList joins ESMTP parameters as smtplib does (" A B"), or returns ""

@@ -55,10 +55,10 @@ func TestConcurrentClients(t *testing.T) {
 				from := fmt.Sprintf("c%d-m%d@example.com", i, j)
 				var refused map[string]Reply
 				if j%2 == 0 {
-					refused, err = c.Sendmail(from, []string{fmt.Sprintf("r%d@example.com", i)}, []byte(body(i, j)), nil, nil)
+					refused, err = c.Sendmail(from, []string{fmt.Sprintf("r%d@example.com", i)}, []byte(body(i, j)))
 				} else {
 					refused, err = c.SendmailReader(from, []string{fmt.Sprintf("r%d@example.com", i)},
-						strings.NewReader(body(i, j)), nil, nil)
+						strings.NewReader(body(i, j)))
 				}
 				if err == nil && len(refused) > 0 {
 					err = fmt.Errorf("refused: %v", refused)
@@ -146,11 +146,11 @@ func TestCloseAbortsBlockedCall(t *testing.T) {
 	}{
 		{"blocked reading the reply to NOOP", "noop", func(c *SMTP) error { _, err := c.Noop(); return err }},
 		{"blocked reading the reply to MAIL in Sendmail", "mail", func(c *SMTP) error {
-			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("x\r\n"), nil, nil)
+			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("x\r\n"))
 			return err
 		}},
 		{"blocked writing the message", "data", func(c *SMTP) error {
-			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, big, nil, nil)
+			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, big)
 			return err
 		}},
 	}

@@ -226,7 +226,7 @@ func TestContextSendmailCancelMidData(t *testing.T) {
 					}
 				}()
 
-				refused, err := c.SendmailContext(ctx, "a@example.com", []string{"b@example.com"}, r, nil, nil)
+				refused, err := c.SendmailReaderContext(ctx, "a@example.com", []string{"b@example.com"}, r)
 				end := time.Now()
 
 				assert.Nil(t, refused)
@@ -282,8 +282,8 @@ func TestContextSendmailWaitingForReply(t *testing.T) {
 				defer cancel()
 
 				start := time.Now()
-				refused, err := c.SendmailContext(ctx, "a@example.com", []string{"b@example.com"},
-					bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n")), nil, nil)
+				refused, err := c.SendmailReaderContext(ctx, "a@example.com", []string{"b@example.com"},
+					bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n")))
 
 				assert.Less(t, time.Since(start), 1300*time.Millisecond)
 				assert.Nil(t, refused)
@@ -305,7 +305,7 @@ func TestContextSendmailCancelledBefore(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 
-	refused, err := c.SendmailContext(ctx, "a@example.com", []string{"b@example.com"}, strings.NewReader("x\r\n"), nil, nil)
+	refused, err := c.SendmailReaderContext(ctx, "a@example.com", []string{"b@example.com"}, strings.NewReader("x\r\n"))
 
 	assert.Nil(t, refused)
 	var sd *ServerDisconnectedError
@@ -325,7 +325,7 @@ func TestContextSendmailDoesNotOutliveCall(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...))
 			c := robustDial(t, srv)
 			ctx, cancel := context.WithCancel(context.Background())
-			refused, err := c.SendmailContext(ctx, "a@example.com", []string{"b@example.com"}, strings.NewReader("x\r\n"), nil, nil)
+			refused, err := c.SendmailReaderContext(ctx, "a@example.com", []string{"b@example.com"}, strings.NewReader("x\r\n"))
 			require.NoError(t, err)
 			assert.Empty(t, refused)
 			cancel()

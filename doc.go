@@ -10,7 +10,7 @@
 //	defer s.Close()
 //	if _, err := s.StartTLS(nil); err != nil { ... }
 //	if _, err := s.Login("user", "password"); err != nil { ... }
-//	refused, err := s.Sendmail("me@example.com", []string{"you@example.org"}, msg, nil, nil)
+//	refused, err := s.Sendmail("me@example.com", []string{"you@example.org"}, msg)
 //	s.Quit()
 //
 // Low-level commands return the server's [Reply]: a refusal (4xx or 5xx)

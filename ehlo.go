@@ -1,6 +1,9 @@
 package smtplib
 
-import "strings"
+import (
+	"context"
+	"strings"
+)
 
 // Helo sends HELO with name, or with LocalHostname when name is "" (Python's
 // helo), and keeps the reply's text in HeloResp.
@@ -21,7 +24,7 @@ func (s *SMTP) Helo(name string) (Reply, error) {
 // [*ServerDisconnectedError] returned.
 func (s *SMTP) Ehlo(name string) (Reply, error) {
 	s.ESMTPFeatures = map[string]string{}
-	r, err := s.Docmd(s.greetVerb, s.greetName(name))
+	r, err := s.Docmd(s.greetVerb(), s.greetName(name))
 	if err != nil {
 		return r, err
 	}
@@ -133,9 +136,15 @@ func pyLower(s string) string {
 // When both are refused it returns a [*HeloError] with HELO's reply. An
 // LMTP client has no HELO to fall back to: a refused LHLO is the HeloError.
 func (s *SMTP) EhloOrHeloIfNeeded() error {
+	return s.ehloOrHeloContext(context.Background())
+}
+
+// ehloOrHeloContext is EhloOrHeloIfNeeded bounded by ctx.
+func (s *SMTP) ehloOrHeloContext(ctx context.Context) error {
 	if s.heloDone || s.ehloDone {
 		return nil
 	}
+	defer s.bind(ctx)()
 	r, err := s.Ehlo("")
 	if err != nil {
 		return err
@@ -143,7 +152,7 @@ func (s *SMTP) EhloOrHeloIfNeeded() error {
 	if r.Code >= 200 && r.Code <= 299 {
 		return nil
 	}
-	if s.greetVerb != "lhlo" {
+	if !s.lmtp {
 		if r, err = s.Helo(""); err != nil {
 			return err
 		}

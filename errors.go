@@ -192,5 +192,8 @@ type CommandError struct {
 }
 
 func (e *CommandError) Error() string {
+	if e.Command == "" {
+		return "smtplib: " + e.Reason
+	}
 	return fmt.Sprintf("smtplib: %s: %s", e.Reason, e.Command)
 }

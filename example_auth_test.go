@@ -71,7 +71,7 @@ func ExampleSMTP_StartTLS() {
 		log.Fatal(err)
 	}
 	refused, err := c.Sendmail("alice@example.com", []string{"bob@example.com"},
-		[]byte("Subject: hello\r\n\r\nOver TLS.\r\n"), nil, nil)
+		[]byte("Subject: hello\r\n\r\nOver TLS.\r\n"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func ExampleDialLMTP() {
 	defer l.Close()
 	to := []string{"alice@example.org", "bob@example.org", "carol@example.org"}
 	msg := []byte("From: postmaster@example.org\r\nSubject: Maintenance\r\n\r\nTonight at ten.\r\n")
-	refused, err := l.Sendmail("postmaster@example.org", to, msg, nil, nil)
+	refused, err := l.Sendmail("postmaster@example.org", to, msg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func ExampleLMTP_Sendmail() {
 	}
 	defer l.Close()
 	to := []string{"alice@example.org", "nobody@example.org"}
-	_, err = l.Sendmail("postmaster@example.org", to, []byte("Subject: Hello\r\n\r\nHi.\r\n"), nil, nil)
+	_, err = l.Sendmail("postmaster@example.org", to, []byte("Subject: Hello\r\n\r\nHi.\r\n"))
 	var refused *smtplib.RecipientsRefusedError
 	if !errors.As(err, &refused) {
 		log.Fatal(err)

@@ -33,7 +33,7 @@ func ExampleSMTP_SendMessage() {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	refused, err := s.SendMessage(msg, "", nil, nil, nil)
+	refused, err := s.SendMessage(msg)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func ExampleSMTP_Sendmail() {
 	}
 	defer s.Close()
 	msg := []byte("From: me@example.com\r\nSubject: hi\r\n\r\nHello.\r\n")
-	refused, err := s.Sendmail("me@example.com", []string{"you@example.org", "gone@example.org"}, msg, nil, nil)
+	refused, err := s.Sendmail("me@example.com", []string{"you@example.org", "gone@example.org"}, msg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func ExampleSMTP_SendmailReader() {
 	// Any io.Reader: a file, a pipe from a MIME writer, ... It is streamed,
 	// whatever its size.
 	body := strings.NewReader("Subject: big\n\n" + strings.Repeat("line\n", 3))
-	if _, err := s.SendmailReader("me@example.com", []string{"you@example.org"}, body, nil, nil); err != nil {
+	if _, err := s.SendmailReader("me@example.com", []string{"you@example.org"}, body); err != nil {
 		log.Fatal(err)
 	}
 	s.Quit()

@@ -82,7 +82,7 @@ func runFaultSession(t *testing.T, srv *smtptest.Server, msg []byte, opts ...Opt
 		return nil, failsDial, err
 	}
 	t.Cleanup(func() { c.Close() })
-	refused, err := c.Sendmail("s@example.com", faultRecipients, msg, nil, nil)
+	refused, err := c.Sendmail("s@example.com", faultRecipients, msg)
 	if err != nil {
 		assert.Nil(t, refused)
 		return c, failsSendmail, err
@@ -102,8 +102,8 @@ func assertClosed(t *testing.T, c *SMTP) {
 	_, err := c.Noop()
 	var sd *ServerDisconnectedError
 	require.ErrorAs(t, err, &sd, "the client is closed")
-	assert.Equal(t, "please run connect() first", sd.Msg)
-	assert.Equal(t, "smtplib: please run connect() first", err.Error())
+	assert.Equal(t, "not connected: use Dial or Connect first", sd.Msg)
+	assert.Equal(t, "smtplib: not connected: use Dial or Connect first", err.Error())
 }
 
 // TestFaultDrop makes the server close the connection at each point of a

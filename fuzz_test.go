@@ -134,7 +134,7 @@ func FuzzClientReplies(f *testing.F) {
 		}
 		defer c.Close()
 		to := []string{"a@example.com", "b@example.com"}
-		refused, err := c.Sendmail("s@example.com", to, []byte("Subject: x\r\n\r\n.body\n"), nil, nil)
+		refused, err := c.Sendmail("s@example.com", to, []byte("Subject: x\r\n\r\n.body\n"))
 		require.True(t, documentedError(err), "Sendmail: %T %v", err, err)
 		for k := range c.ESMTPFeatures {
 			assert.Equal(t, strings.ToLower(k), k)

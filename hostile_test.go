@@ -221,7 +221,7 @@ func TestHostileReplies(t *testing.T) {
 			var err error
 			start := time.Now()
 			mem := allocated(func() {
-				refusedTo, err = c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("x\r\n"), nil, nil)
+				refusedTo, err = c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("x\r\n"))
 			})
 			elapsed := time.Since(start)
 
@@ -242,7 +242,7 @@ func TestHostileReplies(t *testing.T) {
 			if tt.closed {
 				var sd *ServerDisconnectedError
 				require.ErrorAs(t, nerr, &sd, "the client is closed")
-				assert.Equal(t, "please run connect() first", sd.Msg)
+				assert.Equal(t, "not connected: use Dial or Connect first", sd.Msg)
 			} else {
 				assert.NoError(t, nerr, "the session goes on")
 			}

@@ -132,10 +132,10 @@ func TestInjectionSendmailRefusedBeforeWrite(t *testing.T) {
 		send func(c *SMTP, from string, to []string, mo, ro []string) (map[string]Reply, error)
 	}{
 		{"[]byte", func(c *SMTP, from string, to []string, mo, ro []string) (map[string]Reply, error) {
-			return c.Sendmail(from, to, []byte("Subject: x\r\n\r\nbody\r\n"), mo, ro)
+			return c.Sendmail(from, to, []byte("Subject: x\r\n\r\nbody\r\n"), MailOptions(mo...), RcptOptions(ro...))
 		}},
 		{"io.Reader", func(c *SMTP, from string, to []string, mo, ro []string) (map[string]Reply, error) {
-			return c.SendmailReader(from, to, strings.NewReader("Subject: x\r\n\r\nbody\r\n"), mo, ro)
+			return c.SendmailReader(from, to, strings.NewReader("Subject: x\r\n\r\nbody\r\n"), MailOptions(mo...), RcptOptions(ro...))
 		}},
 	}
 	for _, mode := range robustModes {
@@ -294,10 +294,10 @@ func TestInjectionAddressQuoting(t *testing.T) {
 		got  func(m smtptest.Message) (string, []string)
 	}{
 		{"sender", func(c *SMTP, addr string) (map[string]Reply, error) {
-			return c.Sendmail(addr, []string{"ok@example.com"}, []byte("x\r\n"), nil, nil)
+			return c.Sendmail(addr, []string{"ok@example.com"}, []byte("x\r\n"))
 		}, func(m smtptest.Message) (string, []string) { return m.From, m.MailOptions }},
 		{"recipient", func(c *SMTP, addr string) (map[string]Reply, error) {
-			return c.Sendmail("ok@example.com", []string{addr}, []byte("x\r\n"), nil, nil)
+			return c.Sendmail("ok@example.com", []string{addr}, []byte("x\r\n"))
 		}, func(m smtptest.Message) (string, []string) {
 			if len(m.To) != 1 {
 				return strings.Join(m.To, ","), nil
@@ -382,17 +382,17 @@ func TestInjectionDataBody(t *testing.T) {
 		send func(c *SMTP, body string) error
 	}{
 		{"Sendmail []byte", func(c *SMTP, body string) error {
-			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte(body), nil, nil)
+			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte(body))
 			return err
 		}},
 		{"SendmailReader one byte at a time", func(c *SMTP, body string) error {
 			_, err := c.SendmailReader("a@example.com", []string{"b@example.com"},
-				iotest.OneByteReader(strings.NewReader(body)), nil, nil)
+				iotest.OneByteReader(strings.NewReader(body)))
 			return err
 		}},
 		{"SendmailReader in one read", func(c *SMTP, body string) error {
 			_, err := c.SendmailReader("a@example.com", []string{"b@example.com"},
-				io.MultiReader(strings.NewReader(body)), nil, nil)
+				io.MultiReader(strings.NewReader(body)))
 			return err
 		}},
 		{"Data", func(c *SMTP, body string) error {
@@ -462,7 +462,7 @@ func TestInjectionErrorTextEscaped(t *testing.T) {
 		{"Rcpt option", func(c *SMTP) error { _, err := c.Rcpt("b@example.com", "X=1\r\nFORGED: line"); return err }, ""},
 		{"Ehlo name", func(c *SMTP) error { _, err := c.Ehlo("client\r\nFORGED: line"); return err }, ""},
 		{"Sendmail recipient", func(c *SMTP) error {
-			_, err := c.Sendmail("a@example.com", []string{"b@example.com\nFORGED: line"}, []byte("x"), nil, nil)
+			_, err := c.Sendmail("a@example.com", []string{"b@example.com\nFORGED: line"}, []byte("x"))
 			return err
 		}, ""},
 		{"Auth mechanism", func(c *SMTP) error {

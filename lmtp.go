@@ -3,7 +3,6 @@ package smtplib
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -31,8 +30,7 @@ type LMTP struct {
 // the host.
 func NewLMTP(opts ...Option) *LMTP {
 	s := New(opts...)
-	s.greetVerb = "lhlo"
-	s.defaultPort = LMTPPort
+	s.lmtp = true
 	return &LMTP{s}
 }
 
@@ -94,21 +92,12 @@ func (l *LMTP) Close() error {
 // closes the client. This differs from Python's LMTP, which inherits
 // SMTP's sendmail and so reads only the first reply. A recipient given
 // twice keeps the reply to its last occurrence in the map.
-func (l *LMTP) Sendmail(from string, to []string, msg []byte, mailOptions, rcptOptions []string) (map[string]Reply, error) {
-	return l.SMTP.Sendmail(from, to, msg, mailOptions, rcptOptions)
-}
-
-// SendmailReader is [LMTP.Sendmail] for a message read from r, streamed to
-// the server as [SMTP.SendmailReader] does.
-func (l *LMTP) SendmailReader(from string, to []string, r io.Reader, mailOptions, rcptOptions []string) (map[string]Reply, error) {
-	return l.SMTP.SendmailReader(from, to, r, mailOptions, rcptOptions)
-}
-
-// SendmailContext is [LMTP.SendmailReader] bounded by ctx. When ctx ends
-// while the replies after the data are awaited, the error is an
-// [*LMTPDeliveryError] and errors.Is(err, ctx.Err()) holds.
-func (l *LMTP) SendmailContext(ctx context.Context, from string, to []string, r io.Reader, mailOptions, rcptOptions []string) (map[string]Reply, error) {
-	return l.SMTP.SendmailContext(ctx, from, to, r, mailOptions, rcptOptions)
+//
+// The other sending calls of [SMTP] (SendmailContext, SendmailReader,
+// SendmailReaderContext, SendMessage and SendMessageContext) end the
+// transaction in the same way on an LMTP client.
+func (l *LMTP) Sendmail(from string, to []string, msg []byte, opts ...SendOption) (map[string]Reply, error) {
+	return l.SMTP.Sendmail(from, to, msg, opts...)
 }
 
 // DataReplies sends DATA and, when the server answers 354, msg and the

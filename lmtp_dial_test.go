@@ -45,7 +45,7 @@ func TestLMTPNoHeloFallback(t *testing.T) {
 	}{
 		{"EhloOrHeloIfNeeded", func(l *smtplib.LMTP) error { return l.EhloOrHeloIfNeeded() }},
 		{"Sendmail", func(l *smtplib.LMTP) error {
-			_, err := l.Sendmail("sender@example.org", []string{lmtpAnn}, []byte(lmtpMsg), nil, nil)
+			_, err := l.Sendmail("sender@example.org", []string{lmtpAnn}, []byte(lmtpMsg))
 			return err
 		}},
 	}

@@ -120,18 +120,18 @@ type lmtpSender struct {
 
 var lmtpSenders = []lmtpSender{
 	{"Sendmail", func(l *smtplib.LMTP, from string, to []string, msg []byte) (map[string]smtplib.Reply, error) {
-		return l.Sendmail(from, to, msg, nil, nil)
+		return l.Sendmail(from, to, msg)
 	}},
 	{"SendmailReader", func(l *smtplib.LMTP, from string, to []string, msg []byte) (map[string]smtplib.Reply, error) {
-		return l.SendmailReader(from, to, bytes.NewReader(msg), nil, nil)
+		return l.SendmailReader(from, to, bytes.NewReader(msg))
 	}},
 	{"SendmailContext", func(l *smtplib.LMTP, from string, to []string, msg []byte) (map[string]smtplib.Reply, error) {
 		// io.MultiReader hides the length, so the message streams
 		// without SIZE.
-		return l.SendmailContext(context.Background(), from, to, io.MultiReader(bytes.NewReader(msg)), nil, nil)
+		return l.SendmailReaderContext(context.Background(), from, to, io.MultiReader(bytes.NewReader(msg)))
 	}},
 	{"embedded SMTP", func(l *smtplib.LMTP, from string, to []string, msg []byte) (map[string]smtplib.Reply, error) {
-		return l.SMTP.Sendmail(from, to, msg, nil, nil)
+		return l.SMTP.Sendmail(from, to, msg)
 	}},
 }
 
@@ -325,10 +325,10 @@ func TestLMTPNextTransaction(t *testing.T) {
 		t.Run(cfg.String(), func(t *testing.T) {
 			srv, l := dialLMTP(t, cfg, smtptest.WithLMTPReply(lmtpBob, "552 5.2.2 Mailbox full"))
 
-			_, err := l.Sendmail("sender@example.org", []string{lmtpBob}, []byte(lmtpMsg), nil, nil)
+			_, err := l.Sendmail("sender@example.org", []string{lmtpBob}, []byte(lmtpMsg))
 			var rre *smtplib.RecipientsRefusedError
 			require.ErrorAs(t, err, &rre)
-			refused, err := l.Sendmail("sender@example.org", []string{lmtpAnn, lmtpBob}, []byte(lmtpMsg), nil, nil)
+			refused, err := l.Sendmail("sender@example.org", []string{lmtpAnn, lmtpBob}, []byte(lmtpMsg))
 			require.NoError(t, err)
 
 			assert.Equal(t, map[string]smtplib.Reply{lmtpBob: {Code: 552, Message: "5.2.2 Mailbox full"}}, refused)
@@ -365,8 +365,8 @@ func TestLMTPSendmailContextCancel(t *testing.T) {
 			defer l.Close()
 			l.SetDebuglevel(1)
 
-			refused, err := l.SendmailContext(ctx, "sender@example.org", []string{lmtpAnn, lmtpBob, lmtpCat},
-				strings.NewReader(lmtpMsg), nil, nil)
+			refused, err := l.SendmailReaderContext(ctx, "sender@example.org", []string{lmtpAnn, lmtpBob, lmtpCat},
+				strings.NewReader(lmtpMsg))
 
 			assert.Nil(t, refused)
 			var de *smtplib.LMTPDeliveryError
@@ -490,7 +490,7 @@ func TestLMTPPipeliningRoundTrips(t *testing.T) {
 	for _, pipelining := range []bool{false, true} {
 		srv, l := dialLMTP(t, lmtpConfig{pipelining: pipelining},
 			smtptest.WithLMTPReply(lmtpBob, "552 5.2.2 Mailbox full"))
-		refused, err := l.Sendmail("sender@example.org", []string{lmtpAnn, lmtpBob, lmtpCat}, []byte(lmtpMsg), nil, nil)
+		refused, err := l.Sendmail("sender@example.org", []string{lmtpAnn, lmtpBob, lmtpCat}, []byte(lmtpMsg))
 		require.NoError(t, err)
 		assert.Equal(t, map[string]smtplib.Reply{lmtpBob: {Code: 552, Message: "5.2.2 Mailbox full"}}, refused)
 		_, err = l.Quit()

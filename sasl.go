@@ -47,7 +47,7 @@ func (s *SMTP) AuthCramMD5() sasl.Client { return &cramMD5Client{s: s} }
 type plainClient struct{ s *SMTP }
 
 func (c *plainClient) Start() (string, []byte, error) {
-	_, ir, err := sasl.NewPlainClient("", c.s.User, c.s.Password).Start()
+	_, ir, err := sasl.NewPlainClient("", c.s.User, string(c.s.Password)).Start()
 	return mechPlain, ir, err
 }
 

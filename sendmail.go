@@ -14,9 +14,10 @@ import (
 //
 // It says EHLO (or HELO) first if the session has not. When the server
 // speaks ESMTP, "size=N" is added to the MAIL options if it offers SIZE (N
-// is len(msg), as smtplib declares a bytes message), and mailOptions and
-// rcptOptions are passed with MAIL and each RCPT; a server that only took
-// HELO gets none of them, as in smtplib. The message is sent with lone CR
+// is len(msg), as smtplib declares a bytes message), and the options of
+// [MailOptions] and [RcptOptions] are passed with MAIL and each RCPT; a
+// server that only took HELO gets none of them, as in smtplib. A nil or
+// empty msg is sent as smtplib sends b"": an empty message. The message is sent with lone CR
 // and LF made CRLF and line-starting periods doubled.
 //
 // Errors, as smtplib raises them:
@@ -41,28 +42,45 @@ import (
 // unless the server answered 354 and accepted a recipient. A server that
 // closes the connection after the end of the data but before its reply
 // leaves the delivery unknown: the mail may or may not have been accepted.
-func (s *SMTP) Sendmail(from string, to []string, msg []byte, mailOptions, rcptOptions []string) (map[string]Reply, error) {
-	b := &body{b: msg, size: len(msg)}
-	return s.sendmail(context.Background(), from, to, b, mailOptions, rcptOptions)
+func (s *SMTP) Sendmail(from string, to []string, msg []byte, opts ...SendOption) (map[string]Reply, error) {
+	return s.SendmailContext(context.Background(), from, to, msg, opts...)
+}
+
+// SendmailContext is [SMTP.Sendmail] bounded by ctx: when ctx is done the
+// operation under way stops at once, the connection is closed, and the
+// error, a [*ServerDisconnectedError], wraps ctx.Err().
+func (s *SMTP) SendmailContext(ctx context.Context, from string, to []string, msg []byte, opts ...SendOption) (map[string]Reply, error) {
+	o, err := collectSendOptions("Sendmail", opts, true)
+	if err != nil {
+		return nil, err
+	}
+	return s.sendmail(ctx, from, to, &body{b: msg, size: len(msg)}, o)
 }
 
 // SendmailReader is [SMTP.Sendmail] for a message read from r, which is
 // streamed to the server in constant memory, whatever its size. SIZE is
 // declared only when r tells its length with a Len() int method (as
-// *bytes.Reader, *bytes.Buffer and *strings.Reader do).
-func (s *SMTP) SendmailReader(from string, to []string, r io.Reader, mailOptions, rcptOptions []string) (map[string]Reply, error) {
-	return s.SendmailContext(context.Background(), from, to, r, mailOptions, rcptOptions)
+// *bytes.Reader, *bytes.Buffer and *strings.Reader do). A nil r is refused
+// with a [*CommandError] before anything is sent.
+func (s *SMTP) SendmailReader(from string, to []string, r io.Reader, opts ...SendOption) (map[string]Reply, error) {
+	return s.SendmailReaderContext(context.Background(), from, to, r, opts...)
 }
 
-// SendmailContext is [SMTP.SendmailReader] bounded by ctx: when ctx is done
-// the operation under way stops at once, the connection is closed, and the
-// error, a [*ServerDisconnectedError], wraps ctx.Err().
-func (s *SMTP) SendmailContext(ctx context.Context, from string, to []string, r io.Reader, mailOptions, rcptOptions []string) (map[string]Reply, error) {
+// SendmailReaderContext is [SMTP.SendmailReader] bounded by ctx, as
+// [SMTP.SendmailContext] is.
+func (s *SMTP) SendmailReaderContext(ctx context.Context, from string, to []string, r io.Reader, opts ...SendOption) (map[string]Reply, error) {
+	if r == nil {
+		return nil, &CommandError{Reason: "SendmailReader: the message reader is nil"}
+	}
+	o, err := collectSendOptions("SendmailReader", opts, true)
+	if err != nil {
+		return nil, err
+	}
 	size := -1
 	if l, ok := r.(interface{ Len() int }); ok {
 		size = l.Len()
 	}
-	return s.sendmail(ctx, from, to, &body{r: r, size: size}, mailOptions, rcptOptions)
+	return s.sendmail(ctx, from, to, &body{r: r, size: size}, o)
 }
 
 // body is a message from memory (b) or from a stream (r), with the SIZE to
@@ -136,9 +154,9 @@ type readError struct{ err error }
 func (e *readError) Error() string { return "smtplib: reading the message: " + e.err.Error() }
 func (e *readError) Unwrap() error { return e.err }
 
-func (s *SMTP) sendmail(ctx context.Context, from string, to []string, b *body, mailOptions, rcptOptions []string) (map[string]Reply, error) {
-	t, err := s.transact(ctx, from, to, b, mailOptions, rcptOptions)
-	if s.greetVerb == "lhlo" {
+func (s *SMTP) sendmail(ctx context.Context, from string, to []string, b *body, o *sendOptions) (map[string]Reply, error) {
+	t, err := s.transact(ctx, from, to, b, o)
+	if s.lmtp {
 		return s.lmtpOutcome(t, err)
 	}
 	if err != nil {
@@ -173,13 +191,13 @@ type envelope struct {
 }
 
 // buildEnvelope applies Sendmail's option rules and checks every line.
-func (s *SMTP) buildEnvelope(from string, to []string, size int, mailOptions, rcptOptions []string) (*envelope, error) {
+func (s *SMTP) buildEnvelope(from string, to []string, size int, o *sendOptions) (*envelope, error) {
 	var opts []string
 	if s.DoesESMTP {
 		if s.HasExtn("size") && size >= 0 {
 			opts = append(opts, "size="+strconv.Itoa(size))
 		}
-		opts = append(opts, mailOptions...)
+		opts = append(opts, o.mail...)
 	}
 	e := &envelope{from: from, to: to, rcpts: make([]string, len(to))}
 	var err error
@@ -190,7 +208,7 @@ func (s *SMTP) buildEnvelope(from string, to []string, size int, mailOptions, rc
 		return nil, err
 	}
 	for i, rcpt := range to {
-		if e.rcpts[i], err = s.rcptArgs(rcpt, rcptOptions); err != nil {
+		if e.rcpts[i], err = s.rcptArgs(rcpt, o.rcpt); err != nil {
 			return nil, err
 		}
 		if err = s.checkCommand(verbRcpt, e.rcpts[i]); err != nil {
@@ -204,12 +222,12 @@ func (s *SMTP) buildEnvelope(from string, to []string, size int, mailOptions, rc
 // does or pipelined when the server allows it, and returns the replies
 // after the data. Every failure before them is returned as smtplib's
 // sendmail reports it.
-func (s *SMTP) transact(ctx context.Context, from string, to []string, b *body, mailOptions, rcptOptions []string) (*txn, error) {
+func (s *SMTP) transact(ctx context.Context, from string, to []string, b *body, o *sendOptions) (*txn, error) {
 	defer s.bind(ctx)()
 	if err := s.EhloOrHeloIfNeeded(); err != nil {
 		return nil, err
 	}
-	e, err := s.buildEnvelope(from, to, b.size, mailOptions, rcptOptions)
+	e, err := s.buildEnvelope(from, to, b.size, o)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +322,7 @@ func (s *SMTP) sendData(t *txn, b *body, r Reply) error {
 // finalReplies is how many replies follow the end of the data: one for
 // SMTP, one per accepted recipient for LMTP (RFC 2033 section 4.2).
 func (s *SMTP) finalReplies(t *txn) int {
-	if s.greetVerb == "lhlo" && t.refused != nil {
+	if s.lmtp && t.refused != nil {
 		return len(t.accepted)
 	}
 	return 1

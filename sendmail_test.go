@@ -77,7 +77,7 @@ func TestSendmailBranches(t *testing.T) {
 				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(5*time.Second), WithLocalHostname("c.example"))
 				require.NoError(t, err)
 				defer c.Close()
-				refused, err := c.Sendmail("Sender <s@example.com>", tt.to, []byte(msg), nil, nil)
+				refused, err := c.Sendmail("Sender <s@example.com>", tt.to, []byte(msg))
 				if tt.err != nil {
 					require.Error(t, err)
 					assert.Equal(t, tt.err, err)
@@ -137,11 +137,11 @@ func TestSendmailWire(t *testing.T) {
 		S: 250 queued`)
 	c := dialScript(t, srv)
 	refused, err := c.Sendmail("a@example.com", []string{"x@example.com", "y@example.com"},
-		[]byte("hi\n"), []string{"BODY=8BITMIME"}, []string{"NOTIFY=NEVER"})
+		[]byte("hi\n"), MailOptions("BODY=8BITMIME"), RcptOptions("NOTIFY=NEVER"))
 	require.NoError(t, err)
 	assert.Equal(t, map[string]Reply{"x@example.com": {550, "no"}}, refused)
-	assert.Equal(t, wire("ehlo client.example", "mail FROM:<a@example.com> size=3 BODY=8BITMIME",
-		"rcpt TO:<x@example.com> NOTIFY=NEVER", "rcpt TO:<y@example.com> NOTIFY=NEVER", "data", "hi", "."),
+	assert.Equal(t, wire("ehlo client.example", "mail from:<a@example.com> size=3 BODY=8BITMIME",
+		"rcpt to:<x@example.com> NOTIFY=NEVER", "rcpt to:<y@example.com> NOTIFY=NEVER", "data", "hi", "."),
 		srv.received())
 }
 
@@ -162,10 +162,10 @@ func TestSendmailAfterHelo(t *testing.T) {
 		C
 		S: 250 queued`)
 	c := dialScript(t, srv)
-	_, err := c.Sendmail("a@example.com", []string{"x@example.com"}, nil, []string{"BODY=8BITMIME"}, []string{"NOTIFY=NEVER"})
+	_, err := c.Sendmail("a@example.com", []string{"x@example.com"}, nil, MailOptions("BODY=8BITMIME"), RcptOptions("NOTIFY=NEVER"))
 	require.NoError(t, err)
-	assert.Equal(t, wire("ehlo client.example", "helo client.example", "mail FROM:<a@example.com>",
-		"rcpt TO:<x@example.com>", "data", ""), srv.received()[:6])
+	assert.Equal(t, wire("ehlo client.example", "helo client.example", "mail from:<a@example.com>",
+		"rcpt to:<x@example.com>", "data", ""), srv.received()[:6])
 }
 
 func TestSendmailChecksEverythingFirst(t *testing.T) {
@@ -186,7 +186,7 @@ func TestSendmailChecksEverythingFirst(t *testing.T) {
 		{"a@example.com", []string{"ü@example.com"}, nil, nil, &CommandError{}},
 		{"a@example.com", []string{"ok@example.com"}, []string{"SMTPUTF8"}, nil, &NotSupportedError{}},
 	} {
-		_, err := c.Sendmail(tt.from, tt.to, []byte("x"), tt.mail, tt.rcpt)
+		_, err := c.Sendmail(tt.from, tt.to, []byte("x"), MailOptions(tt.mail...), RcptOptions(tt.rcpt...))
 		assert.IsType(t, tt.errType, err, "%v", tt)
 	}
 	c.Quit()
@@ -199,7 +199,7 @@ func TestSendmailSMTPUTF8(t *testing.T) {
 	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(5*time.Second))
 	require.NoError(t, err)
 	defer c.Close()
-	refused, err := c.Sendmail("jörg@example.com", []string{"用户@example.com"}, []byte("x\r\n"), []string{"SMTPUTF8"}, nil)
+	refused, err := c.Sendmail("jörg@example.com", []string{"用户@example.com"}, []byte("x\r\n"), MailOptions("SMTPUTF8"))
 	require.NoError(t, err)
 	assert.Empty(t, refused)
 	msgs := srv.Messages()
@@ -219,7 +219,7 @@ func TestSendmailLargeChunked(t *testing.T) {
 			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
 			require.NoError(t, err)
 			defer c.Close()
-			_, err = c.SendmailReader("a@example.com", []string{"b@example.com"}, strings.NewReader(body), nil, nil)
+			_, err = c.SendmailReader("a@example.com", []string{"b@example.com"}, strings.NewReader(body))
 			require.NoError(t, err)
 			msgs := srv.Messages()
 			require.Len(t, msgs, 1)
@@ -241,7 +241,7 @@ func TestSendmailLargeFromMemory(t *testing.T) {
 			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
 			require.NoError(t, err)
 			defer c.Close()
-			_, err = c.Sendmail("a@example.com", []string{"b@example.com"}, msg, nil, nil)
+			_, err = c.Sendmail("a@example.com", []string{"b@example.com"}, msg)
 			require.NoError(t, err)
 			msgs := srv.Messages()
 			require.Len(t, msgs, 1)

@@ -2,6 +2,7 @@ package smtplib
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"strings"
 
@@ -9,7 +10,7 @@ import (
 )
 
 // SendMessage sends msg with [SMTP.Sendmail], taking the envelope from the
-// header where from is "" or to is nil (Python's send_message). The Bcc and
+// header unless [FromAddr] or [ToAddrs] give it (Python's send_message). The Bcc and
 // Resent-Bcc fields are left out of what is sent, and so is an mbox "From "
 // line; msg itself is not changed. Everything else is sent byte for byte as
 // msg holds it, so a DKIM signature stays valid.
@@ -21,21 +22,21 @@ import (
 //     Resent-From, ...). With more than one, SendMessage returns a
 //     *[MessageError] (Python's ValueError): it cannot tell which block is
 //     the newest.
-//   - from "" is replaced by the first address of the first Sender field,
+//   - Without FromAddr, the sender is the first address of the first Sender field,
 //     or, without one, of the first From field. A *[MessageError] is
 //     returned when neither field is there or it holds no address at all
 //     (where Python would send from "None" or fail).
-//   - to nil is replaced by every address of the first To, Bcc and Cc
+//   - Without ToAddrs, the recipients are every address of the first To, Bcc and Cc
 //     fields, in that order, parsed as Python's email.utils.getaddresses
 //     does: so an empty group such as "undisclosed-recipients:;" gives an
-//     empty recipient, which the server will likely refuse. A to that is
-//     empty but not nil is used as it is.
+//     empty recipient, which the server will likely refuse. ToAddrs with
+//     no address is used as it is: no recipient.
 //
 // Internationalised addresses (RFC 6531) are handled by what the server
 // offers; only the addresses are looked at, never the header or body:
 //   - If from and to are all ASCII, nothing is added.
 //   - Otherwise, if the server advertises SMTPUTF8, "SMTPUTF8" and
-//     "BODY=8BITMIME" are appended to mailOptions and the addresses are sent
+//     "BODY=8BITMIME" are added to the MAIL options and the addresses are sent
 //     as they are, as in smtplib.
 //   - Otherwise, unlike smtplib, which gives up, each address whose local
 //     part is ASCII but whose domain is not is sent with the domain as its
@@ -45,10 +46,26 @@ import (
 //     IDN, makes SendMessage return a *[NotSupportedError] before any
 //     transaction is started.
 //
-// The results and errors are those of [SMTP.Sendmail]. The message is
-// streamed from msg's own bytes, without a copy.
-func (s *SMTP) SendMessage(msg *Message, from string, to []string, mailOptions, rcptOptions []string) (map[string]Reply, error) {
-	if err := s.EhloOrHeloIfNeeded(); err != nil {
+// The results and errors are those of [SMTP.Sendmail]; a nil msg is
+// refused with a [*CommandError] before anything is sent. The SIZE
+// declared is the length of the message as sent with CRLF line endings
+// (before dot-stuffing), as smtplib declares the flattened message. The
+// message is streamed from msg's own bytes, without a copy.
+func (s *SMTP) SendMessage(msg *Message, opts ...SendOption) (map[string]Reply, error) {
+	return s.SendMessageContext(context.Background(), msg, opts...)
+}
+
+// SendMessageContext is [SMTP.SendMessage] bounded by ctx, as
+// [SMTP.SendmailContext] is: the EHLO it may say first included.
+func (s *SMTP) SendMessageContext(ctx context.Context, msg *Message, opts ...SendOption) (map[string]Reply, error) {
+	if msg == nil {
+		return nil, &CommandError{Reason: "SendMessage: the message is a nil *Message"}
+	}
+	o, err := collectSendOptions("SendMessage", opts, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ehloOrHeloContext(ctx); err != nil {
 		return nil, err
 	}
 	prefix := ""
@@ -59,18 +76,21 @@ func (s *SMTP) SendMessage(msg *Message, from string, to []string, mailOptions, 
 		return nil, &MessageError{Reason: "message has more than one 'Resent-' header block"}
 	}
 
-	if from == "" {
+	from := o.from
+	if !o.fromSet {
 		name := prefix + "Sender"
 		if !msg.Has(name) {
 			name = prefix + "From"
 		}
 		addrs := getAddresses([]string{msg.Get(name)})
 		if !msg.Has(name) || len(addrs) == 0 {
-			return nil, &MessageError{Reason: "message has no " + prefix + "Sender or " + prefix + "From address"}
+			return nil, &MessageError{Reason: "message has no " + prefix + "Sender or " + prefix +
+				"From address: give the envelope sender with FromAddr"}
 		}
 		from = addrs[0][1]
 	}
-	if to == nil {
+	to := o.to
+	if !o.toSet {
 		var fields []string
 		for _, name := range []string{"To", "Bcc", "Cc"} {
 			if msg.Has(prefix + name) {
@@ -85,9 +105,8 @@ func (s *SMTP) SendMessage(msg *Message, from string, to []string, mailOptions, 
 
 	if !isASCII(from + strings.Join(to, "")) {
 		if s.HasExtn("smtputf8") {
-			mailOptions = append(mailOptions[:len(mailOptions):len(mailOptions)], "SMTPUTF8", "BODY=8BITMIME")
+			o.mail = append(o.mail, "SMTPUTF8", "BODY=8BITMIME")
 		} else {
-			var err error
 			if from, err = asciiAddress(from); err != nil {
 				return nil, err
 			}
@@ -101,7 +120,8 @@ func (s *SMTP) SendMessage(msg *Message, from string, to []string, mailOptions, 
 		}
 	}
 
-	return s.SendmailReader(from, to, msg.sendReader(), mailOptions, rcptOptions)
+	r, size := msg.sendReader()
+	return s.sendmail(ctx, from, to, &body{r: r, size: size}, o)
 }
 
 // asciiAddress returns the address in a with its domain as an IDNA A-label,
@@ -140,9 +160,10 @@ func asciiAddress(a string) (string, error) {
 
 // sendReader returns a reader of the message as SendMessage sends it:
 // without Bcc, Resent-Bcc and the mbox "From " line. Only the header is
-// copied; the body is read where it is. Its Len lets SendmailReader declare
-// the SIZE.
-func (m *Message) sendReader() io.Reader {
+// copied; the body is read where it is. size is the length of what it
+// reads with every line ending made CRLF, the SIZE that smtplib declares
+// for the flattened message.
+func (m *Message) sendReader() (r io.Reader, size int) {
 	sent := &Message{sep: m.sep, body: m.body, eol: m.eol}
 	for _, f := range m.fields {
 		if !asciiEqualFold(f.name, "Bcc") && !asciiEqualFold(f.name, "Resent-Bcc") {
@@ -157,7 +178,27 @@ func (m *Message) sendReader() io.Reader {
 		sent.sep = []byte(sent.lineEnd())
 	}
 	sent.writeTo(&head, false) //nolint:errcheck // bytes.Buffer does not fail
-	return &partsReader{parts: []*bytes.Reader{bytes.NewReader(head.Bytes()), bytes.NewReader(body)}}
+	size = crlfLen(head.Bytes(), body)
+	return &partsReader{parts: []*bytes.Reader{bytes.NewReader(head.Bytes()), bytes.NewReader(body)}}, size
+}
+
+// crlfLen is the length of the parts, one after the other, once the data
+// writer has made every lone CR and lone LF a CRLF (dot-stuffing aside).
+func crlfLen(parts ...[]byte) int {
+	n, cr := 0, false
+	for _, p := range parts {
+		n += len(p)
+		for _, c := range p {
+			if c == '\n' && !cr || cr && c != '\n' {
+				n++ // a lone LF gains its CR; a lone CR its LF
+			}
+			cr = c == '\r'
+		}
+	}
+	if cr {
+		n++
+	}
+	return n
 }
 
 // partsReader reads its parts one after the other and knows how much is

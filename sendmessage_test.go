@@ -180,7 +180,7 @@ func TestSendMessage(t *testing.T) {
 			srv, c := dialForSend(t, tc.server...)
 			mailOptions := append([]string(nil), tc.mailOptions...)
 
-			refused, err := c.SendMessage(msg, tc.from, tc.to, mailOptions, nil)
+			refused, err := c.SendMessage(msg, envelopeOpts(tc.from, tc.to, MailOptions(mailOptions...))...)
 			require.NoError(t, err)
 			_, err = c.Quit()
 			require.NoError(t, err)
@@ -242,7 +242,7 @@ func TestSendMessageErrors(t *testing.T) {
 				var me *MessageError
 				require.ErrorAs(t, err, &me)
 			},
-			wantMsg: "smtplib: message has no Sender or From address",
+			wantMsg: "smtplib: message has no Sender or From address: give the envelope sender with FromAddr",
 		},
 		{
 			name: "empty From",
@@ -251,7 +251,7 @@ func TestSendMessageErrors(t *testing.T) {
 				var me *MessageError
 				require.ErrorAs(t, err, &me)
 			},
-			wantMsg: "smtplib: message has no Sender or From address",
+			wantMsg: "smtplib: message has no Sender or From address: give the envelope sender with FromAddr",
 		},
 		{
 			name: "resent message without Resent-From",
@@ -260,7 +260,7 @@ func TestSendMessageErrors(t *testing.T) {
 				var me *MessageError
 				require.ErrorAs(t, err, &me)
 			},
-			wantMsg: "smtplib: message has no Resent-Sender or Resent-From address",
+			wantMsg: "smtplib: message has no Resent-Sender or Resent-From address: give the envelope sender with FromAddr",
 		},
 		{
 			name: "non-ASCII local part without SMTPUTF8",
@@ -296,7 +296,7 @@ func TestSendMessageErrors(t *testing.T) {
 			msg, err := ReadMessage(strings.NewReader(tc.raw))
 			require.NoError(t, err)
 			srv, c := dialForSend(t, tc.server...)
-			refused, err := c.SendMessage(msg, tc.from, tc.to, nil, nil)
+			refused, err := c.SendMessage(msg, envelopeOpts(tc.from, tc.to)...)
 			require.Error(t, err)
 			assert.Nil(t, refused)
 			tc.check(t, err)
@@ -322,7 +322,7 @@ func TestSendMessageStreamsWithSize(t *testing.T) {
 	msg, err := ReadMessage(bytes.NewReader(readEML(t, "bcc.eml")))
 	require.NoError(t, err)
 	srv, c := dialForSend(t, smtptest.WithSize(1<<20))
-	_, err = c.SendMessage(msg, "", nil, nil, nil)
+	_, err = c.SendMessage(msg)
 	require.NoError(t, err)
 	msgs := srv.Messages()
 	require.Len(t, msgs, 1)
@@ -347,7 +347,8 @@ func TestSendReader(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(m)
 			}
-			r := m.sendReader().(*partsReader)
+			sr, _ := m.sendReader()
+			r := sr.(*partsReader)
 			assert.Equal(t, len(tc.want), r.Len())
 			var buf bytes.Buffer
 			// Small reads cross the header/body boundary.
@@ -363,4 +364,18 @@ func TestSendReader(t *testing.T) {
 			assert.Equal(t, 0, r.Len())
 		})
 	}
+}
+
+// envelopeOpts gives the table tests' envelope as SendOptions: from "" and
+// to nil mean "take it from the header", as SendMessage does without
+// FromAddr and ToAddrs.
+func envelopeOpts(from string, to []string, more ...SendOption) []SendOption {
+	var opts []SendOption
+	if from != "" {
+		opts = append(opts, FromAddr(from))
+	}
+	if to != nil {
+		opts = append(opts, ToAddrs(to...))
+	}
+	return append(opts, more...)
 }

@@ -34,12 +34,22 @@ import (
 // so errors.As finds a *tls.CertificateVerificationError or an
 // x509.HostnameError in it.
 func (s *SMTP) StartTLS(config *tls.Config) (Reply, error) {
-	if err := s.EhloOrHeloIfNeeded(); err != nil {
+	return s.StartTLSContext(context.Background(), config)
+}
+
+// StartTLSContext is [SMTP.StartTLS] bounded by ctx: the EHLO it may say
+// first, the STARTTLS command and the handshake. When ctx ends, the
+// client is closed and the error is a [*ServerDisconnectedError] that
+// wraps ctx.Err().
+func (s *SMTP) StartTLSContext(ctx context.Context, config *tls.Config) (Reply, error) {
+	if err := s.ehloOrHeloContext(ctx); err != nil {
 		return Reply{}, err
 	}
 	if !s.HasExtn("starttls") {
 		return Reply{}, &NotSupportedError{Msg: "STARTTLS extension not supported by server."}
 	}
+	stop := s.bind(ctx)
+	defer stop()
 	r, err := s.Docmd(verbStartTLS, "")
 	if err != nil {
 		return r, err
@@ -49,7 +59,7 @@ func (s *SMTP) StartTLS(config *tls.Config) (Reply, error) {
 	}
 	// The handshake reads the raw connection, not s.br: whatever the
 	// buffer holds past the 220 stays there, and attach drops it.
-	tc, err := s.handshake(context.Background(), s.getConn(), config)
+	tc, err := s.handshake(ctx, s.getConn(), config)
 	if err != nil {
 		return r, s.disconnected("TLS handshake failed", err)
 	}

@@ -126,7 +126,7 @@ func TestStream256MB(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			_, err = c.SendmailReader("a@example.com", []string{"b@example.com"}, newLineReader(size), nil, nil)
+			_, err = c.SendmailReader("a@example.com", []string{"b@example.com"}, newLineReader(size))
 			runtime.ReadMemStats(&after)
 			require.NoError(t, err)
 			_, err = c.Quit()
@@ -156,7 +156,7 @@ func BenchmarkSendmail(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := c.Sendmail("a@example.com", to, msg, nil, nil); err != nil {
+				if _, err := c.Sendmail("a@example.com", to, msg); err != nil {
 					b.Fatal(err)
 				}
 			}

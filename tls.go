@@ -11,7 +11,6 @@ import (
 // hands and reads the greeting. Port 0 means 465.
 func NewSSL(opts ...Option) *SMTP {
 	s := New(opts...)
-	s.defaultPort = SMTPSSLPort
 	s.implicitTLS = true
 	return s
 }

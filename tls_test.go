@@ -43,7 +43,7 @@ func TestStartTLS(t *testing.T) {
 	assert.Equal(t, 235, r.Code)
 	assert.True(t, c.DoesESMTP)
 	assert.False(t, c.HasExtn("starttls"))
-	_, err = c.Sendmail("alice@example.com", []string{"bob@example.com"}, []byte("Subject: hi\r\n\r\nhello\r\n"), nil, nil)
+	_, err = c.Sendmail("alice@example.com", []string{"bob@example.com"}, []byte("Subject: hi\r\n\r\nhello\r\n"))
 	require.NoError(t, err)
 	_, err = c.Quit()
 	require.NoError(t, err)

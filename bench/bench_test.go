@@ -41,9 +41,9 @@ func benchSendmail(b *testing.B, size int, noChunking, stream bool) {
 	for i := 0; i < b.N; i++ {
 		var err error
 		if stream {
-			_, err = s.SendmailReader(fromAddr, to, bytes.NewReader(msg), nil, nil)
+			_, err = s.SendmailReader(fromAddr, to, bytes.NewReader(msg))
 		} else {
-			_, err = s.Sendmail(fromAddr, to, msg, nil, nil)
+			_, err = s.Sendmail(fromAddr, to, msg)
 		}
 		if err != nil {
 			b.Fatal(err)

@@ -67,9 +67,9 @@ func sendOurs(stream bool) sendFunc {
 		to := []string{toAddr}
 		for i := 0; i < n; i++ {
 			if stream {
-				_, err = s.SendmailReader(fromAddr, to, newMessageReader(size), nil, nil)
+				_, err = s.SendmailReader(fromAddr, to, newMessageReader(size))
 			} else {
-				_, err = s.Sendmail(fromAddr, to, msg, nil, nil)
+				_, err = s.Sendmail(fromAddr, to, msg)
 			}
 			if err != nil {
 				return err

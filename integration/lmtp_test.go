@@ -201,7 +201,7 @@ func TestDovecotLMTPDelivery(t *testing.T) {
 			from := "sender@example.org"
 			to := []string{d.ok[0], d.full, d.ok[1]}
 
-			refused, err := l.Sendmail(from, to, msg, nil, nil)
+			refused, err := l.Sendmail(from, to, msg)
 
 			require.NoError(t, err)
 			require.Len(t, refused, 1, "refused: %v", refused)
@@ -234,7 +234,7 @@ func TestDovecotLMTPAllRefused(t *testing.T) {
 			l := d.dial(t, unix)
 			token := lmtpToken(t)
 
-			refused, err := l.Sendmail("sender@example.org", []string{d.full}, lmtpMessage(token, "all refused", false), nil, nil)
+			refused, err := l.Sendmail("sender@example.org", []string{d.full}, lmtpMessage(token, "all refused", false))
 
 			assert.Nil(t, refused)
 			var rre *smtplib.RecipientsRefusedError
@@ -266,7 +266,7 @@ func TestDovecotLMTPRefusedAfterData(t *testing.T) {
 			msg := lmtpMessage(token, "too big for one mailbox", true)
 			to := []string{d.ok[0], d.small, d.ok[1]}
 
-			refused, err := l.Sendmail("sender@example.org", to, msg, nil, nil)
+			refused, err := l.Sendmail("sender@example.org", to, msg)
 
 			require.NoError(t, err)
 			require.Contains(t, refused, d.small, "refused in its reply after the data")

@@ -327,14 +327,14 @@ func TestServersLogin(t *testing.T) {
 				t.Run(mech, func(t *testing.T) {
 					s := m.dial(t)
 					require.NoError(t, s.EhloOrHeloIfNeeded())
-					s.User, s.Password = m.user, m.pass
+					s.User, s.Password = m.user, smtplib.Secret(m.pass)
 					r, err := s.Auth(mech, authObject(s, mech), true)
 					require.NoError(t, err)
 					assert.Equal(t, 235, r.Code)
 
 					w := m.dial(t)
 					require.NoError(t, w.EhloOrHeloIfNeeded())
-					w.User, w.Password = m.user, m.pass+"-wrong"
+					w.User, w.Password = m.user, smtplib.Secret(m.pass+"-wrong")
 					_, err = w.Auth(mech, authObject(w, mech), true)
 					var ae *smtplib.AuthenticationError
 					require.True(t, errors.As(err, &ae), "wrong password: %v", err)
@@ -353,13 +353,13 @@ func TestServersSendmail(t *testing.T) {
 			tok := token(t)
 			msg := message("Alice <"+m.user+">", m.ok[0]+", "+m.ok[1], "three recipients", tok,
 				".a line with a leading period\r\nend\r\n")
-			refused, err := s.Sendmail(m.user, []string{m.ok[0], m.refusedRcpt, m.ok[1]}, msg, nil, nil)
+			refused, err := s.Sendmail(m.user, []string{m.ok[0], m.refusedRcpt, m.ok[1]}, msg)
 			require.NoError(t, err)
 			require.Contains(t, refused, m.refusedRcpt)
 			assert.Len(t, refused, 1)
 			assert.Equal(t, 5, refused[m.refusedRcpt].Code/100)
 
-			_, err = s.Sendmail(m.refusedFrom, []string{m.ok[0]}, msg, nil, nil)
+			_, err = s.Sendmail(m.refusedFrom, []string{m.ok[0]}, msg)
 			var se *smtplib.SenderRefusedError
 			require.True(t, errors.As(err, &se), "refused sender: %v", err)
 			assert.Equal(t, m.refusedFrom, se.Sender)
@@ -391,7 +391,7 @@ func TestServersSendMessage(t *testing.T) {
 				"--b1--\r\n"
 			msg, err := smtplib.ReadMessage(strings.NewReader(raw))
 			require.NoError(t, err)
-			refused, err := s.SendMessage(msg, "", nil, nil, nil)
+			refused, err := s.SendMessage(msg)
 			require.NoError(t, err)
 			assert.Empty(t, refused)
 			assert.Equal(t, m.ok[2], msg.Get("Bcc"), "the caller's message keeps its Bcc")
@@ -413,7 +413,7 @@ func TestServersSMTPUTF8(t *testing.T) {
 			s := m.login(t)
 			tok := token(t)
 			msg := message(m.user, m.utf8Rcpt, "unicode", tok, "Grüße\r\n")
-			refused, err := s.Sendmail(m.user, []string{m.utf8Rcpt}, msg, []string{"SMTPUTF8", "BODY=8BITMIME"}, nil)
+			refused, err := s.Sendmail(m.user, []string{m.utf8Rcpt}, msg, smtplib.MailOptions("SMTPUTF8", "BODY=8BITMIME"))
 			require.NoError(t, err)
 			assert.Empty(t, refused)
 			_, err = s.Quit()
@@ -435,12 +435,12 @@ func TestServersSize(t *testing.T) {
 				big.WriteString(line)
 			}
 			msg := message(m.user, m.ok[0], "twenty megabytes", tok, big.String())
-			refused, err := s.Sendmail(m.user, []string{m.ok[0]}, msg, nil, nil)
+			refused, err := s.Sendmail(m.user, []string{m.ok[0]}, msg)
 			require.NoError(t, err)
 			assert.Empty(t, refused)
 
 			over := bytes.Repeat([]byte(line), m.sizeLimit/len(line)+10)
-			_, err = s.SendmailReader(m.user, []string{m.ok[0]}, bytes.NewReader(over), nil, nil)
+			_, err = s.SendmailReader(m.user, []string{m.ok[0]}, bytes.NewReader(over))
 			var re *smtplib.ResponseError
 			require.True(t, errors.As(err, &re), "over the limit: %v", err)
 			assert.Equal(t, 552, re.Code)

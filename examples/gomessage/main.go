@@ -71,7 +71,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.SendMessage(msg, "", nil, nil, nil); err != nil {
+	if _, err := s.SendMessage(msg); err != nil {
 		log.Fatal(err)
 	}
 	s.Quit()

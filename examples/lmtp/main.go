@@ -56,7 +56,7 @@ func main() {
 		"Subject: Maintenance tonight\r\n" +
 		"\r\n" +
 		"The mail server restarts at 22:00.\r\n")
-	refused, err := l.Sendmail("postmaster@example.org", to, msg, nil, nil)
+	refused, err := l.Sendmail("postmaster@example.org", to, msg)
 	var allRefused *smtplib.RecipientsRefusedError
 	var cut *smtplib.LMTPDeliveryError
 	pending := map[string]bool{}

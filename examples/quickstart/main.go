@@ -31,7 +31,7 @@ func main() {
 		"Subject: Hello\r\n" +
 		"\r\n" +
 		"Hello from Go's smtplib.\r\n")
-	refused, err := s.Sendmail("alice@example.com", []string{"bob@example.org", "nobody@example.org"}, msg, nil, nil)
+	refused, err := s.Sendmail("alice@example.com", []string{"bob@example.org", "nobody@example.org"}, msg)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	refused, err := s.SendMessage(msg, "", nil, nil, nil)
+	refused, err := s.SendMessage(msg)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -58,8 +58,7 @@ func main() {
 		log.Fatal(err)
 	}
 	refused, err := c.Sendmail("alice@example.com", []string{"bob@example.org"},
-		[]byte("From: alice@example.com\r\nTo: bob@example.org\r\nSubject: Over TLS\r\n\r\nHello, Bob.\r\n"),
-		nil, nil)
+		[]byte("From: alice@example.com\r\nTo: bob@example.org\r\nSubject: Over TLS\r\n\r\nHello, Bob.\r\n"))
 	if err != nil {
 		log.Fatal(err)
 	}

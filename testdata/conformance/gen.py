@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Record what Python's smtplib does in every scenario of scenarios.json.
 
-Run from the repository root with Python 3.11.7 (the version the Go client
+Run from the repository root with Python 3.13.0 (the version the Go client
 mirrors) and openssl on the PATH (for the STARTTLS scenarios' throw-away
 certificate):
 
@@ -559,7 +559,7 @@ def main():
 
 
 if __name__ == "__main__":
-    if sys.version_info[:3] != (3, 11, 7):
-        print("warning: the Go client mirrors Python 3.11.7; this is %s" % sys.version.split()[0],
+    if sys.version_info[:3] != (3, 13, 0):
+        print("warning: the Go client mirrors Python 3.13.0; this is %s" % sys.version.split()[0],
               file=sys.stderr)
     main()

@@ -1,0 +1,34 @@
+package smtplib
+
+import "fmt"
+
+// Secret is a password or token that prints as "<redacted>": through fmt
+// with any verb (%v, %+v, %#v, %s, %q, ...), through encoding/json and
+// other encoders that use encoding.TextMarshaler, and so in logs. The
+// value itself is string(secret).
+//
+// [SMTP.Password] is a Secret, so printing a client after [SMTP.Login]
+// shows no credentials. A string constant can be assigned to it as it is;
+// a string variable needs the conversion: s.Password = smtplib.Secret(pw).
+type Secret string
+
+const redactedText = "<redacted>"
+
+// Format writes "<redacted>" whatever the verb and flags, so that no
+// formatting of a value that holds a Secret can show it.
+func (Secret) Format(f fmt.State, verb rune) {
+	if verb == 'q' || f.Flag('#') {
+		fmt.Fprintf(f, "%q", redactedText)
+		return
+	}
+	f.Write([]byte(redactedText))
+}
+
+// String returns "<redacted>", never the secret.
+func (Secret) String() string { return redactedText }
+
+// GoString returns the quoted "<redacted>", never the secret.
+func (Secret) GoString() string { return `"` + redactedText + `"` }
+
+// MarshalText returns "<redacted>", never the secret.
+func (Secret) MarshalText() ([]byte, error) { return []byte(redactedText), nil }
