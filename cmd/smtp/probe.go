@@ -148,7 +148,7 @@ func (c *cli) runProbe(o *probeOptions, host string, port int, roots *x509.CertP
 	if o.implicitTLS {
 		rep.TLSMode = "implicit"
 	}
-	s, greeting, err := c.connect(&o.connFlags, host, port, cfg)
+	s, greeting, err := c.connect(&o.connFlags, host, port, cfg, true)
 	if s != nil || greeting.Code != 0 {
 		rep.Greeting = &replyInfo{Code: greeting.Code, Text: greeting.Message}
 	}

@@ -45,3 +45,17 @@ func TestSendShowsProgressOnATerminal(t *testing.T) {
 		assert.Equal(t, 1, strings.Count(r.stderr, "\n"))
 	}
 }
+
+func TestSendProgressKeepsLoopbackLogin(t *testing.T) {
+	// The progress bar dials with its own dialer; a login in clear to a
+	// loopback server must still work, as it does without the bar.
+	srv := smtptest.NewServer(t, smtptest.WithAuth("PLAIN"), smtptest.WithUsers(map[string]string{"alice": "s3cret"}))
+	h := newHarness()
+	h.terminal = true
+	h.env["SMTP_PASSWORD"] = "s3cret"
+	r := h.run(t, sendArgs(srv, "--user", "alice", "--body", strings.Repeat("x", progressMin))...)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "100%")
+	got, _ := received(t, srv)
+	assert.Equal(t, "alice", got.AuthUser)
+}

@@ -136,7 +136,9 @@ func (c *cli) send(args []string) error {
 	}
 	cfg := &tls.Config{RootCAs: roots, ServerName: o.servername, InsecureSkipVerify: o.insecure} //nolint:gosec // only with --insecure
 
-	s, _, err := c.connect(&o.connFlags, host, port, cfg)
+	size := int64(len(msg.Bytes()))
+	progress := size >= progressMin && !o.debug && c.isTerminal(c.stderr)
+	s, _, err := c.connect(&o.connFlags, host, port, cfg, progress)
 	if err != nil {
 		return err
 	}
@@ -162,8 +164,7 @@ func (c *cli) send(args []string) error {
 	if len(o.to) > 0 {
 		to = o.to
 	}
-	size := int64(len(msg.Bytes()))
-	if size >= progressMin && !o.debug && c.isTerminal(c.stderr) {
+	if progress {
 		bar := newProgressBar(c.stderr, size)
 		s.dialer.watch(bar.update)
 		defer bar.done()
