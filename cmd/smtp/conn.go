@@ -94,18 +94,16 @@ func (s *session) fail(step string, err error) error {
 // STARTTLS, and returns the session and the server's greeting. A greeting
 // other than 220 is an error, as smtplib's constructor makes it.
 //
-// With counting, the connection is made by a countingDialer, which times
-// the dial and counts the bytes written (for probe's step times and send's
-// progress bar); without it, by the library itself.
-func (c *cli) connect(f *connFlags, host string, port int, tlsConfig *tls.Config, counting bool) (*session, smtplib.Reply, error) {
+// With a countingDialer d, the connection is made by d, which times the
+// dial and counts the bytes written (for probe's step times and send's
+// progress bar); with nil, by the library itself.
+func (c *cli) connect(f *connFlags, host string, port int, tlsConfig *tls.Config, d *countingDialer) (*session, smtplib.Reply, error) {
 	opts := []smtplib.Option{
 		smtplib.WithTimeout(f.timeout),
 		smtplib.WithTLSConfig(tlsConfig),
 		smtplib.WithDebugOutput(c.stderr),
 	}
-	var d *countingDialer
-	if counting {
-		d = &countingDialer{now: c.now}
+	if d != nil {
 		opts = append(opts, smtplib.WithDialer(d))
 		// The library never lets a password go in clear through a
 		// dialer of WithDialer, which might be a proxy to anywhere. This

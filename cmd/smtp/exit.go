@@ -176,6 +176,8 @@ func describeCause(err error, timeout time.Duration) string {
 		invalid  x509.CertificateInvalidError
 		allRef   *smtplib.RecipientsRefusedError
 		gone     *smtplib.ServerDisconnectedError
+		dnsErr   *net.DNSError
+		dial     *net.OpError
 	)
 	switch {
 	case isTimeout(err) && timeout > 0:
@@ -194,6 +196,14 @@ func describeCause(err error, timeout time.Duration) string {
 		return "certificate check failed: " + clean(certErr.Err.Error())
 	case errors.Is(err, smtplib.ErrInsecureAuth):
 		return "refusing to send the password unencrypted: use --starttls or --tls"
+	case errors.As(err, &dnsErr):
+		return "cannot look up " + clean(dnsErr.Name) + ": " + clean(dnsErr.Err)
+	case errors.As(err, &dial) && dial.Op == "dial":
+		var sys *os.SyscallError
+		if errors.As(dial.Err, &sys) {
+			return clean(sys.Err.Error())
+		}
+		return clean(dial.Err.Error())
 	case errors.As(err, &gone) && errors.Is(err, io.EOF):
 		return clean(strings.TrimPrefix(err.Error(), "smtplib: ")) + " (the server closed the connection)"
 	}

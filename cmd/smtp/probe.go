@@ -113,7 +113,7 @@ func (c *cli) probe(args []string) error {
 // runProbe does the probe, filling the report as far as it gets; the
 // report's err is why it stopped, or a certificate that did not verify.
 func (c *cli) runProbe(o *probeOptions, host string, port int, roots *x509.CertPool) *probeReport {
-	rep := &probeReport{Server: net.JoinHostPort(host, strconv.Itoa(port)), TLSMode: "none"}
+	rep := &probeReport{Server: net.JoinHostPort(host, strconv.Itoa(port)), TLSMode: "none", Steps: []stepTime{}}
 	name := o.servername
 	if name == "" {
 		name = host
@@ -148,18 +148,12 @@ func (c *cli) runProbe(o *probeOptions, host string, port int, roots *x509.CertP
 	if o.implicitTLS {
 		rep.TLSMode = "implicit"
 	}
-	s, greeting, err := c.connect(&o.connFlags, host, port, cfg, true)
-	if s != nil || greeting.Code != 0 {
-		rep.Greeting = &replyInfo{Code: greeting.Code, Text: greeting.Message}
-	}
-	if err != nil {
-		return fail(err)
-	}
-	defer s.Close()
+	d := &countingDialer{now: c.now}
+	s, greeting, err := c.connect(&o.connFlags, host, port, cfg, d)
 	// The connection step splits into the dial, the implicit handshake
-	// and the wait for the greeting.
+	// and the wait for the greeting; each is reported as far as it got.
 	t := start
-	if dialed := s.dialer.dialedAt(); !dialed.IsZero() {
+	if dialed := d.dialedAt(); !dialed.IsZero() {
 		rep.Steps = append(rep.Steps, stepTime{Step: "dial", MS: ms(dialed.Sub(t))})
 		t = dialed
 	}
@@ -168,6 +162,13 @@ func (c *cli) runProbe(o *probeOptions, host string, port int, roots *x509.CertP
 		t = tlsEnd
 		rep.TLS = c.tlsInfo(state, name, roots)
 	}
+	if greeting.Code != 0 {
+		rep.Greeting = &replyInfo{Code: greeting.Code, Text: greeting.Message}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	defer s.Close()
 	t = mark("greeting", t)
 
 	ehlo, err := s.probeEHLO()

@@ -45,8 +45,14 @@ func writeProbeText(w io.Writer, rep *probeReport, now time.Time) error {
 		}
 	}
 
-	mode := map[string]string{"implicit": "implicit TLS", "starttls": "STARTTLS", "none": "no TLS"}[rep.TLSMode]
-	line("server", rep.Server+" ("+mode+")")
+	if len(rep.Steps) == 0 {
+		return nil // not even connected: the error says it all
+	}
+	mode := map[string]string{"implicit": " (implicit TLS)", "starttls": " (STARTTLS)", "none": " (no TLS)"}[rep.TLSMode]
+	if rep.EHLO == nil && rep.TLSMode == "none" {
+		mode = "" // not known yet
+	}
+	line("server", rep.Server+mode)
 	if t := took("dial"); t != "" {
 		line("dial", "connected"+t)
 	}

@@ -168,8 +168,13 @@ func TestProbeFailures(t *testing.T) {
 	t.Run("nothing listening", func(t *testing.T) {
 		r := run1(t, "probe", closedAddr)
 		assert.Equal(t, exitTempFail, r.code)
-		assert.Contains(t, r.stderr, "smtp: connect to "+closedAddr+": ")
-		assert.Contains(t, r.stderr, "connection refused")
+		assert.Equal(t, "smtp: connect to "+closedAddr+": connection refused\n", r.stderr)
+		assert.Empty(t, r.stdout)
+
+		r = run1(t, "probe", "--json", closedAddr)
+		assert.Equal(t, exitTempFail, r.code)
+		assert.JSONEq(t, `{"server": "`+closedAddr+`", "tls_mode": "none", "steps": [],
+			"error": "connect to `+closedAddr+`: connection refused"}`, r.stdout)
 	})
 }
 

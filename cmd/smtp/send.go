@@ -138,7 +138,11 @@ func (c *cli) send(args []string) error {
 
 	size := int64(len(msg.Bytes()))
 	progress := size >= progressMin && !o.debug && c.isTerminal(c.stderr)
-	s, _, err := c.connect(&o.connFlags, host, port, cfg, progress)
+	var d *countingDialer
+	if progress {
+		d = &countingDialer{now: c.now}
+	}
+	s, _, err := c.connect(&o.connFlags, host, port, cfg, d)
 	if err != nil {
 		return err
 	}
