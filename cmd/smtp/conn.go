@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"flag"
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -79,7 +80,6 @@ func splitHostPort(s string, def int) (string, int, error) {
 // session is a connection being set up, with what the steps measured.
 type session struct {
 	*smtplib.SMTP
-	c       *cli
 	addr    string // host:port, for messages
 	timeout time.Duration
 	dialer  *countingDialer
@@ -107,9 +107,11 @@ func (c *cli) connect(f *connFlags, host string, port int, tlsConfig *tls.Config
 		opts = append(opts, smtplib.WithDialer(d))
 		// The library never lets a password go in clear through a
 		// dialer of WithDialer, which might be a proxy to anywhere. This
-		// one dials directly, so the library's own rule can be kept:
-		// in clear to a loopback address only.
+		// one dials directly, so the library's own rule is kept instead:
+		// in clear to a loopback address only, which the dialer
+		// enforces for a loopback host.
 		if ip := net.ParseIP(host); strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback()) {
+			d.loopbackOnly = true
 			opts = append(opts, smtplib.WithInsecureAuth())
 		}
 	}
@@ -125,7 +127,7 @@ func (c *cli) connect(f *connFlags, host string, port int, tlsConfig *tls.Config
 	if f.debug {
 		client.SetDebuglevel(1)
 	}
-	s := &session{SMTP: client, c: c, addr: net.JoinHostPort(host, strconv.Itoa(port)), timeout: f.timeout, dialer: d}
+	s := &session{SMTP: client, addr: net.JoinHostPort(host, strconv.Itoa(port)), timeout: f.timeout, dialer: d}
 	r, err := client.Connect(host, port)
 	if err != nil {
 		return nil, r, s.fail("connect to "+s.addr, err)
@@ -142,8 +144,11 @@ func (c *cli) connect(f *connFlags, host string, port int, tlsConfig *tls.Config
 // so the library still sees a loopback host as loopback.
 type countingDialer struct {
 	net.Dialer
-	now     func() time.Time
-	written atomic.Int64
+	now func() time.Time
+	// loopbackOnly refuses a connection that does not stay on this
+	// machine, for a host name such as "localhost" that should.
+	loopbackOnly bool
+	written      atomic.Int64
 
 	mu       sync.Mutex
 	dialed   time.Time
@@ -155,6 +160,10 @@ func (d *countingDialer) DialContext(ctx context.Context, network, addr string) 
 	conn, err := d.Dialer.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
+	}
+	if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); d.loopbackOnly && (!ok || !tcp.IP.IsLoopback()) {
+		conn.Close()
+		return nil, fmt.Errorf("%s is not a loopback address, though %s should be", conn.RemoteAddr(), addr)
 	}
 	d.mu.Lock()
 	d.dialed = d.now()

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,4 +61,31 @@ func TestSendProgressKeepsLoopbackLogin(t *testing.T) {
 	assert.Contains(t, r.stderr, "100%")
 	got, _ := received(t, srv)
 	assert.Equal(t, "alice", got.AuthUser)
+}
+
+func TestCountingDialerLoopbackOnly(t *testing.T) {
+	var ip net.IP
+	addrs, err := net.InterfaceAddrs()
+	require.NoError(t, err)
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			ip = n.IP
+			break
+		}
+	}
+	if ip == nil {
+		t.Skip("this machine has no IPv4 address but loopback to listen on")
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	require.NoError(t, err)
+	defer ln.Close()
+
+	d := &countingDialer{now: time.Now, loopbackOnly: true}
+	_, err = d.DialContext(context.Background(), "tcp", ln.Addr().String())
+	assert.ErrorContains(t, err, "is not a loopback address")
+
+	d.loopbackOnly = false
+	conn, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
+	require.NoError(t, err)
+	conn.Close()
 }
