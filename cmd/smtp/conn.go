@@ -82,7 +82,6 @@ type session struct {
 	*smtplib.SMTP
 	addr    string // host:port, for messages
 	timeout time.Duration
-	dialer  *countingDialer
 }
 
 // fail wraps err with the step it happened in.
@@ -127,7 +126,7 @@ func (c *cli) connect(f *connFlags, host string, port int, tlsConfig *tls.Config
 	if f.debug {
 		client.SetDebuglevel(1)
 	}
-	s := &session{SMTP: client, addr: net.JoinHostPort(host, strconv.Itoa(port)), timeout: f.timeout, dialer: d}
+	s := &session{SMTP: client, addr: net.JoinHostPort(host, strconv.Itoa(port)), timeout: f.timeout}
 	r, err := client.Connect(host, port)
 	if err != nil {
 		return nil, r, s.fail("connect to "+s.addr, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 
@@ -135,7 +136,12 @@ func (c *cli) send(args []string) error {
 		return err
 	}
 	cfg := &tls.Config{RootCAs: roots, ServerName: o.servername, InsecureSkipVerify: o.insecure} //nolint:gosec // only with --insecure
+	return c.deliver(o, host, port, cfg, msg, password)
+}
 
+// deliver connects, starts TLS and logs in as o says, sends msg, and
+// reports on stdout what was sent.
+func (c *cli) deliver(o *sendOptions, host string, port int, cfg *tls.Config, msg *smtplib.Message, password string) error {
 	size := int64(len(msg.Bytes()))
 	progress := size >= progressMin && !o.debug && c.isTerminal(c.stderr)
 	var d *countingDialer
@@ -160,34 +166,41 @@ func (c *cli) send(args []string) error {
 	}
 	if o.user != "" {
 		if _, err := s.Login(o.user, password); err != nil {
+			var ns *smtplib.NotSupportedError
+			if errors.As(err, &ns) && !o.starttls && !o.implicitTLS {
+				err = fmt.Errorf("%w (many servers offer AUTH only after STARTTLS: try --starttls)", err)
+			}
 			return s.fail("login as "+o.user, err)
 		}
 	}
 
-	var to []string // nil: the message's own recipients
+	// --from and --to are the envelope; without them SendMessage takes
+	// it from the header (only --eml may leave them out).
+	var opts []smtplib.SendOption
+	if o.from != "" {
+		opts = append(opts, smtplib.FromAddr(o.from))
+	}
 	if len(o.to) > 0 {
-		to = o.to
+		opts = append(opts, smtplib.ToAddrs(o.to...))
 	}
 	if progress {
 		bar := newProgressBar(c.stderr, size)
-		s.dialer.watch(bar.update)
+		d.watch(bar.update)
 		defer bar.done()
 	}
-	refused, err := sendMessage(s.SMTP, msg, o.from, to)
-	s.dialer.watch(nil)
+	refused, err := s.SendMessage(msg, opts...)
+	d.watch(nil)
 	if err != nil {
 		return s.fail("sending to "+s.addr, err)
 	}
 	s.Quit() //nolint:errcheck // the message is accepted; a failed QUIT changes nothing
-	accepted := len(to) - len(refused)
-	switch {
-	case to == nil:
+	if len(o.to) == 0 {
 		fmt.Fprintf(c.stdout, "sent %d bytes to %s\n", size, s.addr)
-	default:
-		fmt.Fprintf(c.stdout, "sent %d bytes to %s for %d of %d recipients\n", size, s.addr, accepted, len(to))
+	} else {
+		fmt.Fprintf(c.stdout, "sent %d bytes to %s for %d of %d recipients\n", size, s.addr, len(o.to)-len(refused), len(o.to))
 	}
 	if len(refused) > 0 {
-		return &refusedError{refused: refused, total: len(to)}
+		return &refusedError{refused: refused, total: len(o.to)}
 	}
 	return nil
 }

@@ -100,6 +100,9 @@ func TestSendTLSAndLoginFailures(t *testing.T) {
 		{"AUTH only over TLS", func(t *testing.T) *smtptest.Server { return submission(t) },
 			[]string{"--user", "alice"}, exitRefused,
 			"login as alice: authentication failed: 538 5.7.11 "},
+		{"AUTH not offered", func(t *testing.T) *smtptest.Server { return smtptest.NewServer(t) },
+			[]string{"--user", "alice"}, exitRefused,
+			"login as alice: SMTP AUTH extension not supported by server. (many servers offer AUTH only after STARTTLS: try --starttls)"},
 		{"insecure skips the check", func(t *testing.T) *smtptest.Server { return submission(t) },
 			[]string{"--starttls", "--insecure"}, exitOK, ""},
 	}
