@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"net"
 	"strconv"
@@ -240,6 +239,3 @@ func (s *session) probeEHLO() (*ehloInfo, error) {
 func ms(d time.Duration) float64 {
 	return float64(d.Microseconds()) / 1000
 }
-
-// errNoCertificate is a TLS server that sent no certificate at all.
-var errNoCertificate = errors.New("the server sent no certificate")

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"time"
 )
 
@@ -81,3 +82,6 @@ func verifyChain(certs []*x509.Certificate, name string, roots *x509.CertPool) e
 	})
 	return err
 }
+
+// errNoCertificate is a TLS server that sent no certificate at all.
+var errNoCertificate = errors.New("the server sent no certificate")
