@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -50,12 +49,4 @@ func TestExitCode(t *testing.T) {
 			assert.Equal(t, tt.code, exitCode(tt.err))
 		})
 	}
-}
-
-func TestDescribe(t *testing.T) {
-	assert.Equal(t, "EHLO: no answer within 2s (--timeout)",
-		describe(&stepError{step: "EHLO", timeout: 2 * time.Second, err: &smtplib.ServerDisconnectedError{Err: os.ErrDeadlineExceeded}}))
-	assert.Equal(t, `data refused: 554 bad\x1b[31m news`,
-		describe(&smtplib.DataError{ResponseError: smtplib.ResponseError{Code: 554, Message: "bad\x1b[31m\nnews"}}))
-	assert.Equal(t, `a\xffb`, clean("a\xffb"))
 }
