@@ -70,6 +70,9 @@ func (s *SMTP) Mail(sender string, options ...string) (Reply, error) {
 
 // mailArgs builds MAIL's argument, applying Mail's rules.
 func (s *SMTP) mailArgs(sender string, options []string) (string, error) {
+	if err := newlineInOptions(verbMail+" from:"+quoteAddr(sender), options); err != nil {
+		return "", err
+	}
 	opts, err := s.optionList(options)
 	if err != nil {
 		return "", err
@@ -104,6 +107,9 @@ func (s *SMTP) Rcpt(recip string, options ...string) (Reply, error) {
 
 // rcptArgs builds RCPT's argument.
 func (s *SMTP) rcptArgs(recip string, options []string) (string, error) {
+	if err := newlineInOptions(verbRcpt+" to:"+quoteAddr(recip), options); err != nil {
+		return "", err
+	}
 	opts, err := s.optionList(options)
 	if err != nil {
 		return "", err
@@ -113,6 +119,19 @@ func (s *SMTP) rcptArgs(recip string, options []string) (string, error) {
 		return "", err
 	}
 	return "to:" + addr + opts, nil
+}
+
+// newlineInOptions refuses options with a CR or LF as smtplib's putcmd
+// refuses the line they would make, in its words (which CPython's tests
+// assert), showing that line with the line breaks escaped.
+func newlineInOptions(line string, options []string) error {
+	for _, o := range options {
+		if strings.ContainsAny(o, "\r\n") {
+			return &CommandError{Command: escapeControls(line + " " + strings.Join(options, " ")),
+				Reason: "command and arguments contain prohibited newline characters"}
+		}
+	}
+	return nil
 }
 
 // optionList joins ESMTP parameters as smtplib does (" A B"), or returns ""

@@ -15,8 +15,23 @@
 //
 // Low-level commands return the server's [Reply]: a refusal (4xx or 5xx)
 // is a reply, not an error, as smtplib returns (code, msg). Errors are for
-// what smtplib raises; every one of them satisfies errors.Is(err, [ErrSMTP])
-// and the reply-carrying ones are [*ResponseError]s for errors.As.
+// what smtplib raises. Every error that the server, the connection or the
+// session causes satisfies errors.Is(err, [ErrSMTP]), and the
+// reply-carrying ones are [*ResponseError]s for errors.As. The caller's own
+// mistakes, found before anything is sent, are not ErrSMTPs (they are
+// Python's ValueError): [*CommandError] for an argument that cannot go on
+// the wire (a CR or LF, a nil message, reader or SASL client, an option in
+// the wrong call) and [*MessageError] for a message whose header cannot
+// give what is asked of it; nor is a failure of the caller's io.Reader,
+// which the error wraps.
+//
+// The sending calls take smtplib's keyword arguments as [SendOption]s
+// ([MailOptions], [RcptOptions], [FromAddr], [ToAddrs]), and every call
+// that may wait on the network for long has a ...Context twin (database/sql's
+// pattern) that stops, closes the connection and returns a
+// [*ServerDisconnectedError] wrapping the context's error when the context
+// ends. The zero value of [SMTP] is a client ready to [SMTP.Connect], the
+// same as [New]().
 //
 // # Standards
 //

@@ -38,6 +38,11 @@ const maxLineLength = 998
 //
 // A Message is not safe for concurrent use when one of the goroutines
 // changes it.
+//
+// A message built by another library goes through [ReadMessage]: the
+// program in the repository's examples/gomessage builds a multipart message
+// with github.com/emersion/go-message and sends it with SendMessage
+// (https://github.com/gosmtplib/smtplib/tree/main/examples/gomessage).
 type Message struct {
 	unixFrom []byte        // the mbox "From " line, line ending included, or nil
 	fields   []headerField // in their original order

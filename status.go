@@ -1,0 +1,88 @@
+package smtplib
+
+import "strings"
+
+// EnhancedCode returns the RFC 3463 enhanced status code at the start of
+// the reply's text, such as {5, 1, 1} for "550 5.1.1 No such user", or
+// zeros when there is none. Servers that offer ENHANCEDSTATUSCODES (RFC
+// 2034) put one on every reply line; only the first line is read. A code
+// whose class differs from the first digit of the reply code is ignored, as
+// RFC 3463 section 2 makes the two agree, and so is one on a reply without
+// a readable code.
+func (r Reply) EnhancedCode() [3]int { return enhancedCode(r.Code, r.Message) }
+
+// Temporary reports whether the reply is a transient (4xx) refusal, after
+// which the same request may succeed later; a reply without a readable code
+// (Code -1) is not.
+func (r Reply) Temporary() bool { return r.Code >= 400 && r.Code <= 499 }
+
+// EnhancedCode returns the enhanced status code of the error's reply, as
+// [Reply.EnhancedCode] does. The errors that embed ResponseError
+// ([SenderRefusedError], [DataError], ...) have it too.
+func (e *ResponseError) EnhancedCode() [3]int { return enhancedCode(e.Code, e.Message) }
+
+// EnhancedCode returns the enhanced status code that every refused
+// recipient's reply carries, or zeros when the replies differ or carry
+// none; each recipient's own is Recipients[addr].EnhancedCode().
+func (e *RecipientsRefusedError) EnhancedCode() [3]int {
+	var code [3]int
+	first := true
+	for _, r := range e.Recipients {
+		c := r.EnhancedCode()
+		if !first && c != code {
+			return [3]int{}
+		}
+		code, first = c, false
+	}
+	return code
+}
+
+// Temporary reports whether every refusal was transient (4xx), so that
+// sending the same transaction later may succeed; a 421 that ended the
+// session counts as transient. With no refusal recorded it is false.
+func (e *RecipientsRefusedError) Temporary() bool {
+	for _, r := range e.Recipients {
+		if !r.Temporary() {
+			return false
+		}
+	}
+	return len(e.Recipients) > 0
+}
+
+// enhancedCode parses "class.subject.detail" (RFC 3463 section 2: class 2,
+// 4 or 5; subject and detail one to three digits) at the start of the
+// first line of msg, followed by white space or the end of the line. The
+// reply text has already lost its leading blanks.
+func enhancedCode(code int, msg string) [3]int {
+	class := code / 100
+	if code < 200 || code > 599 || class == 3 {
+		return [3]int{}
+	}
+	line, _, _ := strings.Cut(msg, "\n")
+	var ec [3]int
+	for i := range ec {
+		n, digits := 0, 0
+		for digits < len(line) && digits < 4 && line[digits] >= '0' && line[digits] <= '9' {
+			n = n*10 + int(line[digits]-'0')
+			digits++
+		}
+		// The class is one digit, the others one to three.
+		if digits == 0 || digits > 3 || (i == 0 && digits != 1) {
+			return [3]int{}
+		}
+		ec[i], line = n, line[digits:]
+		if i < 2 {
+			if line == "" || line[0] != '.' {
+				return [3]int{}
+			}
+			line = line[1:]
+		}
+	}
+	if line != "" && line[0] != ' ' && line[0] != '\t' {
+		return [3]int{}
+	}
+	if ec[0] != class {
+		return [3]int{}
+	}
+	return ec
+}
