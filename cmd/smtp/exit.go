@@ -101,7 +101,10 @@ func exitCode(err error) int {
 	case errors.As(err, &refused):
 		return refusalCode(refused.refused)
 	case errors.As(err, &allRef):
-		return refusalCode(allRef.Recipients)
+		if allRef.Temporary() {
+			return exitTempFail
+		}
+		return exitRefused
 	case errors.As(err, &resp):
 		if resp.Temporary() {
 			return exitTempFail
@@ -120,7 +123,7 @@ func exitCode(err error) int {
 // refusalCode is 75 when every refusal is temporary (4xx), else 69.
 func refusalCode(m map[string]smtplib.Reply) int {
 	for _, r := range m {
-		if r.Code < 400 || r.Code > 499 {
+		if !r.Temporary() {
 			return exitRefused
 		}
 	}
