@@ -32,6 +32,9 @@ func (c *cli) message(o *sendOptions) (*smtplib.Message, error) {
 		if m, err = c.readEML(o.eml); err != nil {
 			return nil, err
 		}
+		if err := checkEnvelope(o, m); err != nil {
+			return nil, err
+		}
 	} else if m, err = c.build(o); err != nil {
 		return nil, err
 	}
@@ -67,6 +70,27 @@ func (c *cli) readEML(name string) (*smtplib.Message, error) {
 		return nil, usageErrorf("--eml %s: %s", name, strings.TrimPrefix(err.Error(), "smtplib: "))
 	}
 	return m, nil
+}
+
+// checkEnvelope makes sure that a ready message without --from or --to
+// has the header fields SendMessage takes them from, so that the user
+// hears which flag to give rather than the library's words for it.
+func checkEnvelope(o *sendOptions, m *smtplib.Message) error {
+	has := func(names ...string) bool {
+		for _, n := range names {
+			if m.Has(n) || m.Has("Resent-"+n) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case o.from == "" && !has("From", "Sender"):
+		return usageErrorf("missing --from: %s has no From or Sender field", o.eml)
+	case len(o.to) == 0 && !has("To", "Cc", "Bcc"):
+		return usageErrorf("missing --to: %s has no To, Cc or Bcc field", o.eml)
+	}
+	return nil
 }
 
 // build makes the message from the flags.

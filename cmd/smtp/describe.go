@@ -92,7 +92,11 @@ func refusalLines(err error) []string {
 	sort.Strings(addrs)
 	lines := make([]string, len(addrs))
 	for i, a := range addrs {
-		lines[i] = fmt.Sprintf("refused %s: %d %s", clean(a), m[a].Code, clean(m[a].Message))
+		shown := clean(a)
+		if a == "" { // as an empty group ("undisclosed-recipients:;") gives
+			shown = `""`
+		}
+		lines[i] = fmt.Sprintf("refused %s: %d %s", shown, m[a].Code, clean(m[a].Message))
 	}
 	return lines
 }

@@ -110,6 +110,9 @@ func TestSendEML(t *testing.T) {
 func TestSendBadInput(t *testing.T) {
 	srv := smtptest.NewServer(t)
 	bad := writeFile(t, "bad.eml", "no colon here\r\n\r\nbody\r\n")
+	noFrom := writeFile(t, "nofrom.eml", "To: b@example.org\r\n\r\nbody\r\n")
+	noTo := writeFile(t, "noto.eml", "From: a@example.org\r\n\r\nbody\r\n")
+	undisclosed := writeFile(t, "undisclosed.eml", "From: a@example.org\r\nTo: undisclosed-recipients:;\r\n\r\nbody\r\n")
 	tests := []struct {
 		name   string
 		args   []string
@@ -127,6 +130,10 @@ func TestSendBadInput(t *testing.T) {
 			"--eml: open /nonexistent/m.eml: no such file or directory"},
 		{"bad eml", []string{"send", "--server", srv.Addr, "--eml", bad},
 			"--eml " + bad + ": message header line 1: "},
+		{"eml without From", []string{"send", "--server", srv.Addr, "--eml", noFrom},
+			"missing --from: " + noFrom + " has no From or Sender field"},
+		{"eml without To", []string{"send", "--server", srv.Addr, "--eml", noTo},
+			"missing --to: " + noTo + " has no To, Cc or Bcc field"},
 		{"header with a newline", sendArgs(srv, "--header", "X-A: one\nX-B: two"),
 			"--header X-A: the value holds a line break; give each field its own --header"},
 		{"header without a colon", sendArgs(srv, "--header", "X-A one"),
@@ -157,4 +164,11 @@ func TestSendBadInput(t *testing.T) {
 		})
 	}
 	assert.Empty(t, srv.Messages())
+
+	// An empty group is one empty recipient, as in Python, which the
+	// server refuses.
+	r := run1(t, "send", "--server", srv.Addr, "--eml", undisclosed)
+	assert.Equal(t, exitRefused, r.code)
+	assert.Equal(t, "smtp: sending to "+srv.Addr+": every recipient was refused\n"+
+		`smtp: refused "": 501 5.5.4 Syntax: RCPT TO:<address>`+"\n", r.stderr)
 }
