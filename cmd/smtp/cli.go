@@ -155,7 +155,9 @@ func (c *cli) parse(fs *flag.FlagSet, head string, args []string) ([]string, err
 				printFlags(c.stdout, fs, head)
 				return nil, err
 			}
-			return nil, &usageError{msg: err.Error()}
+			// The flag package names flags with one dash; the usage
+			// shows two, which it accepts as well.
+			return nil, &usageError{msg: strings.Replace(err.Error(), ": -", ": --", 1)}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

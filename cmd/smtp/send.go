@@ -56,7 +56,7 @@ func sendFlags() (*flag.FlagSet, *sendOptions) {
 	fs.StringVar(&o.passwordFile, "password-file", "", "read the password from the first line of `file`")
 	fs.StringVar(&o.from, "from", "", "the sender `address`")
 	fs.Var(&o.to, "to", "a recipient `address` (repeatable)")
-	fs.StringVar(&o.subject, "subject", "", "the subject")
+	fs.StringVar(&o.subject, "subject", "", "the subject, as `text`")
 	fs.StringVar(&o.body, "body", "", "the plain-text body: `text`, @FILE or -")
 	fs.StringVar(&o.html, "html", "", "an HTML body (an alternative to --body): `text`, @FILE or -")
 	fs.Var(&o.attach, "attach", "attach `file` (repeatable)")
