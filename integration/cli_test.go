@@ -158,4 +158,21 @@ func TestCLIPostfix(t *testing.T) {
 		assert.Equal(t, 69, r.code)
 		assert.True(t, strings.HasPrefix(r.stderr, "smtp: login as "+postfix.user+": authentication failed: 535 5.7.8 "), r.stderr)
 	})
+
+	t.Run("send --eml to aiosmtpd, byte for byte", func(t *testing.T) {
+		aio := servers(t)[1]
+		require.Equal(t, "aiosmtpd", aio.name)
+		tok := token(t)
+		eml := message(aio.user, aio.ok[1], "ready-made", tok, "line one\r\n.leading dot\r\n")
+		file := filepath.Join(t.TempDir(), "m.eml")
+		require.NoError(t, os.WriteFile(file, append([]byte("Bcc: "+aio.ok[2]+"\r\n"), eml...), 0o600))
+		r := runCLI(t, bin, []string{"SMTP_PASSWORD=" + aio.pass}, append([]string{"send",
+			"--server", host + ":" + strconv.Itoa(aio.port), "--starttls", "--user", aio.user, "--eml", file}, trust...)...)
+		require.Equal(t, 0, r.code, r.stderr)
+		// The envelope came from the header, Bcc included; the field
+		// itself was not sent.
+		for _, rcpt := range aio.ok[1:3] {
+			assert.Equal(t, string(eml), string(aio.waitStored(t, rcpt, tok)))
+		}
+	})
 }
