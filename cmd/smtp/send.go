@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 
 	"github.com/gosmtplib/smtplib"
 )
@@ -142,7 +143,7 @@ func (c *cli) send(args []string) error {
 // deliver connects, starts TLS and logs in as o says, sends msg, and
 // reports on stdout what was sent.
 func (c *cli) deliver(o *sendOptions, host string, port int, cfg *tls.Config, msg *smtplib.Message, password string) error {
-	size := int64(len(msg.Bytes()))
+	size, _ := msg.WriteTo(io.Discard) // the size, without a copy of a large message
 	progress := size >= progressMin && !o.debug && c.isTerminal(c.stderr)
 	var d *countingDialer
 	if progress {
