@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"mime"
 	"net/http"
@@ -181,11 +180,4 @@ func parseHeaders(list []string) ([]header, error) {
 		out = append(out, header{name: name, value: strings.TrimSpace(value)})
 	}
 	return out, nil
-}
-
-// toCRLF gives text CRLF line ends, whatever it had.
-func toCRLF(s string) []byte {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	s = strings.ReplaceAll(s, "\r", "\n")
-	return bytes.ReplaceAll([]byte(s), []byte("\n"), []byte("\r\n"))
 }

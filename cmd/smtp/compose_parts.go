@@ -15,6 +15,7 @@ import (
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/textproto"
+	"strings"
 
 	"github.com/gosmtplib/smtplib"
 )
@@ -120,4 +121,11 @@ func is7bit(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// toCRLF gives text CRLF line ends, whatever it had.
+func toCRLF(s string) []byte {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	return bytes.ReplaceAll([]byte(s), []byte("\n"), []byte("\r\n"))
 }
