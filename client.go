@@ -282,15 +282,28 @@ func (s *SMTP) renewDeadline(set func(time.Time) error, phase int) {
 // bind makes ctx abort the client's blocking reads and writes when it is
 // done, by moving the connection's deadline into the past; the returned
 // function undoes the binding. Errors seen meanwhile name ctx's error.
+//
+// When ctx ends just as the operation finishes, the callback may already
+// be running when the binding is undone, and its past deadline could then
+// land after the next operation has set its own, failing that operation
+// for a context it never had. So undoing the binding waits for a callback
+// that has started: once it returns, ctx can no longer touch the
+// connection, and the next operation's deadlines stand.
 func (s *SMTP) bind(ctx context.Context) (stop func()) {
 	conn := s.getConn()
 	if ctx == nil || ctx.Done() == nil || conn == nil {
 		return func() {}
 	}
 	s.ctx = ctx
-	release := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	aborted := make(chan struct{})
+	release := context.AfterFunc(ctx, func() {
+		defer close(aborted)
+		conn.SetDeadline(time.Unix(1, 0))
+	})
 	return func() {
-		release()
+		if !release() {
+			<-aborted
+		}
 		s.ctx = nil
 	}
 }
@@ -492,8 +505,10 @@ func (s *SMTP) checkEncoding(line string) error {
 }
 
 // Getreply reads one reply (Python's getreply): the lines of a multi-line
-// reply are joined with "\n", and the code is -1 when a line does not begin
-// with a readable one. The reply is bounded: a line over 8192 bytes, more
+// reply are joined with "\n", and the code is -1 when a line breaks RFC
+// 5321's reply grammar (three digits, the first 2 to 5 and the second 0 to
+// 5, then a space, '-' or the end of the line) or the lines disagree on
+// the code. The reply is bounded: a line over 8192 bytes, more
 // than 1000 lines, or more than 1 MiB of text closes the connection and
 // returns a [*ResponseError] 500 "Line too long.". End of file, a reset or a
 // timeout closes the connection and returns a [*ServerDisconnectedError]

@@ -66,6 +66,13 @@
 //     ESMTP option with a space, and an address that cannot be quoted as
 //     one path are refused with a [*CommandError] before anything is
 //     written.
+//   - Replies follow RFC 5321's grammar (section 4.2): a line that is not
+//     three digits (the first 2 to 5, the second 0 to 5) followed by a
+//     space, a '-' or the line's end has code -1, and so has a reply whose
+//     lines disagree on the code, where smtplib would take Python's int()
+//     of the first three bytes and the last line's code. A -1 is never a
+//     success: [SMTP.Sendmail] reports it as a refusal and the Dial
+//     functions as a [*ConnectError].
 //   - Replies are bounded in lines and bytes, not only per line, and every
 //     operation has a deadline (RFC 5321's by default, see [WithTimeout]).
 //   - Authentication mechanisms are matched without regard to case, and

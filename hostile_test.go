@@ -189,24 +189,26 @@ func TestHostileReplies(t *testing.T) {
 			regression: "readReply takes the bytes read before a timeout for a whole line, so the partial " +
 				"reply \"250 2.1.\" is accepted (reply.go readReply)"},
 
-		// Malformed codes: read as smtplib reads them, as Python's
-		// int() of the first three bytes, and judged as a refusal.
+		// Malformed codes: a line outside RFC 5321's reply grammar, or a
+		// reply whose lines disagree, has code -1 and is a refusal.
 		{name: "bare CR inside a line keeps the line whole", reply: says("550 a\r250 b\r\n"),
 			want: refused(550, "a\r250 b"), after: []string{"rset", "noop"}},
 		{name: "two-digit code", reply: says("25 ok\r\n"),
-			want: refused(25, "k"), after: []string{"rset", "noop"}},
+			want: refused(-1, "k"), after: []string{"rset", "noop"}},
+		{name: "four-digit code", reply: says("2500 ok\r\n"),
+			want: refused(-1, "ok"), after: []string{"rset", "noop"}},
 		{name: "letters for a code", reply: says("abc no code\r\n"),
 			want: refused(-1, "no code"), after: []string{"rset", "noop"}},
 		{name: "negative code", reply: says("-25 x\r\n"),
-			want: refused(-25, "x"), after: []string{"rset", "noop"}},
+			want: refused(-1, "x"), after: []string{"rset", "noop"}},
 		{name: "empty line", reply: says("\r\n"),
 			want: refused(-1, ""), after: []string{"rset", "noop"}},
 		{name: "garbage bytes", reply: says("\x00\xff\xfe\x80garbage\r\n"),
 			want: refused(-1, "garbage"), after: []string{"rset", "noop"}},
 		{name: "continuation then a line without a code", reply: says("250-a\r\nxyz\r\n"),
 			want: refused(-1, "a\n"), after: []string{"rset", "noop"}},
-		{name: "code changes from 250 to 550: the last line's code counts", reply: says("250-fine\r\n550 not fine\r\n"),
-			want: refused(550, "fine\nnot fine"), after: []string{"rset", "noop"}},
+		{name: "code changes from 250 to 550: no code", reply: says("250-fine\r\n550 not fine\r\n"),
+			want: refused(-1, "fine\nnot fine"), after: []string{"rset", "noop"}},
 		{name: "NUL in the text", reply: says("550 no\x00pe\r\n"),
 			want: refused(550, "no\x00pe"), after: []string{"rset", "noop"}},
 		{name: "421 closes the session", reply: says("421 4.3.2 going down\r\n"),

@@ -9,7 +9,7 @@ import (
 
 // Reply is one server reply: Python's (code, msg) tuple.
 type Reply struct {
-	Code    int    // three-digit code; -1 where the server's line had no readable code (as smtplib)
+	Code    int    // three-digit code; -1 when a line broke RFC 5321's reply grammar or the lines' codes disagree
 	Message string // text of every line, joined with "\n" (as smtplib joins them)
 }
 
@@ -32,34 +32,58 @@ const (
 // is closed: smtplib's answer to an over-long line.
 func replyTooLong() error { return &ResponseError{Code: 500, Message: "Line too long."} }
 
-// replyLine is one line of a reply as smtplib sees it.
+// replyLine is one line of a reply.
 type replyLine struct {
-	code int    // the first three bytes read as Python's int() would, -1 if not
+	code int    // the reply code, -1 when the line is not a reply line
 	more bool   // the fourth byte is '-': a continuation follows
 	text []byte // bytes from the fifth on, stripped of " \t\r\n" at both ends
 }
 
-// parseReplyLine splits a line the way smtplib's getreply does. A line
-// without a readable code ends the reply, whatever its fourth byte.
+// parseReplyLine splits a line by RFC 5321's grammar for replies (section
+// 4.2): three digits, the first 2 to 5 and the second 0 to 5, then a space,
+// a '-' or the end of the line. Any other line has code -1 and ends the
+// reply, whatever its fourth byte, as a line without digits does in
+// smtplib. The text is taken as smtplib takes it, from the fifth byte on,
+// for conforming lines and others alike.
+//
+// smtplib reads the code with Python's int(), so " 220 x" is 22, "2500 ok"
+// 250, "+20 x" 20 and "25 x" 25; each of them is a server speaking
+// something else than SMTP, or a stream that has lost its place, and
+// taking a code from it would act on a reply the server never gave.
 func parseReplyLine(line []byte) replyLine {
 	var l replyLine
 	if len(line) > 4 {
 		l.text = bytes.Trim(line[4:], " \t\r\n")
 	}
-	c, ok := pyInt(line[:min(3, len(line))])
-	if !ok {
+	if !replyCodeOK(line) {
 		l.code = -1
 		return l
 	}
-	l.code = c
+	l.code = int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
 	l.more = len(line) > 3 && line[3] == '-'
 	return l
 }
 
-// pyInt parses b as Python's int(bytes) does for the three code bytes:
-// surrounding ASCII white space, an optional sign, digits with single
-// underscores between them. smtplib relies on it, so a line "25 x" has code
-// 25 and " 25x" has none; matching it keeps our codes equal to Python's.
+// replyCodeOK reports whether line starts with a reply code that RFC 5321
+// allows, followed by a space, a '-' or the end of the line (LF or CRLF,
+// or the end of the stream).
+func replyCodeOK(line []byte) bool {
+	if len(line) < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '5' || line[2] < '0' || line[2] > '9' {
+		return false
+	}
+	rest := line[3:]
+	switch {
+	case len(rest) == 0:
+		return true
+	case rest[0] == ' ' || rest[0] == '-':
+		return true
+	}
+	return string(rest) == "\n" || string(rest) == "\r\n"
+}
+
+// pyInt parses b as Python's int(bytes) does: surrounding ASCII white
+// space, an optional sign, digits with single underscores between them.
+// smtplib reads the port of "host:port" with it, and so does Connect.
 func pyInt(b []byte) (int, bool) {
 	b = bytes.Trim(b, " \t\n\r\v\f")
 	neg := false
@@ -87,14 +111,17 @@ func pyInt(b []byte) (int, bool) {
 }
 
 // readReply reads one whole reply from r: smtplib's getreply loop, with the
-// bounds above. Each raw line is passed to trace (for the debug output)
+// bounds above and RFC 5321's grammar: a line that is not a reply line
+// ends the reply with code -1, and a reply whose lines disagree on the
+// code is -1 too (a reply has one code, section 4.2.1: "250-a" then "550
+// b" is neither a 250 nor a 550). Each raw line is passed to trace (for the debug output)
 // before it is judged. A line that arrives without its LF because the
 // server closed the connection counts as a line, as in Python; a read error
 // with nothing read is returned as is for the caller to wrap. errTooLong
 // reports a reply over the bounds.
 func readReply(r *bufio.Reader, trace func(line []byte)) (Reply, error) {
 	var msg []byte
-	lines := 0
+	lines, code := 0, 0
 	for {
 		line, err := readLine(r)
 		if err != nil && (err != io.EOF || len(line) == 0) {
@@ -113,9 +140,16 @@ func readReply(r *bufio.Reader, trace func(line []byte)) (Reply, error) {
 			msg = append(msg, '\n')
 		}
 		msg = append(msg, l.text...)
+		if lines == 0 {
+			code = l.code
+		} else if l.code != code {
+			// Read on to the reply's last line all the same, so that
+			// the session stays in step with the server.
+			code = -1
+		}
 		lines++
 		if !l.more {
-			return Reply{Code: l.code, Message: string(msg)}, nil
+			return Reply{Code: code, Message: string(msg)}, nil
 		}
 		if err != nil {
 			// The server closed the connection in the middle of a

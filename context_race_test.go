@@ -1,0 +1,129 @@
+//go:build go1.25
+
+package smtplib
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// holdAbort is a connection whose deadlines in the past (what a done
+// context's callback sets) wait for release, so that a test can let the
+// callback land at the worst moment.
+type holdAbort struct {
+	net.Conn
+	release chan struct{}
+}
+
+func (c *holdAbort) SetDeadline(t time.Time) error {
+	if t.Before(time.Now()) {
+		<-c.release
+	}
+	return c.Conn.SetDeadline(t)
+}
+
+// cancelAtPhrase cancels a context when the client's debug output shows
+// phrase: a moment between two steps of an operation that no other hook
+// reaches.
+type cancelAtPhrase struct {
+	phrase string
+	cancel context.CancelFunc
+}
+
+func (w cancelAtPhrase) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.phrase) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// TestContextCancelledAsSendmailReturns cancels SendmailContext's context
+// after the server's last reply is read and before the call returns, then
+// lets the cancellation's callback run as late as it can, while the next
+// call (a Noop) waits for its reply. A client whose SendmailContext returns
+// without waiting for that callback has the Noop fail with a deadline it
+// never had (issue 13: 13 in 242,786 sends did so under load). Under
+// synctest every step is ordered, so the old race fails here every time.
+func TestContextCancelledAsSendmailReturns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clientEnd, serverEnd := net.Pipe()
+		noopReply := make(chan struct{})
+		go pipeScript(serverEnd, noopReply)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		conn := &holdAbort{Conn: clientEnd, release: make(chan struct{})}
+		c, err := Dial("mx.example", 25, WithDialer(pipeDialer{conn}), WithLocalHostname("client.example"),
+			WithDebugOutput(cancelAtPhrase{"data: (250", cancel}))
+		require.NoError(t, err)
+		defer c.Close()
+		c.SetDebuglevel(1)
+
+		var sendErr, noopErr error
+		var noop Reply
+		sent, nooped := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(sent)
+			_, sendErr = c.SendmailContext(ctx, "a@example.com", []string{"b@example.com"}, []byte("hi\r\n"))
+		}()
+		synctest.Wait() // the callback has started and waits for release
+		go func() {
+			defer close(nooped)
+			<-sent
+			c.SetDebuglevel(0)
+			noop, noopErr = c.Noop()
+		}()
+		synctest.Wait() // if Sendmail has returned, the Noop waits for its reply
+		close(conn.release)
+		synctest.Wait()
+		close(noopReply)
+		<-nooped
+
+		assert.NoError(t, sendErr, "the message was delivered before the context ended")
+		require.NoError(t, noopErr, "a context that ended with SendmailContext must not reach the next call")
+		assert.Equal(t, 250, noop.Code)
+	})
+}
+
+// pipeScript is the server of TestContextCancelledAsSendmailReturns: it
+// accepts one message and answers NOOP once noopReply is closed.
+func pipeScript(conn net.Conn, noopReply chan struct{}) {
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	say := func(s string) bool { _, err := conn.Write([]byte(s)); return err == nil }
+	if !say("220 mx.example\r\n") {
+		return
+	}
+	inData := false
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		reply := "250 ok\r\n"
+		switch cmd := strings.ToLower(strings.TrimSpace(line)); {
+		case inData && cmd != ".":
+			continue
+		case cmd == "data":
+			reply, inData = "354 go on\r\n", true
+		case cmd == ".":
+			reply, inData = "250 queued\r\n", false
+		case cmd == "noop":
+			<-noopReply
+		case cmd == "quit":
+			say("221 bye\r\n")
+			return
+		}
+		if !say(reply) {
+			return
+		}
+	}
+}
