@@ -154,9 +154,7 @@ func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sas
 // sendSecret sends a command carrying credentials, hidden from the debug
 // output, and reads its reply.
 func (s *SMTP) sendSecret(cmd, args string) (Reply, error) {
-	s.redact = true
-	err := s.putcmd(cmd, args, true)
-	s.redact = false
+	r, err := s.docmd(cmd, args, wr{phase: phaseCommand, flush: true, redact: true}, phaseCommand)
 	if ce, ok := err.(*CommandError); ok {
 		// Say why without repeating the credentials.
 		ce.Command = "<redacted>"
@@ -164,10 +162,7 @@ func (s *SMTP) sendSecret(cmd, args string) (Reply, error) {
 			ce.Command = cmd + " " + strings.Fields(args)[0] + " <redacted>"
 		}
 	}
-	if err != nil {
-		return Reply{}, err
-	}
-	return s.readReplyPhase(phaseCommand)
+	return r, err
 }
 
 // cancelAuth abandons an exchange with "*", reads the server's reply, and

@@ -67,14 +67,27 @@ type SMTP struct {
 	debuglevel  int
 	ctx         context.Context // the context of the operation under way, if any
 	authCount   int             // Python's _auth_challenge_count
-	wphase      int             // the timeout phase of the writes under way
-	pieceBuf    []byte          // reused by body.writeTo
+	dw          *deadlineWriter // the transport under bw
+	pieceBuf    []byte          // reused by body.writeTo for streams
 	chunkBuf    []byte          // reused by chunkSender, when small
-	// holdWriteErrors keeps the client open after a failed write, so that
-	// the replies to a pipelined envelope can still be read.
-	holdWriteErrors bool
-	redact          bool // hide the arguments of the commands sent (credentials)
 }
+
+// wr is how one write behaves, passed with the write rather than set on
+// the client: the timeout phase its deadline comes from, whether the
+// buffer is flushed, whether a failure leaves the client open (hold: the
+// replies already received to a pipelined group may say why the server
+// hung up, so they are read first), and whether the debug output hides
+// the command's arguments (credentials).
+type wr struct {
+	phase  int
+	flush  bool
+	hold   bool
+	redact bool
+}
+
+// wrCommand writes a command on its own: flushed, and closing the client
+// if it fails.
+var wrCommand = wr{phase: phaseCommand, flush: true}
 
 // New returns a client that is not connected yet (Python's SMTP() with no
 // host); call [SMTP.Connect].
@@ -252,19 +265,22 @@ func (s *SMTP) attach(conn net.Conn) {
 	s.conn = conn
 	s.mu.Unlock()
 	s.br = bufio.NewReaderSize(conn, defaultReadBufSize)
-	s.bw = bufio.NewWriterSize(&deadlineWriter{conn: conn, s: s}, defaultWriteBufSize)
+	s.dw = &deadlineWriter{conn: conn, s: s}
+	s.bw = bufio.NewWriterSize(s.dw, defaultWriteBufSize)
 }
 
 // deadlineWriter renews the write deadline before each write to the
 // connection, so the timeout bounds each write of a long message rather
-// than the whole of it.
+// than the whole of it. Its phase is that of the write under way, which
+// every write passes in its wr.
 type deadlineWriter struct {
-	conn net.Conn
-	s    *SMTP
+	conn  net.Conn
+	s     *SMTP
+	phase int
 }
 
 func (w *deadlineWriter) Write(p []byte) (int, error) {
-	w.s.renewDeadline(w.conn.SetWriteDeadline, w.s.wphase)
+	w.s.renewDeadline(w.conn.SetWriteDeadline, w.phase)
 	return w.conn.Write(p)
 }
 
@@ -385,29 +401,38 @@ func (s *SMTP) Send(str string) error {
 	if s.debuglevel > 0 {
 		s.debugf("send: %s", pyRepr(str))
 	}
-	return s.write(phaseCommand, []byte(str), true)
+	return s.write([]byte(str), wrCommand)
 }
 
-// write puts b on the wire within the phase's deadline, flushing when told
-// to. A failure closes the client.
-func (s *SMTP) write(phase int, b []byte, flush bool) error {
+// write puts b on the wire as w says. A failure closes the client, unless
+// w holds it back as a *writeError.
+func (s *SMTP) write(b []byte, w wr) error {
 	if s.getConn() == nil {
 		return notConnected()
 	}
-	s.wphase = phase
+	s.dw.phase = w.phase
 	_, err := s.bw.Write(b)
-	return s.afterWrite(err, flush)
+	return s.afterWrite(err, w)
 }
 
-// afterWrite flushes when told to and turns a failure of the buffered
-// writes into the client's error: the client is closed, unless a pipelined
-// group holds write errors back.
-func (s *SMTP) afterWrite(err error, flush bool) error {
-	if err == nil && flush {
+// flush sends what is buffered, as w says.
+func (s *SMTP) flush(w wr) error {
+	if s.getConn() == nil {
+		return notConnected()
+	}
+	s.dw.phase = w.phase
+	return s.afterWrite(s.bw.Flush(), w)
+}
+
+// afterWrite flushes when w says so and turns a failure of the buffered
+// writes into the client's error: the client is closed, unless w holds
+// write errors back.
+func (s *SMTP) afterWrite(err error, w wr) error {
+	if err == nil && w.flush {
 		err = s.bw.Flush()
 	}
 	if err != nil {
-		if s.holdWriteErrors {
+		if w.hold {
 			return &writeError{err}
 		}
 		return s.disconnected("Server not connected", err)
@@ -427,12 +452,12 @@ func (e *writeError) Unwrap() error { return e.err }
 // or a character that CommandEncoding cannot carry, is refused with a
 // [*CommandError] before anything is written.
 func (s *SMTP) Putcmd(cmd, args string) error {
-	return s.putcmd(cmd, args, true)
+	return s.putcmd(cmd, args, wrCommand)
 }
 
-// putcmd is Putcmd with the choice to leave the command in the buffer, for
-// pipelined groups.
-func (s *SMTP) putcmd(cmd, args string, flush bool) error {
+// putcmd is Putcmd writing as w says: left in the buffer for a pipelined
+// group, hidden from the debug output for credentials.
+func (s *SMTP) putcmd(cmd, args string, w wr) error {
 	if err := s.checkCommand(cmd, args); err != nil {
 		return err
 	}
@@ -440,17 +465,17 @@ func (s *SMTP) putcmd(cmd, args string, flush bool) error {
 		return notConnected()
 	}
 	if s.debuglevel > 0 {
-		s.debugf("send: %s", s.redacted(cmd, joinCommand(cmd, args)+"\r\n"))
+		s.debugf("send: %s", redacted(cmd, joinCommand(cmd, args)+"\r\n", w.redact))
 	}
 	// Straight into the buffer: no line is built for the common case.
-	s.wphase = phaseCommand
+	s.dw.phase = w.phase
 	s.bw.WriteString(cmd)
 	if args != "" {
 		s.bw.WriteByte(' ')
 		s.bw.WriteString(args)
 	}
 	_, err := s.bw.WriteString("\r\n")
-	return s.afterWrite(err, flush)
+	return s.afterWrite(err, w)
 }
 
 // joinCommand is the command line for cmd and args, as smtplib forms it.
@@ -543,17 +568,54 @@ func (s *SMTP) readReplyPhase(phase int) (Reply, error) {
 }
 
 // Docmd sends a command and returns its reply (Python's docmd).
+//
+// Unlike smtplib, it first makes sure the session is in step: every reply
+// received so far must have been asked for. Bytes that arrived unasked
+// (an extra line after a reply, a reply out of turn, the rest of a reply
+// that broke the grammar) close the client, without writing the command,
+// and return a [*ServerDisconnectedError] for which errors.Is(err,
+// [ErrOutOfStep]) holds; an unasked 421 reply is the server closing the
+// session (RFC 5321 section 3.8), and returns a [*ServerDisconnectedError]
+// with the 421 [*ResponseError], text and all, as its cause. Only what
+// has already been read from the connection is looked at: a stray reply
+// still on its way is found by the command after. Putcmd and Getreply,
+// which a caller may use to pipeline commands by hand, do no such check.
 func (s *SMTP) Docmd(cmd, args string) (Reply, error) {
-	if err := s.Putcmd(cmd, args); err != nil {
-		return Reply{}, err
-	}
-	return s.Getreply()
+	return s.docmdPhase(phaseCommand, cmd, args)
 }
 
 // docmdPhase is Docmd waiting for the reply within the phase's deadline.
 func (s *SMTP) docmdPhase(phase int, cmd, args string) (Reply, error) {
-	if err := s.putcmd(cmd, args, true); err != nil {
+	return s.docmd(cmd, args, wrCommand, phase)
+}
+
+// docmd is the one way a command that waits for its reply is written: the
+// session is checked to be in step, the command written as w says, and
+// its reply read within the deadline of phase.
+func (s *SMTP) docmd(cmd, args string, w wr, phase int) (Reply, error) {
+	if err := s.checkInStep(); err != nil {
+		return Reply{}, err
+	}
+	if err := s.putcmd(cmd, args, w); err != nil {
 		return Reply{}, err
 	}
 	return s.readReplyPhase(phase)
+}
+
+// checkInStep is called before a command that waits for its reply, or a
+// pipelined group, is written. Any byte already buffered was not asked
+// for (every command written so far has had its reply read), so the
+// session is out of step: the client is closed, and the error says why
+// (see Docmd). It costs no system call, only a look at the read buffer.
+func (s *SMTP) checkInStep() error {
+	if s.br == nil || s.br.Buffered() == 0 || s.getConn() == nil {
+		return nil
+	}
+	stray, _ := s.br.Peek(s.br.Buffered())
+	err := unaskedError(stray)
+	if s.debuglevel > 0 {
+		s.debugf("unasked: %s", pyReprBytes(stray))
+	}
+	s.Close()
+	return err
 }

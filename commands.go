@@ -159,15 +159,42 @@ func (s *SMTP) optionList(options []string) (string, error) {
 // early. An LMTP client reads only the first of the replies after the data
 // here; its Sendmail reads them all.
 func (s *SMTP) Data(msg []byte) (Reply, error) {
-	r, err := s.docmdPhase(phaseDataInit, verbData, "")
+	replies, err := s.dataReplies(msg, 1)
 	if err != nil {
-		return r, err
-	}
-	t := &txn{}
-	if err := s.sendData(t, &body{b: msg}, r); err != nil {
 		return Reply{}, err
 	}
-	return t.final[0], nil
+	return replies[0], nil
+}
+
+// dataReplies sends DATA and, after a 354, msg and the final "."; then it
+// reads n replies. Those that came before a failure are returned with it;
+// a connection lost after the final dot is [ErrDeliveryUnknown].
+func (s *SMTP) dataReplies(msg []byte, n int) ([]Reply, error) {
+	r, err := s.docmdPhase(phaseDataInit, verbData, "")
+	if err != nil {
+		return nil, err
+	}
+	if s.debuglevel > 0 {
+		s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
+	}
+	if r.Code != 354 {
+		return nil, &DataError{ResponseError(r)}
+	}
+	if err := s.writeBody(newDataWriter(nil, true), &body{b: msg, size: len(msg)}, wr{phase: phaseDataBlock, flush: true}); err != nil {
+		return nil, err
+	}
+	var replies []Reply
+	for i := 0; i < n; i++ {
+		r, err := s.readReplyPhase(phaseDataTermReply)
+		if err != nil {
+			return replies, deliveryUnknown(err)
+		}
+		if s.debuglevel > 0 {
+			s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
+		}
+		replies = append(replies, r)
+	}
+	return replies, nil
 }
 
 // Verify sends VRFY with the bare address of address (Python's verify).

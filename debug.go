@@ -43,8 +43,8 @@ func pyTime(t time.Time) string {
 // redacted returns what the debug output shows of a command line: the line
 // itself, or for the credentials of an authentication exchange, the verb
 // and mechanism with the rest hidden.
-func (s *SMTP) redacted(cmd, line string) string {
-	if !s.redact {
+func redacted(cmd, line string, redact bool) string {
+	if !redact {
 		return pyRepr(line)
 	}
 	if strings.EqualFold(cmd, "AUTH") {

@@ -33,6 +33,36 @@
 // ends. The zero value of [SMTP] is a client ready to [SMTP.Connect], the
 // same as [New]().
 //
+// # Errors, status codes and retrying
+//
+// Every error that carries a server reply gives the reply's RFC 3463
+// enhanced status code with EnhancedCode ({5, 1, 1} for "550 5.1.1 No such
+// user"; zeros when the server sent none) and says with Temporary whether
+// the same request may succeed later: true for a 4xx reply, false for 5xx
+// and for a reply without a readable code. [Reply] has both methods too,
+// for the refusals Sendmail returns in its map.
+//
+//	error                      when                      typical codes         retry
+//	*ConnectError              greeting not 220          421 4.3.2, 554 5.7.1  4xx later; 5xx no
+//	*HeloError                 EHLO and HELO refused     421, 501 5.5.2        4xx later; 5xx no
+//	*AuthenticationError       AUTH refused              454 4.7.0, 535 5.7.8  4xx later; 5xx: fix the credentials
+//	*SenderRefusedError        MAIL refused              451 4.3.0, 552 5.3.4  4xx later; 5xx no
+//	*RecipientsRefusedError    every RCPT refused        450 4.2.1, 550 5.1.1  Temporary: every refusal was 4xx
+//	*DataError                 DATA or the data refused  451 4.3.0, 554 5.7.1  4xx later; 5xx no
+//	*ResponseError             any other refusal         4xx, 5xx              4xx later; 5xx no
+//	*ServerDisconnectedError   no reply (connection)     none                  yes, on a new connection, unless
+//	                                                                           errors.Is(err, ErrDeliveryUnknown)
+//	*LMTPDeliveryError         LMTP replies cut short    per recipient         the Pending recipients: unknown
+//	*NotSupportedError         server lacks a feature    none                  no: another server or no option
+//	*CommandError              the caller's arguments    none                  no: fix the call; nothing was sent
+//	*MessageError              the caller's message      none                  no: fix the message; nothing was sent
+//
+// A refusal of some recipients is no error: Sendmail returns them in its
+// map, each [Reply] with its own EnhancedCode and Temporary. The
+// per-recipient codes of a [*RecipientsRefusedError] are in its Recipients;
+// its own EnhancedCode is the code they all share, if any. A 421 (4.x.x)
+// reply also closes the client: retry on a new connection.
+//
 // # Standards
 //
 //   - RFC 5321, SMTP; RFC 1869 and 5321, ESMTP and EHLO
@@ -44,6 +74,8 @@
 //     RFC 7677 SCRAM-SHA-256, XOAUTH2, and any github.com/emersion/go-sasl
 //     mechanism
 //   - RFC 5322 messages and RFC 5890 international domain names (IDNA)
+//   - RFC 3463 and RFC 2034, enhanced status codes; RFC 3461, DSN, with
+//     RFC 6533's utf-8 addresses; RFC 8689, REQUIRETLS
 //
 // # Differences from Python's smtplib
 //
@@ -73,6 +105,11 @@
 //     of the first three bytes and the last line's code. A -1 is never a
 //     success: [SMTP.Sendmail] reports it as a refusal and the Dial
 //     functions as a [*ConnectError].
+//   - A reply the server sent unasked is never taken for the next
+//     command's answer: the command finds it, closes the client, and
+//     returns an error for which errors.Is(err, [ErrOutOfStep]) holds (an
+//     unasked 421 is reported as the server's shutdown, with its text).
+//     smtplib reads it as the answer and stays one reply behind.
 //   - Replies are bounded in lines and bytes, not only per line, and every
 //     operation has a deadline (RFC 5321's by default, see [WithTimeout]).
 //   - Authentication mechanisms are matched without regard to case, and

@@ -43,24 +43,67 @@ func (e *NotSupportedError) Is(target error) bool { return target == ErrSMTP }
 // closed when it is returned. Err is the cause when there is one (io.EOF,
 // a net.OpError, os.ErrDeadlineExceeded, ...), and errors.Is and errors.As
 // see through to it.
+//
+// When the connection was lost after the whole message was sent and before
+// the server's reply to it, errors.Is(err, [ErrDeliveryUnknown]) holds as
+// well.
 type ServerDisconnectedError struct {
 	Msg string
 	Err error
+
+	afterData bool // lost between the end of the data and its reply
 }
 
 func (e *ServerDisconnectedError) Error() string {
+	msg := e.Msg
+	if e.afterData {
+		msg += " after the end of the data (delivery unknown)"
+	}
 	// smtplib names the cause of every failure but end of file.
 	if e.Err != nil && e.Err != io.EOF && !errors.Is(e.Err, errConnClosed) {
-		return fmt.Sprintf("smtplib: %s: %v", e.Msg, e.Err)
+		return fmt.Sprintf("smtplib: %s: %v", msg, e.Err)
 	}
-	return "smtplib: " + e.Msg
+	return "smtplib: " + msg
 }
 
 // Unwrap returns the cause.
 func (e *ServerDisconnectedError) Unwrap() error { return e.Err }
 
-// Is reports whether target is [ErrSMTP].
-func (e *ServerDisconnectedError) Is(target error) bool { return target == ErrSMTP }
+// Is reports whether target is [ErrSMTP], or [ErrDeliveryUnknown] for a
+// connection lost after the end of the data.
+func (e *ServerDisconnectedError) Is(target error) bool {
+	return target == ErrSMTP || e.afterData && target == ErrDeliveryUnknown
+}
+
+// ErrDeliveryUnknown marks a connection lost after the whole message was
+// sent (the final dot of DATA, or BDAT LAST) and before the server's reply
+// to it: the server may have accepted the message, or not. errors.Is(err,
+// ErrDeliveryUnknown) holds for exactly those errors, which are
+// [*ServerDisconnectedError]s (for LMTP, an [*LMTPDeliveryError] whose
+// Pending recipients are the unknown ones). Resending such a mail may
+// deliver it twice; any other error of a send means the message was not
+// delivered (or, with a [*ResponseError], was refused), so it is safe to
+// resend. Message-ID lets a recipient's software drop a duplicate.
+var ErrDeliveryUnknown = errors.New("smtplib: delivery unknown: the connection was lost after the end of the data, before the server's reply")
+
+// deliveryUnknown marks err, the loss of the connection after the end of
+// the data, as [ErrDeliveryUnknown]. Other failures are returned as they
+// are.
+func deliveryUnknown(err error) error {
+	sd, ok := err.(*ServerDisconnectedError)
+	if !ok {
+		return err
+	}
+	c := *sd
+	c.afterData = true
+	return &c
+}
+
+// notSent is the error of a mail of a batch that was never sent because
+// the connection had failed with cause before its turn.
+func notSent(cause error) error {
+	return &ServerDisconnectedError{Msg: "not sent: the connection failed before this mail's turn", Err: cause}
+}
 
 // errConnClosed marks a ServerDisconnectedError for a client that has no
 // connection (never had one, or it was closed), so that Error does not

@@ -331,42 +331,6 @@ func TestHostileGreeting(t *testing.T) {
 	}
 }
 
-// TestHostileUnsolicitedReply documents what the client reads when a
-// server writes a reply nobody asked for: replies are read strictly in
-// order, one per command, as smtplib reads them, so an extra reply is
-// taken as the answer to the next command and every later answer is one
-// behind. Nothing breaks the client's bounds; the session is merely out of
-// step, as it would be in Python. (The one place where stray bytes could
-// do harm, before a TLS handshake, is covered by
-// TestStartTLSDiscardsInjectedReplies: they are discarded.)
-func TestHostileUnsolicitedReply(t *testing.T) {
-	srv := newRawServer(t, func(conn net.Conn) {
-		io.WriteString(conn, "220 hostile.example\r\n250 unsolicited\r\n")
-		r := bufio.NewReader(conn)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			verb, _, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
-			io.WriteString(conn, "250 reply to "+verb+"\r\n")
-		}
-	})
-	c := dialRaw(t, srv)
-
-	r, err := c.Ehlo("")
-	require.NoError(t, err)
-	assert.Equal(t, Reply{250, "unsolicited"}, r, "EHLO reads the stray reply")
-	assert.True(t, c.DoesESMTP)
-	assert.Empty(t, c.ESMTPFeatures, "so the server's extensions are unknown")
-	r, err = c.Noop()
-	require.NoError(t, err)
-	assert.Equal(t, Reply{250, "reply to ehlo"}, r, "NOOP reads EHLO's reply: one behind")
-	r, err = c.Rset()
-	require.NoError(t, err)
-	assert.Equal(t, Reply{250, "reply to noop"}, r)
-}
-
 // TestHostileAuthLoop is a server that answers every AUTH step with
 // another challenge. The client stops after smtplib's five, cancels, and
 // returns an ErrSMTP; the session stays usable.

@@ -19,8 +19,9 @@ import (
 // Sendmail then behaves as [LMTP.Sendmail] does.
 //
 // [SMTP.Data] reads only the first of the replies after the data, as
-// Python's data does; the others stay unread and would be taken for the
-// replies to later commands. Use [LMTP.DataReplies] instead.
+// Python's data does; the others stay unread, and the next command finds
+// the session out of step (see [SMTP.Docmd]). Use [LMTP.DataReplies]
+// instead.
 type LMTP struct {
 	*SMTP
 }
@@ -118,14 +119,7 @@ func (l *LMTP) DataReplies(msg []byte, accepted int) ([]Reply, error) {
 		return nil, &CommandError{Command: verbData,
 			Reason: fmt.Sprintf("DataReplies needs at least one accepted recipient, not %d", accepted)}
 	}
-	r, err := l.docmdPhase(phaseDataInit, verbData, "")
-	if err != nil {
-		return nil, err
-	}
-	// finalReplies counts the accepted recipients, not their names.
-	t := &txn{refused: map[string]Reply{}, accepted: make([]string, accepted)}
-	err = l.sendData(t, &body{b: msg}, r)
-	return t.final, err
+	return l.dataReplies(msg, accepted)
 }
 
 // LMTPDeliveryError reports an LMTP transaction whose replies after the
@@ -162,14 +156,14 @@ func (e *LMTPDeliveryError) Unwrap() error { return e.Err }
 // Is reports whether target is [ErrSMTP].
 func (e *LMTPDeliveryError) Is(target error) bool { return target == ErrSMTP }
 
-// lmtpOutcome turns what transact returned into LMTP's results (see
+// lmtpOutcome turns a transaction's replies into LMTP's results (see
 // LMTP.Sendmail). Failures before the data are SMTP's, returned as they
 // are; so is a failure while the data was being sent, since no reply for
 // any recipient can have been given then.
-func (s *SMTP) lmtpOutcome(t *txn, err error) (map[string]Reply, error) {
-	if err != nil {
-		if t == nil || !t.dataSent {
-			return nil, err
+func (s *SMTP) lmtpOutcome(t *txn) (map[string]Reply, error) {
+	if t.err != nil {
+		if !t.unknown {
+			return nil, t.err
 		}
 		replies := make(map[string]Reply, len(t.refused)+len(t.final))
 		for rcpt, r := range t.refused {
@@ -180,21 +174,15 @@ func (s *SMTP) lmtpOutcome(t *txn, err error) (map[string]Reply, error) {
 		}
 		pending := append([]string(nil), t.accepted[len(t.final):]...)
 		s.Close()
-		return nil, &LMTPDeliveryError{Replies: replies, Pending: pending, Err: err}
+		return nil, &LMTPDeliveryError{Replies: replies, Pending: pending, Err: t.err}
 	}
-	delivered, closing := 0, false
+	delivered := 0
 	for i, r := range t.final {
 		if r.Code >= 200 && r.Code <= 299 {
 			delivered++
 		} else {
 			t.refused[t.accepted[i]] = r
 		}
-		closing = closing || r.Code == 421
-	}
-	if closing {
-		// The server is shutting down (RFC 5321 section 3.8); whatever
-		// follows the replies is the end of the connection.
-		s.Close()
 	}
 	if delivered == 0 {
 		return nil, &RecipientsRefusedError{Recipients: t.refused}

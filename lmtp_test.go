@@ -253,6 +253,7 @@ func TestLMTPSendmail(t *testing.T) {
 			assert.Equal(t, []string{lmtpBob, lmtpCat}, de.Pending)
 			var sde *smtplib.ServerDisconnectedError
 			assert.ErrorAs(t, err, &sde)
+			assert.ErrorIs(t, err, smtplib.ErrDeliveryUnknown, "the pending recipients' delivery is unknown")
 		},
 		after: sessionClosed,
 	}, {
@@ -271,6 +272,7 @@ func TestLMTPSendmail(t *testing.T) {
 			assert.Equal(t, []string{lmtpBob, lmtpCat}, de.Pending)
 			var sde *smtplib.ServerDisconnectedError
 			assert.ErrorAs(t, err, &sde)
+			assert.ErrorIs(t, err, smtplib.ErrDeliveryUnknown, "the pending recipients' delivery is unknown")
 		},
 		after: sessionClosed,
 	}}

@@ -1,7 +1,6 @@
 package smtplib
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strconv"
@@ -41,7 +40,8 @@ import (
 // the results or errors above, and no message data is sent after DATA
 // unless the server answered 354 and accepted a recipient. A server that
 // closes the connection after the end of the data but before its reply
-// leaves the delivery unknown: the mail may or may not have been accepted.
+// leaves the delivery unknown: the mail may or may not have been accepted,
+// and errors.Is(err, [ErrDeliveryUnknown]) holds.
 func (s *SMTP) Sendmail(from string, to []string, msg []byte, opts ...SendOption) (map[string]Reply, error) {
 	return s.SendmailContext(context.Background(), from, to, msg, opts...)
 }
@@ -91,18 +91,29 @@ type body struct {
 	size int
 }
 
-// writeTo passes the whole body through w, a piece at a time. A message in
-// memory is copied into the piece buffer too: the data writer scans each
-// line twice, and scanning a 32 KiB piece just copied, in the processor's
-// cache, is several times faster than scanning a large message where it
-// lies. A stream is read only while ctx (nil for none) is not done: the
-// writes notice a cancelled context through the connection's deadline,
-// but a slow reader must be stopped here.
-func (b *body) writeTo(s *SMTP, w *dataWriter) error {
+// writeTo passes the whole body through w. A message in memory goes from
+// the caller's slice as it lies, without a copy: first bytes, then pieces
+// of chunkSize, so that the data writer scans each piece while it is in
+// the processor's cache and then hands it on, whole, to the connection or
+// the chunk sender. A stream is read through a 32 KiB buffer, and only
+// while the context of the operation (if any) is not done: the writes
+// notice a cancelled context through the connection's deadline, but a slow
+// reader must be stopped here.
+func (b *body) writeTo(s *SMTP, w *dataWriter, first int) error {
 	ctx := s.ctx
-	r := b.r
-	if r == nil {
-		r = bytes.NewReader(b.b)
+	if b.r == nil {
+		p := b.b
+		for n := first; len(p) > 0; n = chunkSize {
+			if ctx != nil && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			n = min(n, len(p))
+			if _, err := w.Write(p[:n]); err != nil {
+				return err
+			}
+			p = p[n:]
+		}
+		return nil
 	}
 	n := 32 << 10
 	if b.size >= 0 {
@@ -113,7 +124,7 @@ func (b *body) writeTo(s *SMTP, w *dataWriter) error {
 		if ctx != nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		n, err := r.Read(buf)
+		n, err := b.r.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return werr
@@ -155,30 +166,18 @@ func (e *readError) Error() string { return "smtplib: reading the message: " + e
 func (e *readError) Unwrap() error { return e.err }
 
 func (s *SMTP) sendmail(ctx context.Context, from string, to []string, b *body, o *sendOptions) (map[string]Reply, error) {
-	t, err := s.transact(ctx, from, to, b, o)
-	if s.lmtp {
-		return s.lmtpOutcome(t, err)
+	defer s.bind(ctx)()
+	if err := s.EhloOrHeloIfNeeded(); err != nil {
+		return nil, err
 	}
+	e, err := s.buildEnvelope(from, to, b.size, o)
 	if err != nil {
 		return nil, err
 	}
-	if r := t.final[0]; r.Code != 250 {
-		if r.Code == 421 {
-			s.Close()
-		} else {
-			s.rsetQuietly()
-		}
-		return nil, &DataError{ResponseError(r)}
-	}
-	return t.refused, nil
-}
-
-// txn is the outcome of a mail transaction that got as far as the data.
-type txn struct {
-	refused  map[string]Reply
-	accepted []string
-	final    []Reply // the replies after the data: one, or for LMTP one per accepted recipient
-	dataSent bool    // the whole message went out, and the replies after it are awaited
+	t := &txn{from: from, to: to, b: b, o: o, e: e}
+	eng := s.newEngine(false)
+	eng.run([]*txn{t})
+	return eng.outcome(t)
 }
 
 // envelope holds the command lines of a transaction, built and checked
@@ -192,6 +191,10 @@ type envelope struct {
 
 // buildEnvelope applies Sendmail's option rules and checks every line.
 func (s *SMTP) buildEnvelope(from string, to []string, size int, o *sendOptions) (*envelope, error) {
+	status, err := o.statusParams(s, to)
+	if err != nil {
+		return nil, err
+	}
 	var opts []string
 	if s.DoesESMTP {
 		if s.HasExtn("size") && size >= 0 {
@@ -199,8 +202,8 @@ func (s *SMTP) buildEnvelope(from string, to []string, size int, o *sendOptions)
 		}
 		opts = append(opts, o.mail...)
 	}
+	opts = append(opts, status.mail...)
 	e := &envelope{from: from, to: to, rcpts: make([]string, len(to))}
-	var err error
 	if e.mail, err = s.mailArgs(from, opts); err != nil {
 		return nil, err
 	}
@@ -208,7 +211,7 @@ func (s *SMTP) buildEnvelope(from string, to []string, size int, o *sendOptions)
 		return nil, err
 	}
 	for i, rcpt := range to {
-		if e.rcpts[i], err = s.rcptArgs(rcpt, o.rcpt); err != nil {
+		if e.rcpts[i], err = s.rcptArgs(rcpt, status.rcptParams(i)); err != nil {
 			return nil, err
 		}
 		if err = s.checkCommand(verbRcpt, e.rcpts[i]); err != nil {
@@ -218,135 +221,25 @@ func (s *SMTP) buildEnvelope(from string, to []string, size int, o *sendOptions)
 	return e, nil
 }
 
-// transact runs MAIL, RCPT and the data, one command at a time as smtplib
-// does or pipelined when the server allows it, and returns the replies
-// after the data. Every failure before them is returned as smtplib's
-// sendmail reports it.
-func (s *SMTP) transact(ctx context.Context, from string, to []string, b *body, o *sendOptions) (*txn, error) {
-	defer s.bind(ctx)()
-	if err := s.EhloOrHeloIfNeeded(); err != nil {
-		return nil, err
-	}
-	e, err := s.buildEnvelope(from, to, b.size, o)
-	if err != nil {
-		return nil, err
-	}
-	chunking := s.DoesESMTP && s.HasExtn("chunking") && !s.cfg.noChunking
-	if s.DoesESMTP && s.HasExtn("pipelining") && !s.cfg.noPipelining {
-		return s.transactPipelined(e, b, chunking)
-	}
-	r, err := s.docmdPhase(phaseCommand, verbMail, e.mail)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.checkSender(e, r); err != nil {
-		return nil, err
-	}
-	t := &txn{refused: map[string]Reply{}}
-	for i := range e.rcpts {
-		r, err := s.docmdPhase(phaseCommand, verbRcpt, e.rcpts[i])
-		if err != nil {
-			return nil, err
-		}
-		if err := s.noteRecipient(t, e.to[i], r); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.checkSomeAccepted(t, e); err != nil {
-		return nil, err
-	}
-	if chunking {
-		return t, s.sendChunks(t, b, false)
-	}
-	r, err = s.docmdPhase(phaseDataInit, verbData, "")
-	if err != nil {
-		return nil, err
-	}
-	return t, s.sendData(t, b, r)
-}
-
-// checkSender judges MAIL's reply as smtplib's sendmail does.
-func (s *SMTP) checkSender(e *envelope, r Reply) error {
-	if r.Code == 250 {
-		return nil
-	}
-	if r.Code == 421 {
-		s.Close()
-	} else {
-		s.rsetQuietly()
-	}
-	return &SenderRefusedError{ResponseError(r), e.from}
-}
-
-// noteRecipient records one RCPT reply; a 421 ends the transaction.
-func (s *SMTP) noteRecipient(t *txn, rcpt string, r Reply) error {
-	if r.Code != 250 && r.Code != 251 {
-		t.refused[rcpt] = r
-	} else {
-		t.accepted = append(t.accepted, rcpt)
-	}
-	if r.Code == 421 {
-		s.Close()
-		return &RecipientsRefusedError{Recipients: t.refused}
-	}
-	return nil
-}
-
-// checkSomeAccepted ends the transaction when every recipient was refused.
-// Like smtplib it compares the number of refused addresses with the number
-// given, so a refused address listed twice counts once.
-func (s *SMTP) checkSomeAccepted(t *txn, e *envelope) error {
-	if len(t.refused) != len(e.to) {
-		return nil
-	}
-	s.rsetQuietly()
-	return &RecipientsRefusedError{Recipients: t.refused}
-}
-
-// sendData sends the message after DATA got reply r (Python's data, from
-// its check of the 354) and reads the replies after the final dot.
-func (s *SMTP) sendData(t *txn, b *body, r Reply) error {
-	if s.debuglevel > 0 {
-		s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
-	}
-	if r.Code != 354 {
-		// smtplib neither resets nor closes here, even on 421.
-		return &DataError{ResponseError(r)}
-	}
-	if err := s.writeBody(newDataWriter(nil, true), b); err != nil {
-		return err
-	}
-	return s.readFinal(t, s.finalReplies(t))
-}
-
-// finalReplies is how many replies follow the end of the data: one for
-// SMTP, one per accepted recipient for LMTP (RFC 2033 section 4.2).
-func (s *SMTP) finalReplies(t *txn) int {
-	if s.lmtp && t.refused != nil {
-		return len(t.accepted)
-	}
-	return 1
-}
-
-// writeBody sends b through the data writer d (whose destination it sets)
-// and flushes, within the data-block timeout. The debug output shows the
-// data as smtplib's does: one "send:" line with all of it.
-func (s *SMTP) writeBody(d *dataWriter, b *body) error {
+// writeBody sends b through the data writer d (whose destination it sets),
+// flushing as w says. The debug output shows the data as smtplib's does:
+// one "send:" line with all of it.
+func (s *SMTP) writeBody(d *dataWriter, b *body, w wr) error {
 	if s.getConn() == nil {
 		return notConnected()
 	}
-	s.wphase = phaseDataBlock
+	s.dw.phase = w.phase
 	var shown *debugBuffer
 	d.w = s.bw
 	if s.debuglevel > 0 {
 		shown = &debugBuffer{}
 		d.w = io.MultiWriter(s.bw, shown)
 	}
-	err := b.writeTo(s, d)
+	err := b.writeTo(s, d, chunkSize)
 	if err == nil {
 		err = d.finish()
 	}
-	if err == nil {
+	if err == nil && w.flush {
 		err = s.bw.Flush()
 	}
 	if shown != nil {
@@ -366,23 +259,6 @@ func (s *SMTP) bodyFailed(err error) error {
 		return re
 	}
 	return s.disconnected("Server not connected", err)
-}
-
-// readFinal reads the n replies after the end of the data. Those that came
-// before a failure are kept in t.final.
-func (s *SMTP) readFinal(t *txn, n int) error {
-	t.dataSent = true
-	for i := 0; i < n; i++ {
-		r, err := s.readReplyPhase(phaseDataTermReply)
-		if err != nil {
-			return err
-		}
-		if s.debuglevel > 0 {
-			s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
-		}
-		t.final = append(t.final, r)
-	}
-	return nil
 }
 
 // debugBuffer collects the data sent, for the debug output.

@@ -2,6 +2,7 @@ package smtplib
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -23,97 +24,124 @@ var modes = []struct {
 	{"pipelining and chunking", []string{"SIZE 1000000", "8BITMIME", "PIPELINING", "CHUNKING"}},
 }
 
+// branch is one row of TestSendmailBranches.
+type branch struct {
+	name      string
+	opts      []smtptest.Option
+	to        []string
+	refused   map[string]Reply
+	err       error // the error's type and reply
+	closed    bool
+	delivered []string // recipients of the one message the server keeps
+	reset     bool     // RSET follows the failure
+}
+
+// sendmailBranches are the outcomes of a transaction, each with the server
+// that gives it.
+var sendmailBranches = []branch{
+	{name: "all accepted", to: []string{"a@example.com", "b@example.com"},
+		refused: map[string]Reply{}, delivered: []string{"a@example.com", "b@example.com"}},
+	{name: "one refused", to: []string{"a@example.com", "bad@example.com"},
+		opts:    []smtptest.Option{smtptest.WithRefuseRecipient("bad@example.com", "550 5.1.1 no such user")},
+		refused: map[string]Reply{"bad@example.com": {550, "5.1.1 no such user"}}, delivered: []string{"a@example.com"}},
+	{name: "all refused", to: []string{"bad@example.com", "worse@example.com"},
+		opts: []smtptest.Option{smtptest.WithRefuseRecipient("bad@example.com", "550 5.1.1 no such user"),
+			smtptest.WithRefuseRecipient("worse@example.com", "450 4.2.0 later")},
+		err: &RecipientsRefusedError{map[string]Reply{"bad@example.com": {550, "5.1.1 no such user"},
+			"worse@example.com": {450, "4.2.0 later"}}}, reset: true},
+	{name: "no recipients", to: nil, err: &RecipientsRefusedError{map[string]Reply{}}, reset: true},
+	{name: "sender refused", to: []string{"a@example.com"},
+		opts: []smtptest.Option{smtptest.WithRefuseSender("s@example.com", "553 5.7.1 not you")},
+		err:  &SenderRefusedError{ResponseError{553, "5.7.1 not you"}, "Sender <s@example.com>"}, reset: true},
+	{name: "sender 421", to: []string{"a@example.com"},
+		opts: []smtptest.Option{smtptest.WithRefuseSender("s@example.com", "421 4.3.2 shutting down")},
+		err:  &SenderRefusedError{ResponseError{421, "4.3.2 shutting down"}, "Sender <s@example.com>"}, closed: true},
+	{name: "recipient 421", to: []string{"a@example.com", "b@example.com", "c@example.com"},
+		opts: []smtptest.Option{smtptest.WithRefuseRecipient("b@example.com", "421 4.3.2 bye")},
+		err:  &RecipientsRefusedError{map[string]Reply{"b@example.com": {421, "4.3.2 bye"}}}, closed: true},
+	{name: "251 is accepted", to: []string{"a@example.com"},
+		opts:    []smtptest.Option{smtptest.WithReply("RCPT", "251 2.1.5 will forward")},
+		refused: map[string]Reply{}, delivered: []string{"a@example.com"}},
+	{name: "data refused", to: []string{"a@example.com"},
+		opts: []smtptest.Option{smtptest.WithReply("DATA", "554 5.5.1 no"), smtptest.WithReply("BDAT", "554 5.5.1 no")},
+		err:  &DataError{ResponseError{554, "5.5.1 no"}}},
+	{name: "message refused", to: []string{"a@example.com"},
+		opts: []smtptest.Option{smtptest.WithReply("DOT", "552 5.3.4 too big")},
+		err:  &DataError{ResponseError{552, "5.3.4 too big"}}, reset: true},
+	{name: "message 421", to: []string{"a@example.com"},
+		opts: []smtptest.Option{smtptest.WithReply("DOT", "421 4.3.0 later")},
+		err:  &DataError{ResponseError{421, "4.3.0 later"}}, closed: true},
+}
+
+// TestSendmailBranches runs each branch in every mode, through Sendmail and
+// as a batch of one, with identical results.
 func TestSendmailBranches(t *testing.T) {
+	for _, mode := range modes {
+		for _, batch := range []bool{false, true} {
+			for _, tt := range sendmailBranches {
+				name := mode.name + "/" + tt.name
+				if batch {
+					name = "batch/" + name
+				}
+				t.Run(name, func(t *testing.T) { runSendmailBranch(t, mode.name, mode.ext, batch, tt) })
+			}
+		}
+	}
+}
+
+// runSendmailBranch runs one row of TestSendmailBranches.
+func runSendmailBranch(t *testing.T, mode string, ext []string, batch bool, tt branch) {
 	const msg = "Subject: test\r\n\r\n.leading dot\nbare LF\r\n"
 	const sent = "Subject: test\r\n\r\n.leading dot\r\nbare LF\r\n"
-	tests := []struct {
-		name      string
-		opts      []smtptest.Option
-		to        []string
-		refused   map[string]Reply
-		err       error // the error's type and reply
-		closed    bool
-		delivered []string // recipients of the one message the server keeps
-		reset     bool     // RSET follows the failure
-	}{
-		{name: "all accepted", to: []string{"a@example.com", "b@example.com"},
-			refused: map[string]Reply{}, delivered: []string{"a@example.com", "b@example.com"}},
-		{name: "one refused", to: []string{"a@example.com", "bad@example.com"},
-			opts:    []smtptest.Option{smtptest.WithRefuseRecipient("bad@example.com", "550 5.1.1 no such user")},
-			refused: map[string]Reply{"bad@example.com": {550, "5.1.1 no such user"}}, delivered: []string{"a@example.com"}},
-		{name: "all refused", to: []string{"bad@example.com", "worse@example.com"},
-			opts: []smtptest.Option{smtptest.WithRefuseRecipient("bad@example.com", "550 5.1.1 no such user"),
-				smtptest.WithRefuseRecipient("worse@example.com", "450 4.2.0 later")},
-			err: &RecipientsRefusedError{map[string]Reply{"bad@example.com": {550, "5.1.1 no such user"},
-				"worse@example.com": {450, "4.2.0 later"}}}, reset: true},
-		{name: "no recipients", to: nil, err: &RecipientsRefusedError{map[string]Reply{}}, reset: true},
-		{name: "sender refused", to: []string{"a@example.com"},
-			opts: []smtptest.Option{smtptest.WithRefuseSender("s@example.com", "553 5.7.1 not you")},
-			err:  &SenderRefusedError{ResponseError{553, "5.7.1 not you"}, "Sender <s@example.com>"}, reset: true},
-		{name: "sender 421", to: []string{"a@example.com"},
-			opts: []smtptest.Option{smtptest.WithRefuseSender("s@example.com", "421 4.3.2 shutting down")},
-			err:  &SenderRefusedError{ResponseError{421, "4.3.2 shutting down"}, "Sender <s@example.com>"}, closed: true},
-		{name: "recipient 421", to: []string{"a@example.com", "b@example.com", "c@example.com"},
-			opts: []smtptest.Option{smtptest.WithRefuseRecipient("b@example.com", "421 4.3.2 bye")},
-			err:  &RecipientsRefusedError{map[string]Reply{"b@example.com": {421, "4.3.2 bye"}}}, closed: true},
-		{name: "251 is accepted", to: []string{"a@example.com"},
-			opts:    []smtptest.Option{smtptest.WithReply("RCPT", "251 2.1.5 will forward")},
-			refused: map[string]Reply{}, delivered: []string{"a@example.com"}},
-		{name: "data refused", to: []string{"a@example.com"},
-			opts: []smtptest.Option{smtptest.WithReply("DATA", "554 5.5.1 no"), smtptest.WithReply("BDAT", "554 5.5.1 no")},
-			err:  &DataError{ResponseError{554, "5.5.1 no"}}},
-		{name: "message refused", to: []string{"a@example.com"},
-			opts: []smtptest.Option{smtptest.WithReply("DOT", "552 5.3.4 too big")},
-			err:  &DataError{ResponseError{552, "5.3.4 too big"}}, reset: true},
-		{name: "message 421", to: []string{"a@example.com"},
-			opts: []smtptest.Option{smtptest.WithReply("DOT", "421 4.3.0 later")},
-			err:  &DataError{ResponseError{421, "4.3.0 later"}}, closed: true},
+	opts := append([]smtptest.Option{smtptest.WithExtensions(ext...)}, tt.opts...)
+	srv := smtptest.NewServer(t, opts...)
+	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(5*time.Second), WithLocalHostname("c.example"))
+	require.NoError(t, err)
+	defer c.Close()
+	var refused map[string]Reply
+	if batch {
+		results, berr := c.SendBatch(context.Background(), []Mail{{From: "Sender <s@example.com>", To: tt.to, Data: []byte(msg)}})
+		require.Len(t, results, 1)
+		refused, err = results[0].Refused, results[0].Err
+		assert.Equal(t, tt.closed, berr != nil, "the batch reports the end of the connection: %v", berr)
+	} else {
+		refused, err = c.Sendmail("Sender <s@example.com>", tt.to, []byte(msg))
 	}
-	for _, mode := range modes {
-		for _, tt := range tests {
-			t.Run(mode.name+"/"+tt.name, func(t *testing.T) {
-				opts := append([]smtptest.Option{smtptest.WithExtensions(mode.ext...)}, tt.opts...)
-				srv := smtptest.NewServer(t, opts...)
-				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(5*time.Second), WithLocalHostname("c.example"))
-				require.NoError(t, err)
-				defer c.Close()
-				refused, err := c.Sendmail("Sender <s@example.com>", tt.to, []byte(msg))
-				if tt.err != nil {
-					require.Error(t, err)
-					assert.Equal(t, tt.err, err)
-					assert.Nil(t, refused)
-				} else {
-					require.NoError(t, err)
-					assert.Equal(t, tt.refused, refused)
-				}
-				assert.Equal(t, tt.closed, c.conn == nil, "closed")
-				if !tt.closed {
-					r, err := c.Noop()
-					require.NoError(t, err, "the session goes on")
-					assert.Equal(t, 250, r.Code)
-					c.Quit()
-				}
-				require.NoError(t, srv.WaitSessions(1, 5*time.Second))
-				msgs := srv.Messages()
-				if tt.delivered == nil {
-					assert.Empty(t, msgs)
-				} else {
-					require.Len(t, msgs, 1)
-					assert.Equal(t, "s@example.com", msgs[0].From)
-					assert.Equal(t, tt.delivered, msgs[0].To)
-					assert.Equal(t, sent, string(msgs[0].Data))
-					assert.Contains(t, msgs[0].MailOptions, "size=39", "len(msg), as smtplib declares bytes")
-					assert.Equal(t, strings.Contains(mode.name, "chunking"), msgs[0].Chunked)
-				}
-				transcript := srv.Transcript()
-				// A refused BDAT is a refused message, which is followed by RSET.
-				reset := tt.reset || tt.name == "data refused" && strings.Contains(mode.name, "chunking")
-				assert.Equal(t, reset, strings.Contains(transcript, "C: rset"), transcript)
-				if tt.err != nil && !strings.Contains(tt.name, "message") && !strings.Contains(mode.name, "chunking") {
-					assert.NotContains(t, transcript, "C: <data", "no message data after a failed envelope")
-				}
-			})
-		}
+	if tt.err != nil {
+		require.Error(t, err)
+		assert.Equal(t, tt.err, err)
+		assert.Nil(t, refused)
+	} else {
+		require.NoError(t, err)
+		assert.Equal(t, tt.refused, refused)
+	}
+	assert.Equal(t, tt.closed, c.conn == nil, "closed")
+	if !tt.closed {
+		r, err := c.Noop()
+		require.NoError(t, err, "the session goes on")
+		assert.Equal(t, 250, r.Code)
+		c.Quit()
+	}
+	require.NoError(t, srv.WaitSessions(1, 5*time.Second))
+	msgs := srv.Messages()
+	if tt.delivered == nil {
+		assert.Empty(t, msgs)
+	} else {
+		require.Len(t, msgs, 1)
+		assert.Equal(t, "s@example.com", msgs[0].From)
+		assert.Equal(t, tt.delivered, msgs[0].To)
+		assert.Equal(t, sent, string(msgs[0].Data))
+		assert.Contains(t, msgs[0].MailOptions, "size=39", "len(msg), as smtplib declares bytes")
+		assert.Equal(t, strings.Contains(mode, "chunking"), msgs[0].Chunked)
+	}
+	transcript := srv.Transcript()
+	// A refused BDAT is a refused message, which is followed by RSET; so
+	// is a refused DATA in a batch, where the next mail needs the envelope
+	// gone.
+	reset := tt.reset || tt.name == "data refused" && (batch || strings.Contains(mode, "chunking"))
+	assert.Equal(t, reset, strings.Contains(transcript, "C: rset"), transcript)
+	if tt.err != nil && !strings.Contains(tt.name, "message") && !strings.Contains(mode, "chunking") {
+		assert.NotContains(t, transcript, "C: <data", "no message data after a failed envelope")
 	}
 }
 

@@ -3,7 +3,10 @@ package smtplib
 // SendOption is one of the keyword arguments of Python's sendmail and
 // send_message, for [SMTP.Sendmail], [SMTP.SendmailReader] and
 // [SMTP.SendMessage] and their context twins. The common call needs none:
-// s.Sendmail(from, to, msg), s.SendMessage(msg).
+// s.Sendmail(from, to, msg), s.SendMessage(msg). Besides Python's
+// keyword arguments there are typed options for delivery status:
+// [Notify], [Return], [EnvID] and [ORcpt] (DSN, RFC 3461), [RequireTLS]
+// (RFC 8689) and [FinalReply] (the reply with the queue identifier).
 type SendOption func(*sendOptions)
 
 // sendOptions is what the SendOptions of one call add up to.
@@ -14,6 +17,17 @@ type sendOptions struct {
 	fromSet bool
 	to      []string // to_addrs, when toSet (possibly empty)
 	toSet   bool
+
+	// Delivery status (dsn.go, finalreply.go).
+	notify     []DSNNotify // NOTIFY conditions, when notifySet
+	notifySet  bool
+	ret        DSNReturn // RET, "" for none
+	envID      string    // ENVID, when envIDSet
+	envIDSet   bool
+	orcpt      []orcptOption
+	requireTLS bool
+	final      *Reply // where FinalReply stores the reply after the data, when finalSet
+	finalSet   bool
 }
 
 // MailOptions adds ESMTP parameters to the MAIL command (Python's

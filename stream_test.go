@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
@@ -161,5 +162,48 @@ func BenchmarkSendmail(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// sliceRecorder records where each slice written to it lies.
+type sliceRecorder struct{ writes [][]byte }
+
+func (r *sliceRecorder) Write(p []byte) (int, error) {
+	r.writes = append(r.writes, p)
+	return len(p), nil
+}
+
+// TestBodyFromMemoryNotCopied checks that a clean message in memory goes
+// from the caller's slice to the data writer's destination without a copy,
+// for DATA (with periods to double) and BDAT alike: every slice passed on
+// lies inside the caller's message, except the doubled periods and the
+// final ".\r\n".
+func TestBodyFromMemoryNotCopied(t *testing.T) {
+	line := "a line of a message, with its CRLF\r\n"
+	msg := []byte(strings.Repeat(line, 3*chunkSize/len(line)) + ".a leading period\r\n" + strings.Repeat(line, 1000))
+	inside := func(p []byte) bool {
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(msg)))
+		at := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+		return at >= start && at+uintptr(len(p)) <= start+uintptr(len(msg))
+	}
+	for _, stuff := range []bool{true, false} {
+		rec := &sliceRecorder{}
+		d := newDataWriter(rec, stuff)
+		b := &body{b: msg, size: len(msg)}
+		require.NoError(t, b.writeTo(&SMTP{}, d, firstChunkSize))
+		require.NoError(t, d.finish())
+		copied, total := 0, 0
+		for _, p := range rec.writes {
+			total += len(p)
+			if !inside(p) {
+				copied += len(p)
+			}
+		}
+		assert.Equal(t, len(msg), total-copied, "stuff=%v: the whole message passed on from where it lies", stuff)
+		if stuff {
+			assert.Equal(t, len(".")+len(".\r\n"), copied, "only the doubled period and the terminator are new bytes")
+		} else {
+			assert.Zero(t, copied)
+		}
 	}
 }

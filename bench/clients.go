@@ -38,6 +38,7 @@ type sendFunc func(addr string, n, size int) error
 var goClients = map[string]sendFunc{
 	"ours":        sendOurs(false),
 	"ours-stream": sendOurs(true),
+	"ours-batch":  sendBatch,
 	"raw":         sendRaw,
 	"net/smtp":    sendNetSMTP,
 	"go-smtp":     sendGoSMTP,
@@ -257,9 +258,15 @@ var result childResult
 func startClock() clock { return clock{time.Now()} }
 
 func (c clock) stop(n int) {
+	if sessions > 1 {
+		return // runSessions times the whole
+	}
 	result.NS = int64(time.Since(c.t))
 	result.Msgs = n
 }
+
+// sessions is how many sessions the child runs at once.
+var sessions = 1
 
 // vmHWM reads the process's peak resident set size from /proc, in KiB.
 func vmHWM() int64 {

@@ -23,6 +23,7 @@ func main() {
 	addr := flag.String("addr", "", "child: server address")
 	n := flag.Int("n", 1, "child: messages to send")
 	size := flag.Int("size", 1024, "child: message size in bytes")
+	conns := flag.Int("conns", 1, "child: connections (sessions at once)")
 	var o options
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds; each figure is the median over them")
 	flag.IntVar(&o.small, "small", 1000, "messages of 1 KB sent over one connection")
@@ -30,13 +31,13 @@ func main() {
 	flag.IntVar(&o.bigMB, "big-mb", 50, "size of the large message, in MiB")
 	flag.DurationVar(&o.delay, "delay", time.Millisecond, "latency the proxy adds each way")
 	flag.StringVar(&o.only, "clients", "", "comma-separated clients to run (default all)")
-	flag.StringVar(&o.cases, "cases", "", "comma-separated cases to run: 1k-smtp-sink, 1k-fast, rtt-chunking, rtt-pipelining, big (default all)")
+	flag.StringVar(&o.cases, "cases", "", "comma-separated cases to run: 1k-smtp-sink, 1k-fast, 1k-smtp-sink-4, 1k-fast-4, rtt-chunking, rtt-pipelining, big (default all)")
 	flag.StringVar(&o.sinkPath, "smtp-sink", "smtp-sink", "Postfix's smtp-sink program")
 	flag.BoolVar(&o.pin, "pin", true, "pin servers and clients to CPUs with taskset (see README)")
 	flag.Parse()
 
 	if *child != "" {
-		os.Exit(runChild(*child, *addr, *n, *size))
+		os.Exit(runChild(*child, *addr, *n, *size, *conns))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -47,13 +48,23 @@ func main() {
 }
 
 // runChild sends the messages and prints the result line.
-func runChild(name, addr string, n, size int) int {
+func runChild(name, addr string, n, size, conns int) int {
 	send, ok := goClients[name]
-	if !ok {
+	if !ok && name != "ours-pool" {
 		fmt.Fprintln(os.Stderr, "bench:", errUnknownClient, name)
 		return 2
 	}
-	if err := send(addr, n, size); err != nil {
+	sessions = conns
+	var err error
+	switch {
+	case name == "ours-pool":
+		err = sendPool(addr, n, size, conns)
+	case conns > 1:
+		err = runSessions(send, addr, n, size, conns)
+	default:
+		err = send(addr, n, size)
+	}
+	if err != nil {
 		result.Err = err.Error()
 	}
 	result.HWMKB = vmHWM()

@@ -31,7 +31,7 @@ type options struct {
 }
 
 // allClients is the order of the table's rows.
-var allClients = []string{"ours", "ours-stream", "raw", "net/smtp", "go-smtp", "go-mail", "python"}
+var allClients = []string{"ours", "ours-stream", "ours-batch", "ours-pool", "raw", "net/smtp", "go-smtp", "go-mail", "python", "smtp-source"}
 
 // peers are the clients that the targets compare ours with.
 var peers = []string{"net/smtp", "go-smtp", "go-mail", "python"}
@@ -43,6 +43,7 @@ type benchCase struct {
 	addr  string
 	n     int
 	size  int
+	conns int // sessions at once (0: one)
 	cpu   int
 	sink  *fastSink     // to check that every message arrived, when it is ours
 	proxy *latencyProxy // for the latency cases
@@ -57,10 +58,11 @@ type run struct {
 }
 
 type env struct {
-	dir    string // python script and message files
-	python string
-	exe    string
-	pinned bool // the servers are on CPU serverCPU, the clients where each case says
+	dir        string // python script and message files
+	python     string
+	exe        string
+	smtpSource string // Postfix's load generator
+	pinned     bool   // the servers are on CPU serverCPU, the clients where each case says
 }
 
 // Placement. This machine's CPUs are virtual: a wake-up from one to the
@@ -129,6 +131,10 @@ func orchestrate(ctx context.Context, o options) error {
 	if _, err := os.Stat(e.python); err != nil {
 		e.python = "python3"
 	}
+	e.smtpSource = "/usr/sbin/smtp-source"
+	if _, err := os.Stat(e.smtpSource); err != nil {
+		allClients = slices.DeleteFunc(slices.Clone(allClients), func(c string) bool { return c == "smtp-source" })
+	}
 	bigSize := o.bigMB << 20
 	for _, size := range []int{1024, bigSize} {
 		if err := os.WriteFile(e.msgFile(size), message(size), 0o644); err != nil {
@@ -165,11 +171,13 @@ func orchestrate(ctx context.Context, o options) error {
 		defer stopSink()
 		cases = append(cases,
 			&benchCase{key: "1k-smtp-sink/split", addr: sinkAddr, n: o.small, size: 1024, cpu: clientCPU},
-			&benchCase{key: "1k-smtp-sink/same", addr: sinkAddr, n: o.small, size: 1024, cpu: serverCPU})
+			&benchCase{key: "1k-smtp-sink/same", addr: sinkAddr, n: o.small, size: 1024, cpu: serverCPU},
+			&benchCase{key: "1k-smtp-sink-4/split", addr: sinkAddr, n: 4 * o.small, size: 1024, conns: 4, cpu: clientCPU})
 	}
 	cases = append(cases,
 		&benchCase{key: "1k-fast/split", addr: full.addr(), n: o.small, size: 1024, sink: full, cpu: clientCPU},
 		&benchCase{key: "1k-fast/same", addr: full.addr(), n: o.small, size: 1024, sink: full, cpu: serverCPU},
+		&benchCase{key: "1k-fast-4/split", addr: full.addr(), n: 4 * o.small, size: 1024, conns: 4, sink: full, cpu: clientCPU},
 		&benchCase{key: "rtt-chunking", addr: pxChunking.addr(), n: o.rttMsgs, size: 1024, sink: full, proxy: pxChunking, cpu: clientCPU},
 		&benchCase{key: "rtt-pipelining", addr: pxPipelining.addr(), n: o.rttMsgs, size: 1024, sink: plain, proxy: pxPipelining, cpu: clientCPU},
 		&benchCase{key: "big", addr: full.addr(), n: 1, size: bigSize, sink: full, cpu: clientCPU},
@@ -211,6 +219,9 @@ func orchestrate(ctx context.Context, o options) error {
 			// Rotate the order each round, so no client always goes first.
 			for i := range clients {
 				name := clients[(i+round)%len(clients)]
+				if !runs(name, c) {
+					continue
+				}
 				r, err := e.runOne(ctx, name, c)
 				if err != nil {
 					return fmt.Errorf("%s, %s: %w", c.key, name, err)
@@ -226,6 +237,23 @@ func orchestrate(ctx context.Context, o options) error {
 	return nil
 }
 
+// runs tells which clients a case measures: the pool only where there are
+// several connections, where the clients that have one session per process
+// (Python's script, the streaming and batch variants) sit out; Postfix's
+// smtp-source only for the 1 KB cases, which are what it generates.
+func runs(client string, c *benchCase) bool {
+	multi := c.conns > 1
+	switch client {
+	case "ours-pool":
+		return multi
+	case "python", "ours-stream", "ours-batch":
+		return !multi && !(client == "ours-batch" && c.key == "big")
+	case "smtp-source":
+		return strings.HasPrefix(c.key, "1k-")
+	}
+	return true
+}
+
 func (e env) msgFile(size int) string {
 	return filepath.Join(e.dir, "msg"+strconv.Itoa(size)+".eml")
 }
@@ -239,13 +267,16 @@ func (e env) runOne(ctx context.Context, name string, c *benchCase) (run, error)
 	if c.cpu >= 0 {
 		args = []string{"taskset", "-c", strconv.Itoa(c.cpu)}
 	}
-	if name == "python" {
+	if name == "smtp-source" {
+		args = append(args, e.smtpSource, "-d", "-s", strconv.Itoa(max(c.conns, 1)), "-m", strconv.Itoa(c.n),
+			"-l", strconv.Itoa(c.size), "-f", fromAddr, "-t", toAddr, "-M", heloName, c.addr)
+	} else if name == "python" {
 		host, port, _ := net.SplitHostPort(c.addr)
 		args = append(args, e.python, filepath.Join(e.dir, "client.py"),
 			host, port, strconv.Itoa(c.n), e.msgFile(c.size))
 	} else {
 		args = append(args, e.exe, "-child", name, "-addr", c.addr,
-			"-n", strconv.Itoa(c.n), "-size", strconv.Itoa(c.size))
+			"-n", strconv.Itoa(c.n), "-size", strconv.Itoa(c.size), "-conns", strconv.Itoa(max(c.conns, 1)))
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	var stdout, stderr bytes.Buffer
@@ -257,9 +288,14 @@ func (e env) runOne(ctx context.Context, name string, c *benchCase) (run, error)
 	if c.proxy != nil {
 		flights0 = c.proxy.flights.Load()
 	}
+	t0 := time.Now()
 	err := cmd.Run()
 	var r run
-	if jerr := json.Unmarshal(lastLine(stdout.Bytes()), &r.childResult); jerr != nil && err == nil {
+	if name == "smtp-source" {
+		// A C program with no clock of its own: its process's wall time,
+		// start-up included (a millisecond or two).
+		r.NS, r.Msgs = int64(time.Since(t0)), c.n
+	} else if jerr := json.Unmarshal(lastLine(stdout.Bytes()), &r.childResult); jerr != nil && err == nil {
 		err = jerr
 	}
 	if err != nil || r.Err != "" {

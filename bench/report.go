@@ -38,6 +38,8 @@ func caseTitle(key string) string {
 	t := map[string]string{
 		"1k-smtp-sink":   "1 KB → smtp-sink",
 		"1k-fast":        "1 KB → fast sink",
+		"1k-smtp-sink-4": "1 KB → smtp-sink, 4 connections",
+		"1k-fast-4":      "1 KB → fast sink, 4 connections",
 		"rtt-chunking":   "PIPELINING+CHUNKING",
 		"rtt-pipelining": "PIPELINING",
 	}[name]
@@ -54,6 +56,51 @@ type report struct {
 }
 
 func (r *report) has(key string) bool { return r.byKey[key] != nil }
+
+// best is the fastest of the peers measured in case key.
+func (r *report) best(key string, peers []string) (float64, string) {
+	best, name := 0.0, ""
+	for _, peer := range peers {
+		if len(r.results[key][peer]) > 0 && r.rate(key, peer) > best {
+			best, name = r.rate(key, peer), peer
+		}
+	}
+	return best, name
+}
+
+// bulkTargets prints issue 14's targets: SendBatch over one connection
+// against every peer and against smtp-source over one session, the Pool
+// against every peer with as many connections (smtp-source -s 4 included),
+// and SendBatch's round trips through the proxy.
+func (r *report) bulkTargets(p func(string, ...any), small, clients []string, chunkingKey string) {
+	for _, key := range small {
+		multi := strings.Contains(key, "-4/")
+		ours := "ours-batch"
+		ps := peers
+		if multi {
+			ours, ps = "ours-pool", append(slices.Clone(peers), "smtp-source")
+		}
+		if len(r.results[key][ours]) == 0 {
+			continue
+		}
+		best, name := r.best(key, ps)
+		if best > 0 {
+			ratio := r.rate(key, ours) / best
+			p("| %s, %s: ≥ 2.5× the fastest peer's msg/s | %.0f vs %s %.0f: %.2f× | %s |\n",
+				caseTitle(key), label(ours), r.rate(key, ours), label(name), best, ratio, yes(ratio >= 2.5))
+		}
+		if src := r.results[key]["smtp-source"]; !multi && len(src) > 0 {
+			s := r.rate(key, "smtp-source")
+			p("| %s, %s: above smtp-source over one session | %.0f vs %.0f: %.2f× | %s |\n",
+				caseTitle(key), label(ours), r.rate(key, ours), s, r.rate(key, ours)/s, yes(r.rate(key, ours) > s))
+		}
+	}
+	if chunkingKey != "" && len(r.results[chunkingKey]["ours-batch"]) > 0 {
+		f := r.flights(chunkingKey, "ours-batch")
+		p("| SendBatch: ≤ 0.3 round trips/msg through the proxy (PIPELINING+CHUNKING) | %.2f (%.2f by time) | %s |\n",
+			f, r.byTime(chunkingKey, "ours-batch"), yes(f <= 0.3))
+	}
+}
 
 func (r *report) rate(key, client string) float64 {
 	return metric(r.results[key][client], func(x run) float64 { return float64(x.Msgs) / secs(x) })
@@ -116,6 +163,10 @@ func printReport(o options, pinned bool, cases []*benchCase, clients []string, r
 		for _, cl := range clients {
 			p("| %s |", label(cl))
 			for _, k := range small {
+				if len(results[k][cl]) == 0 {
+					p(" – |")
+					continue
+				}
 				p(" %.0f |", r.rate(k, cl))
 			}
 			p("\n")
@@ -137,13 +188,18 @@ func printReport(o options, pinned bool, cases []*benchCase, clients []string, r
 			o.rttMsgs, o.delay, o.bigMB, strings.Join(cols, " | "), strings.Repeat("--:|", len(cols)))
 		for _, cl := range clients {
 			p("| %s |", label(cl))
-			if chunkingKey != "" {
-				p(" %.2f (%.2f) |", r.flights(chunkingKey, cl), r.byTime(chunkingKey, cl))
+			for _, k := range []string{chunkingKey, pipeliningKey} {
+				switch {
+				case k == "":
+				case len(results[k][cl]) == 0:
+					p(" – |")
+				default:
+					p(" %.2f (%.2f) |", r.flights(k, cl), r.byTime(k, cl))
+				}
 			}
-			if pipeliningKey != "" {
-				p(" %.2f (%.2f) |", r.flights(pipeliningKey, cl), r.byTime(pipeliningKey, cl))
-			}
-			if r.has("big") {
+			if r.has("big") && len(results["big"][cl]) == 0 {
+				p(" – | – |")
+			} else if r.has("big") {
 				p(" %.0f | %.1f |", r.mbps(cl), r.rss(cl))
 			}
 			p("\n")
@@ -158,9 +214,13 @@ func printReport(o options, pinned bool, cases []*benchCase, clients []string, r
 		p("\n")
 	}
 
-	if slices.Contains(clients, "ours") {
+	if slices.Contains(clients, "ours") || slices.Contains(clients, "ours-batch") {
 		p("\n| target | measured | met |\n|---|---|---|\n")
+		r.bulkTargets(p, small, clients, chunkingKey)
 		for _, key := range small {
+			if strings.Contains(key, "-4/") {
+				continue
+			}
 			best, bestName := 0.0, ""
 			for _, peer := range peers {
 				if slices.Contains(clients, peer) && r.rate(key, peer) > best {
@@ -240,8 +300,14 @@ func label(client string) string {
 		return "**ours**, SendmailReader"
 	case "raw":
 		return "raw socket (the limit)"
+	case "ours-batch":
+		return "**ours**, SendBatch"
+	case "ours-pool":
+		return "**ours**, Pool (4 callers)"
 	case "python":
 		return "Python smtplib"
+	case "smtp-source":
+		return "Postfix smtp-source -d"
 	}
 	return client
 }

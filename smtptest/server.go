@@ -77,8 +77,11 @@ type Server struct {
 	refuseRcpt   map[string]string
 	lmtpReplies  map[string]string
 	faults       []Fault
-	faultFired   []bool
-	faultCounts  map[string]int
+	// requireTLSOnlyTLS hides REQUIRETLS from sessions not under TLS
+	// (WithRequireTLS).
+	requireTLSOnlyTLS bool
+	faultFired        []bool
+	faultCounts       map[string]int
 
 	certMu    sync.Mutex
 	cert      *tls.Certificate
@@ -129,6 +132,15 @@ type Message struct {
 	AuthUser string
 	// Helo is the argument of the session's EHLO, HELO or LHLO.
 	Helo string
+	// Ret and EnvID are MAIL's RET (upper case) and ENVID (decoded from
+	// xtext) of RFC 3461, recorded when the server offers DSN ([WithDSN]);
+	// "" when absent.
+	Ret, EnvID string
+	// DSN holds each recipient's DSN parameters, decoded, in the order of
+	// To, when the server offers DSN; nil otherwise.
+	DSN []RcptDSN
+	// RequireTLS tells that MAIL had REQUIRETLS (RFC 8689).
+	RequireTLS bool
 }
 
 // Session describes one connection to the server.
@@ -424,6 +436,14 @@ func (m Message) clone() Message {
 			opts[i] = cloneStrings(o)
 		}
 		m.RcptOptions = opts
+	}
+	if m.DSN != nil {
+		dsn := make([]RcptDSN, len(m.DSN))
+		for i, d := range m.DSN {
+			d.Notify = cloneStrings(d.Notify)
+			dsn[i] = d
+		}
+		m.DSN = dsn
 	}
 	m.Data = append([]byte(nil), m.Data...)
 	m.Raw = append([]byte(nil), m.Raw...)

@@ -417,6 +417,9 @@ func (c *session) extensions() []string {
 		if c.tls && strings.EqualFold(keyword(line), "STARTTLS") {
 			continue
 		}
+		if !c.tls && c.s.requireTLSOnlyTLS && strings.EqualFold(keyword(line), "REQUIRETLS") {
+			continue
+		}
 		out = append(out, line)
 	}
 	return out

@@ -18,6 +18,7 @@ type transaction struct {
 	from      string
 	mailOpts  []string
 	utf8      bool // MAIL had SMTPUTF8
+	dsn       bool // DSN was offered: its parameters were checked
 	to        []string
 	rcptOpts  [][]string
 	data      bytes.Buffer
@@ -85,10 +86,14 @@ func (c *session) mail(arg string) error {
 			return nil
 		}
 	}
+	if text := c.checkMailStatus(params); text != "" {
+		c.reply(text)
+		return nil
+	}
 	if text, ok := c.s.refuseSender[strings.ToLower(from)]; ok {
 		return c.refuse(text)
 	}
-	c.tx = &transaction{from: from, mailOpts: params, utf8: utf8}
+	c.tx = &transaction{from: from, mailOpts: params, utf8: utf8, dsn: c.has("DSN")}
 	c.reply("250 2.1.0 Ok")
 	return nil
 }
@@ -116,6 +121,12 @@ func (c *session) rcpt(arg string) error {
 	if !isASCII(to) && !(c.tx.utf8 && c.has("SMTPUTF8")) {
 		c.reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address")
 		return nil
+	}
+	if c.tx.dsn {
+		if _, err := rcptDSN(params); err != nil {
+			c.reply("501 5.5.4 " + err.Error())
+			return nil
+		}
 	}
 	if text, ok := c.s.refuseRcpt[strings.ToLower(to)]; ok {
 		return c.refuse(text)
@@ -249,7 +260,7 @@ func (c *session) finish(override *string) error {
 }
 
 func (c *session) record(tx *transaction, to []string, opts [][]string) string {
-	return c.s.record(Message{
+	m := Message{
 		From:        tx.from,
 		MailOptions: tx.mailOpts,
 		To:          to,
@@ -260,7 +271,17 @@ func (c *session) record(tx *transaction, to []string, opts [][]string) string {
 		TLS:         c.tls,
 		AuthUser:    c.authUser,
 		Helo:        c.helo,
-	})
+		RequireTLS:  hasParam(tx.mailOpts, "REQUIRETLS"),
+	}
+	if tx.dsn {
+		// Both were checked when the commands arrived.
+		m.Ret, m.EnvID, _ = mailDSN(tx.mailOpts)
+		m.DSN = make([]RcptDSN, len(opts))
+		for i, p := range opts {
+			m.DSN[i], _ = rcptDSN(p)
+		}
+	}
+	return c.s.record(m)
 }
 
 // parseBDAT parses "size [LAST]".

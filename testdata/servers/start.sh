@@ -58,6 +58,11 @@ TEMPFAIL_RCPT=tempfail@$DOMAIN
 # UTF-8 local part.  Anything else @example.com goes to catchall.
 POSTFIX_USERS="alice bob carol jösé"
 POSTFIX_CATCHALL=catchall
+# A second domain without a catch-all, where an unknown user is refused at
+# RCPT TO with Postfix's own "550 5.1.1 ... User unknown".
+STRICT_DOMAIN=strict.$DOMAIN
+STRICT_USER=known@$STRICT_DOMAIN
+UNKNOWN_RCPT=nobody@$STRICT_DOMAIN
 SIZE_LIMIT=31457280 # 30 MiB: a 20 MB message passes, a 31 MB one does not
 
 # Owner of delivered mail (Postfix virtual(8) and Dovecot LMTP).  When run
@@ -244,6 +249,7 @@ EOF
 		echo "$u@$DOMAIN $DOMAIN/$u/"
 	done
 	echo "@$DOMAIN $DOMAIN/$POSTFIX_CATCHALL/"
+	echo "$STRICT_USER $STRICT_DOMAIN/${STRICT_USER%@*}/"
 } >"$PFC/virtual_mailbox"
 
 cat >"$PFC/main.cf" <<EOF
@@ -273,7 +279,7 @@ local_transport = error:local delivery is disabled
 default_transport = error:outbound mail is disabled
 relay_transport = error:relaying is disabled
 relay_domains =
-virtual_mailbox_domains = $DOMAIN
+virtual_mailbox_domains = $DOMAIN $STRICT_DOMAIN
 virtual_mailbox_base = $PF/mail
 virtual_mailbox_maps = texthash:$PFC/virtual_mailbox
 virtual_uid_maps = static:$MAIL_UID
@@ -377,6 +383,7 @@ POSTFIX_SIZE_LIMIT=$SIZE_LIMIT
 POSTFIX_REFUSED_SENDER=$REFUSED_SENDER
 POSTFIX_REFUSED_RCPT=$REFUSED_RCPT
 POSTFIX_TEMPFAIL_RCPT=$TEMPFAIL_RCPT
+POSTFIX_UNKNOWN_RCPT=$UNKNOWN_RCPT
 POSTFIX_MAILDIR=$PF/mail
 POSTFIX_LOG=$PF/maillog
 POSTFIX_CONFIG_DIR=$PFC

@@ -1,0 +1,78 @@
+package smtplib
+
+import "context"
+
+// Mail is one message for [SMTP.SendBatch] and [Pool.Send]: the envelope
+// sender and recipients, the message, and the options of [SMTP.Sendmail]
+// (FromAddr and ToAddrs are refused, as Sendmail refuses them).
+type Mail struct {
+	From    string
+	To      []string
+	Data    []byte
+	Options []SendOption
+}
+
+// Result is the outcome of one [Mail]: Refused and Err are what
+// [SMTP.Sendmail] would have returned for it, and Reply is the server's
+// final reply to the data (its text usually carries the queue id), when
+// one was read.
+//
+// After a 421 or a lost connection, Err tells the mails that were not sent
+// from those whose fate is unknown: errors.Is(Err, [ErrDeliveryUnknown])
+// holds for a mail whose whole message went out before the connection was
+// lost, and for no other. Every other mail with an error was not
+// delivered (a [*ServerDisconnectedError] for those the connection never
+// carried to their end), and may be sent again.
+type Result struct {
+	Refused map[string]Reply
+	Reply   Reply
+	Err     error
+}
+
+// SendBatch sends mails over the one connection, in order, as separate
+// mail transactions, and returns one [Result] per mail, in the order
+// given. When the server offers PIPELINING, transactions overlap: the next
+// mail's MAIL, RCPT and DATA go out behind the previous message's end of
+// data, before its reply, and with CHUNKING whole transactions go out
+// without waiting for any reply, so that a batch of small messages costs a
+// fraction of a round trip each. Without PIPELINING the mails go one after
+// another, as Sendmail sends them.
+//
+// A mail that is refused, or whose options or addresses are bad, does not
+// stop the others: its Result says why, and the session is reset before
+// the next one when the server may still hold it. The returned error is
+// for the connection: EHLO failed, the server shut the session down with
+// 421, or the connection was lost or ctx ended; the results are returned
+// with it, those of the mails not sent carrying an error that says so. A
+// transaction that overlaps a later one gets no RSET after a refusal of
+// its data, which ended it (RFC 5321 section 4.1.1.4); otherwise the
+// results are those of Sendmail, mail by mail.
+func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
+	results := make([]Result, len(mails))
+	txs := make([]*txn, 0, len(mails))
+	index := make([]int, 0, len(mails))
+	for i, m := range mails {
+		o, err := collectSendOptions("SendBatch", m.Options, true)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		txs = append(txs, &txn{from: m.From, to: m.To, b: &body{b: m.Data, size: len(m.Data)}, o: o})
+		index = append(index, i)
+	}
+	defer s.bind(ctx)()
+	if err := s.EhloOrHeloIfNeeded(); err != nil {
+		for _, i := range index {
+			results[i].Err = err
+		}
+		return results, err
+	}
+	e := s.newEngine(true)
+	e.run(txs)
+	for k, t := range txs {
+		r := &results[index[k]]
+		r.Refused, r.Err = e.outcome(t)
+		r.Reply, _ = t.finalReply()
+	}
+	return results, e.err
+}

@@ -1,0 +1,245 @@
+package smtplib
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/smtptest"
+)
+
+// batchOf returns n mails, mail i from m<i>@example.com to r<i>@example.com.
+func batchOf(n int) []Mail {
+	mails := make([]Mail, n)
+	for i := range mails {
+		mails[i] = Mail{
+			From: fmt.Sprintf("m%d@example.com", i),
+			To:   []string{fmt.Sprintf("r%d@example.com", i)},
+			Data: []byte(fmt.Sprintf("Subject: mail %d\r\n\r\n.body of mail %d\n", i, i)),
+		}
+	}
+	return mails
+}
+
+// deliveredFrom lists the senders of the messages the server kept.
+func deliveredFrom(srv *smtptest.Server) []string {
+	var from []string
+	for _, m := range srv.Messages() {
+		from = append(from, m.From)
+	}
+	return from
+}
+
+// TestSendBatchRefusedMidBatch refuses the middle mail of three at each
+// position of its transaction, in every mode: the refusal is that mail's
+// result, as Sendmail would report it, and the mails around it arrive.
+func TestSendBatchRefusedMidBatch(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    []smtptest.Option
+		data    bool // the position exists only with DATA
+		wantErr error
+	}{
+		{name: "MAIL", opts: []smtptest.Option{smtptest.WithRefuseSender("m1@example.com", "550 5.7.1 not you")},
+			wantErr: &SenderRefusedError{ResponseError{550, "5.7.1 not you"}, "m1@example.com"}},
+		{name: "RCPT", opts: []smtptest.Option{smtptest.WithRefuseRecipient("r1@example.com", "550 5.1.1 no such user")},
+			wantErr: &RecipientsRefusedError{map[string]Reply{"r1@example.com": {550, "5.1.1 no such user"}}}},
+		{name: "DATA", data: true, opts: []smtptest.Option{smtptest.WithReplies("DATA", "354 go ahead", "554 5.5.1 no")},
+			wantErr: &DataError{ResponseError{554, "5.5.1 no"}}},
+		{name: "end of data", opts: []smtptest.Option{smtptest.WithReplies("DOT", "250 2.0.0 queued as A", "552 5.3.4 too big")},
+			wantErr: &DataError{ResponseError{552, "5.3.4 too big"}}},
+	}
+	for _, mode := range modes {
+		for _, tt := range tests {
+			if tt.data && strings.Contains(mode.name, "chunking") {
+				continue
+			}
+			t.Run(mode.name+"/"+tt.name, func(t *testing.T) {
+				srv := smtptest.NewServer(t, append([]smtptest.Option{smtptest.WithExtensions(mode.ext...)}, tt.opts...)...)
+				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+				require.NoError(t, err)
+				defer c.Close()
+				results, err := c.SendBatch(context.Background(), batchOf(3))
+				require.NoError(t, err, "the connection survives a refusal")
+				require.Len(t, results, 3)
+				assert.NoError(t, results[0].Err)
+				assert.Equal(t, tt.wantErr, results[1].Err)
+				assert.NoError(t, results[2].Err)
+				assert.Equal(t, 250, results[2].Reply.Code, "the final reply is kept")
+				_, err = c.Quit()
+				require.NoError(t, err)
+				require.NoError(t, srv.WaitSessions(1, 5*time.Second))
+				assert.Equal(t, []string{"m0@example.com", "m2@example.com"}, deliveredFrom(srv))
+			})
+		}
+	}
+}
+
+// TestSendBatchDroppedMidBatch drops the connection at each position of
+// the middle mail's transaction: the first mail is delivered, and the
+// others are reported as not sent, unless the whole of their message had
+// gone out, when their delivery is unknown.
+func TestSendBatchDroppedMidBatch(t *testing.T) {
+	for _, mode := range modes {
+		chunking := strings.Contains(mode.name, "chunking")
+		for _, at := range []string{"MAIL", "RCPT", "DATA", "DOT"} {
+			if at == "DATA" && chunking {
+				at = "BDAT"
+			}
+			t.Run(mode.name+"/"+at, func(t *testing.T) {
+				srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...),
+					smtptest.WithFault(smtptest.Fault{At: at, N: 2, Action: smtptest.Drop}))
+				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+				require.NoError(t, err)
+				defer c.Close()
+				results, err := c.SendBatch(context.Background(), batchOf(3))
+				var sd *ServerDisconnectedError
+				require.ErrorAs(t, err, &sd, "the batch reports the lost connection")
+				require.Len(t, results, 3)
+				assert.NoError(t, results[0].Err)
+				for i, r := range results[1:] {
+					require.ErrorAs(t, r.Err, &sd, "mail %d", i+1)
+					// The client cannot tell a drop before a reply from one
+					// after it: a mail whose whole message went out before
+					// the drop may have been delivered. With DATA that is
+					// mail 1 at its end of data; with CHUNKING, mail 1 once
+					// its BDAT LAST went; with PIPELINING as well, every
+					// mail, written without waiting for any reply.
+					var sent bool
+					switch {
+					case chunking && strings.Contains(mode.name, "pipelining"):
+						sent = true
+					case chunking:
+						sent = i == 0 && (at == "BDAT" || at == "DOT")
+					default:
+						sent = i == 0 && at == "DOT"
+					}
+					assert.Equal(t, sent, errors.Is(r.Err, ErrDeliveryUnknown), "mail %d: %v", i+1, r.Err)
+				}
+				assertClosed(t, c)
+				assert.Equal(t, []string{"m0@example.com"}, deliveredFrom(srv))
+			})
+		}
+	}
+}
+
+// TestSendBatch421MidBatch has the server shut down at the middle mail:
+// that mail gets the 421, the last is not sent, and the first arrived.
+func TestSendBatch421MidBatch(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...),
+				smtptest.WithRefuseSender("m1@example.com", "421 4.3.2 shutting down"))
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+			require.NoError(t, err)
+			defer c.Close()
+			results, err := c.SendBatch(context.Background(), batchOf(3))
+			var re *ResponseError
+			require.ErrorAs(t, err, &re, "the connection's error carries the 421")
+			assert.Equal(t, 421, re.Code)
+			require.Len(t, results, 3)
+			assert.NoError(t, results[0].Err)
+			assert.Equal(t, &SenderRefusedError{ResponseError{421, "4.3.2 shutting down"}, "m1@example.com"}, results[1].Err)
+			var sd *ServerDisconnectedError
+			require.ErrorAs(t, results[2].Err, &sd, "not sent")
+			assert.False(t, errors.Is(results[2].Err, ErrDeliveryUnknown))
+			assertClosed(t, c)
+			require.NoError(t, srv.WaitSessions(1, 5*time.Second))
+			assert.Equal(t, []string{"m0@example.com"}, deliveredFrom(srv))
+		})
+	}
+}
+
+// TestSendBatchBadMail checks that a mail refused before anything is sent
+// (a bad address, a misplaced option) does not stop the others.
+func TestSendBatchBadMail(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithPipelining(), smtptest.WithChunking())
+	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+	require.NoError(t, err)
+	defer c.Close()
+	mails := batchOf(4)
+	mails[1].To = []string{"bad\r\n@example.com"}
+	mails[2].Options = []SendOption{FromAddr("x@example.com")}
+	results, err := c.SendBatch(context.Background(), mails)
+	require.NoError(t, err)
+	assert.NoError(t, results[0].Err)
+	assert.IsType(t, &CommandError{}, results[1].Err)
+	assert.IsType(t, &CommandError{}, results[2].Err)
+	assert.NoError(t, results[3].Err)
+	c.Quit()
+	require.NoError(t, srv.WaitSessions(1, 5*time.Second))
+	assert.Equal(t, []string{"m0@example.com", "m3@example.com"}, deliveredFrom(srv))
+}
+
+// TestSendBatchRoundTrips checks that a batch overlaps its transactions:
+// with PIPELINING and CHUNKING, a hundred small mails take well under one
+// round trip each (the server's writes are counted); with PIPELINING
+// alone, about one per mail (the 354 to DATA must be awaited).
+func TestSendBatchRoundTrips(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []smtptest.Option
+		max  int64
+	}{
+		// A chunked batch writes its commands in groups: when the window
+		// of 100 replies is full, half of it is read before the next
+		// group (RSET, MAIL, RCPT, BDAT: 400 commands for 100 mails, in
+		// groups of 50); with DATA, each 354 gathers the next mail's
+		// commands behind the final dot (102 writes).
+		{"pipelining and chunking", []smtptest.Option{smtptest.WithPipelining(), smtptest.WithChunking()}, 15},
+		{"pipelining", []smtptest.Option{smtptest.WithPipelining()}, 105},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, tt.opts...)
+			// The client's own writes are counted, not the server's: how
+			// the server's replies are grouped depends on when the
+			// client's bytes arrive, which a busy machine changes.
+			d := &writeCounter{}
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second), WithDialer(d))
+			require.NoError(t, err)
+			defer c.Close()
+			before := d.writes.Load()
+			results, err := c.SendBatch(context.Background(), batchOf(100))
+			require.NoError(t, err)
+			for i, r := range results {
+				assert.NoError(t, r.Err, "mail %d", i)
+			}
+			writes := d.writes.Load() - before
+			c.Quit()
+			require.NoError(t, srv.WaitSessions(1, 5*time.Second))
+			assert.Len(t, srv.Messages(), 100)
+			assert.LessOrEqual(t, writes, tt.max, "the client's writes for 100 mails")
+		})
+	}
+}
+
+// writeCounter dials TCP and counts the client's writes to the
+// connection: each is one group of commands (or data) put on the wire.
+type writeCounter struct{ writes atomic.Int64 }
+
+func (d *writeCounter) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &countedConn{Conn: conn, writes: &d.writes}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}

@@ -1,0 +1,298 @@
+package smtplib
+
+import (
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// DSNNotify is a condition under which the server is asked for a delivery
+// status notification about a recipient: a value of RFC 3461's NOTIFY
+// parameter, given with [Notify].
+type DSNNotify string
+
+// The NOTIFY conditions of RFC 3461 section 4.1. NotifyNever stands alone;
+// the others combine.
+const (
+	NotifySuccess DSNNotify = "SUCCESS" // a report when the message is delivered
+	NotifyFailure DSNNotify = "FAILURE" // a report when delivery fails
+	NotifyDelay   DSNNotify = "DELAY"   // a report when delivery is delayed
+	NotifyNever   DSNNotify = "NEVER"   // no report, whatever happens
+)
+
+// DSNReturn says how much of the message a delivery status notification
+// returns: a value of RFC 3461's RET parameter, given with [Return].
+type DSNReturn string
+
+// The RET values of RFC 3461 section 4.3.
+const (
+	ReturnFull    DSNReturn = "FULL" // the whole message
+	ReturnHeaders DSNReturn = "HDRS" // the header only
+)
+
+// maxEnvID is RFC 3461 section 4.4's bound on an envelope identifier.
+const maxEnvID = 100
+
+// Notify asks the server for delivery status notifications (RFC 3461,
+// NOTIFY on every RCPT) under the conditions given: any of
+// [NotifySuccess], [NotifyFailure] and [NotifyDelay], or [NotifyNever]
+// alone. The server must offer DSN, or the send fails with a
+// [*NotSupportedError] before anything is sent; no condition, an unknown
+// one, or NotifyNever with another is a [*CommandError]. A condition given
+// twice counts once.
+func Notify(conds ...DSNNotify) SendOption {
+	return func(o *sendOptions) {
+		o.notify, o.notifySet = append([]DSNNotify{}, conds...), true
+	}
+}
+
+// Return says whether a delivery status notification carries the whole
+// message ([ReturnFull]) or its header only ([ReturnHeaders]): RFC 3461's
+// RET on MAIL. It needs a server that offers DSN, as [Notify] does.
+func Return(what DSNReturn) SendOption {
+	return func(o *sendOptions) { o.ret = what }
+}
+
+// EnvID gives the transaction an envelope identifier (RFC 3461's ENVID on
+// MAIL) that delivery status notifications quote back, so that a report
+// can be tied to the message it is about. It must be 1 to 100 printable
+// ASCII characters (spaces included); it is sent xtext-encoded, so no
+// value can add a parameter. It needs a server that offers DSN.
+func EnvID(id string) SendOption {
+	return func(o *sendOptions) { o.envID, o.envIDSet = id, true }
+}
+
+// ORcpt gives the original recipient address of rcpt (RFC 3461's ORCPT on
+// rcpt's RCPT), for example the address a forwarder received the message
+// for, which delivery status notifications then report. rcpt must be one
+// of the transaction's recipients, compared by address; original is sent
+// as an "rfc822" address, xtext-encoded, or as a "utf-8" one (RFC 6533)
+// when the transaction is SMTPUTF8 or original is not ASCII. It needs a
+// server that offers DSN. Several ORcpt options may name different
+// recipients; a later one for the same recipient replaces the earlier.
+func ORcpt(rcpt, original string) SendOption {
+	return func(o *sendOptions) {
+		o.orcpt = append(o.orcpt, orcptOption{rcpt: rcpt, original: original})
+	}
+}
+
+// RequireTLS asks that the message travel over TLS all the way to its
+// destination (RFC 8689, REQUIRETLS on MAIL): a server that cannot relay
+// it so must bounce it rather than send it in clear. The session must be
+// under TLS ([SMTP.StartTLS] or [DialSSL]) and the server must offer
+// REQUIRETLS; otherwise the send fails with a [*NotSupportedError] before
+// anything is sent.
+func RequireTLS() SendOption {
+	return func(o *sendOptions) { o.requireTLS = true }
+}
+
+// orcptOption is one ORcpt.
+type orcptOption struct{ rcpt, original string }
+
+// usesDSN tells whether any option needs the server's DSN extension.
+func (o *sendOptions) usesDSN() bool {
+	return o.notifySet || o.ret != "" || o.envIDSet || len(o.orcpt) > 0
+}
+
+// envelopeParams are the parameters the delivery-status options add to a
+// transaction's commands.
+type envelopeParams struct {
+	mail []string   // for MAIL
+	base []string   // the RcptOptions
+	rcpt [][]string // each recipient's whole RCPT options; nil when base is all
+}
+
+// rcptParams returns the options of the i-th recipient's RCPT.
+func (p envelopeParams) rcptParams(i int) []string {
+	if p.rcpt == nil {
+		return p.base
+	}
+	return p.rcpt[i]
+}
+
+// statusParams checks the delivery-status options against the session and
+// the recipients to, and returns the parameters they add. It is called
+// while the envelope is built, so every refusal comes before anything is
+// sent: a bad value is a *CommandError, a feature the server lacks a
+// *NotSupportedError.
+func (o *sendOptions) statusParams(s *SMTP, to []string) (envelopeParams, error) {
+	p := envelopeParams{base: o.rcpt}
+	if !o.usesDSN() && !o.requireTLS {
+		return p, o.checkFinal()
+	}
+	var err error
+	if err = o.checkFinal(); err != nil {
+		return p, err
+	}
+	utf8Txn := s.DoesESMTP && slices.ContainsFunc(o.mail, func(m string) bool { return pyLower(m) == "smtputf8" })
+	notify, err := o.notifyValue()
+	if err != nil {
+		return p, err
+	}
+	orcpts, err := o.orcptValues(to, utf8Txn)
+	if err != nil {
+		return p, err
+	}
+	if p.mail, err = o.dsnMailParams(); err != nil {
+		return p, err
+	}
+	if err := o.checkNoRawDuplicates(); err != nil {
+		return p, err
+	}
+	if o.usesDSN() && !s.HasExtn("dsn") {
+		return p, &NotSupportedError{Msg: "DSN (delivery status notifications) not supported by server"}
+	}
+	if o.requireTLS {
+		if !s.isTLS {
+			return p, &NotSupportedError{Msg: "REQUIRETLS needs a TLS session: call StartTLS or use DialSSL first"}
+		}
+		if !s.HasExtn("requiretls") {
+			return p, &NotSupportedError{Msg: "REQUIRETLS not supported by server"}
+		}
+		p.mail = append(p.mail, "REQUIRETLS")
+	}
+	if notify == "" && len(o.orcpt) == 0 {
+		return p, nil
+	}
+	p.rcpt = make([][]string, len(to))
+	for i := range to {
+		extra := make([]string, 0, 2)
+		if notify != "" {
+			extra = append(extra, "NOTIFY="+notify)
+		}
+		if orcpts[i] != "" {
+			extra = append(extra, "ORCPT="+orcpts[i])
+		}
+		p.rcpt[i] = slices.Concat(o.rcpt, extra)
+	}
+	return p, nil
+}
+
+// notifyValue checks the NOTIFY conditions and joins them, "" for none.
+func (o *sendOptions) notifyValue() (string, error) {
+	if !o.notifySet {
+		return "", nil
+	}
+	if len(o.notify) == 0 {
+		return "", &CommandError{Reason: "Notify: no condition given (use NotifyNever for no report)"}
+	}
+	var conds []string
+	for _, c := range o.notify {
+		switch c {
+		case NotifySuccess, NotifyFailure, NotifyDelay, NotifyNever:
+		default:
+			return "", &CommandError{Command: escapeControls(string(c)),
+				Reason: "Notify: unknown condition (want NotifySuccess, NotifyFailure, NotifyDelay or NotifyNever)"}
+		}
+		if !slices.Contains(conds, string(c)) {
+			conds = append(conds, string(c))
+		}
+	}
+	if slices.Contains(conds, string(NotifyNever)) && len(conds) > 1 {
+		return "", &CommandError{Reason: "Notify: NotifyNever cannot be combined with another condition"}
+	}
+	return strings.Join(conds, ","), nil
+}
+
+// dsnMailParams checks RET and ENVID and returns them as MAIL parameters.
+func (o *sendOptions) dsnMailParams() ([]string, error) {
+	var mail []string
+	switch o.ret {
+	case "":
+	case ReturnFull, ReturnHeaders:
+		mail = append(mail, "RET="+string(o.ret))
+	default:
+		return nil, &CommandError{Command: escapeControls(string(o.ret)),
+			Reason: "Return: unknown value (want ReturnFull or ReturnHeaders)"}
+	}
+	if o.envIDSet {
+		id := o.envID
+		if id == "" || len(id) > maxEnvID || strings.ContainsFunc(id, func(r rune) bool { return r < ' ' || r > '~' }) {
+			return nil, &CommandError{Command: escapeControls(id),
+				Reason: "EnvID: an envelope identifier must be 1 to 100 printable ASCII characters"}
+		}
+		mail = append(mail, "ENVID="+xtextEncode(id))
+	}
+	return mail, nil
+}
+
+// orcptValues returns the ORCPT value for each recipient in to, "" where
+// none was given.
+func (o *sendOptions) orcptValues(to []string, utf8Txn bool) ([]string, error) {
+	vals := make([]string, len(to))
+	for _, oc := range o.orcpt {
+		v, err := orcptValue(oc.original, utf8Txn)
+		if err != nil {
+			return nil, err
+		}
+		found := false
+		for i, addr := range to {
+			if sameRecipient(oc.rcpt, addr) {
+				vals[i], found = v, true
+			}
+		}
+		if !found {
+			return nil, &CommandError{Command: escapeControls(oc.rcpt),
+				Reason: "ORcpt: not one of the transaction's recipients"}
+		}
+	}
+	return vals, nil
+}
+
+// orcptValue encodes one original recipient address with its type.
+func orcptValue(original string, utf8Txn bool) (string, error) {
+	if original == "" || !utf8.ValidString(original) ||
+		strings.ContainsFunc(original, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return "", &CommandError{Command: escapeControls(original),
+			Reason: "ORcpt: the original address must be non-empty UTF-8 text without control characters"}
+	}
+	if utf8Txn || !isASCII(original) {
+		return "utf-8;" + utf8AddrEncode(original, utf8Txn), nil
+	}
+	return "rfc822;" + xtextEncode(original), nil
+}
+
+// sameRecipient tells whether the address given to ORcpt names the
+// recipient addr, comparing the bare addresses ("Bob <b@x>" is b@x), and,
+// as SendMessage sends a non-ASCII domain as its A-label to a server
+// without SMTPUTF8, the ASCII forms too.
+func sameRecipient(given, addr string) bool {
+	g, a := addrOnly(given), addrOnly(addr)
+	if g == a {
+		return true
+	}
+	ga, err1 := asciiAddress(g)
+	aa, err2 := asciiAddress(a)
+	return err1 == nil && err2 == nil && addrOnly(ga) == addrOnly(aa)
+}
+
+// checkNoRawDuplicates refuses a parameter given both by a typed option and
+// by [MailOptions] or [RcptOptions]: the server would see it twice and
+// refuse the command, or keep one of the two without saying which.
+func (o *sendOptions) checkNoRawDuplicates() error {
+	typed := []struct {
+		set   bool
+		raw   []string
+		key   string
+		owner string
+	}{
+		{o.ret != "", o.mail, "RET", "Return"},
+		{o.envIDSet, o.mail, "ENVID", "EnvID"},
+		{o.requireTLS, o.mail, "REQUIRETLS", "RequireTLS"},
+		{o.notifySet, o.rcpt, "NOTIFY", "Notify"},
+		{len(o.orcpt) > 0, o.rcpt, "ORCPT", "ORcpt"},
+	}
+	for _, t := range typed {
+		if !t.set {
+			continue
+		}
+		for _, p := range t.raw {
+			k, _, _ := strings.Cut(p, "=")
+			if strings.EqualFold(k, t.key) {
+				return &CommandError{Command: escapeControls(p),
+					Reason: t.owner + " and a raw " + t.key + " option are both given"}
+			}
+		}
+	}
+	return nil
+}

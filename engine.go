@@ -1,0 +1,458 @@
+package smtplib
+
+// The transaction engine. Every mail transaction, whether Sendmail sends it
+// alone or SendBatch sends it among others, goes through one queue of
+// commands in flight: each command written adds the reply it awaits to the
+// queue, and one place (judge) reads each reply, in order, and decides what
+// it means for its transaction. The modes differ only in how far the
+// writing may run ahead of the reading:
+//
+//   - without PIPELINING the window is one command: each is answered
+//     before the next is written, as smtplib does;
+//   - with PIPELINING (RFC 2920) the window is maxInFlight, so MAIL, every
+//     RCPT and DATA (or the first BDAT chunk) go as one group;
+//   - in a batch the window also spans transactions: the next MAIL goes
+//     out behind the previous message's end of data, before its reply.
+//
+// DATA still waits for its 354 before the message goes (RFC 2920 section
+// 3.1 makes DATA the last command of a group), and a second BDAT chunk
+// waits for the envelope's replies, so that a refused envelope costs at
+// most the first chunk.
+
+// maxInFlight bounds the replies outstanding while the client writes: the
+// server's replies to a pipelined group wait in the socket buffers until
+// the client reads them, and a server whose replies filled them would stop
+// reading commands (RFC 2920 section 3.2). A hundred short replies are a
+// few kilobytes, far below any socket buffer.
+const maxInFlight = 100
+
+// What a reply in the queue answers.
+const (
+	inMail  = iota
+	inRcpt  // the recipient is txn.e.to[i]
+	inData  // the DATA command: 354 lets the message go
+	inChunk // a BDAT chunk that is not the last
+	inFinal // the end of the data: the final dot or BDAT LAST
+	inReset // a RSET between transactions
+	inDrain // a reply read only to keep the dialogue in step
+)
+
+// inflight is one awaited reply.
+type inflight struct {
+	kind int
+	t    *txn
+	i    int
+}
+
+// txn is one mail transaction and, once the engine has run, its outcome.
+type txn struct {
+	from string
+	to   []string
+	b    *body
+	o    *sendOptions
+	e    *envelope
+
+	refused  map[string]Reply
+	accepted []string
+	final    []Reply // the replies after the data: one, or for LMTP one per accepted recipient
+	dataGo   bool    // DATA was answered 354 for an envelope that holds
+	dataSent bool    // the whole message was handed to the connection
+	unknown  bool    // the connection was lost after dataSent, before every reply after the data
+	done     bool    // every reply of the transaction was read
+	err      error   // why the transaction failed, once it has
+}
+
+// engine runs transactions over one client. It lives for one call.
+type engine struct {
+	s        *SMTP
+	window   int  // replies that may be outstanding before one is read
+	chunking bool // the message goes in BDAT chunks (RFC 3030)
+	batch    bool // transactions overlap
+	queue    []inflight
+	head     int   // queue[head:] are the replies not read yet
+	base     int   // the sequence number of queue[0]
+	rset     bool  // a RSET is owed before the next transaction
+	err      error // the connection's failure, once it has one
+}
+
+// newEngine sets the window for what the server offers, after EHLO.
+func (s *SMTP) newEngine(batch bool) *engine {
+	e := &engine{s: s, window: 1, batch: batch}
+	if s.DoesESMTP && s.HasExtn("pipelining") && !s.cfg.noPipelining {
+		e.window = maxInFlight
+	}
+	e.chunking = s.DoesESMTP && s.HasExtn("chunking") && !s.cfg.noChunking
+	return e
+}
+
+// pipelined reports whether writes run ahead of replies; a failed write
+// then keeps the client open until the replies already received are read.
+func (e *engine) pipelined() bool { return e.window > 1 }
+
+// next is the sequence number the next queued reply gets; answered is how
+// many have been read.
+func (e *engine) next() int     { return e.base + len(e.queue) }
+func (e *engine) answered() int { return e.base + e.head }
+func (e *engine) pending() int  { return len(e.queue) - e.head }
+
+// run sends the transactions in order. Each one's outcome is left in it;
+// e.err tells whether the connection survived.
+func (e *engine) run(txs []*txn) {
+	for _, t := range txs {
+		if e.err != nil {
+			t.err = notSent(e.err)
+			continue
+		}
+		if t.e == nil {
+			e.s.CommandEncoding = "ascii"
+			if t.e, t.err = e.s.buildEnvelope(t.from, t.to, t.b.size, t.o); t.err != nil {
+				continue
+			}
+		}
+		t.refused = map[string]Reply{}
+		e.send(t)
+		if !e.batch {
+			e.settle()
+		}
+	}
+	e.settle()
+	for _, t := range txs {
+		if t.err == nil && !t.done && e.err != nil {
+			t.err = e.err
+		}
+	}
+	if e.rset && e.err == nil {
+		e.s.rsetQuietly()
+	}
+}
+
+// send writes transaction t, as far as its replies allow.
+func (e *engine) send(t *txn) {
+	if e.rset || e.batch && e.envelopesOpen() {
+		// The server may still hold an earlier transaction that failed
+		// before its end of data; the reset makes this one start clean.
+		e.rset = false
+		e.put(inReset, nil, 0, verbRset, "")
+	}
+	e.put(inMail, t, 0, verbMail, t.e.mail)
+	for i := range t.e.rcpts {
+		if e.stopped(t) {
+			return
+		}
+		e.put(inRcpt, t, i, verbRcpt, t.e.rcpts[i])
+	}
+	if e.stopped(t) {
+		return
+	}
+	if e.chunking {
+		e.sendChunks(t)
+		return
+	}
+	e.await(e.put(inData, t, 0, verbData, ""))
+	if !t.dataGo || e.err != nil {
+		return
+	}
+	if !e.inStep() {
+		return
+	}
+	// In a batch the final dot waits in the buffer for the next group.
+	if err := e.s.writeBody(newDataWriter(nil, true), t.b, wr{phase: phaseDataBlock, flush: !e.batch}); err != nil {
+		t.err = err
+		e.end(err, false)
+		return
+	}
+	t.dataSent = true
+	e.add(inFinal, t, 0)
+}
+
+// envelopesOpen reports whether a reply other than to an end of data, or
+// to a reset, is outstanding: some earlier transaction may yet fail before
+// its end of data and leave the server holding it.
+func (e *engine) envelopesOpen() bool {
+	for _, p := range e.queue[e.head:] {
+		if p.kind != inFinal && p.kind != inReset && p.kind != inDrain {
+			return true
+		}
+	}
+	return false
+}
+
+// inStep reports whether the connection can take the next write. With no
+// reply outstanding, it is where a new group starts, and anything already
+// received was not asked for: the session is out of step and ends (see
+// checkInStep). With replies outstanding, what was received may be theirs.
+func (e *engine) inStep() bool {
+	if e.err == nil && e.pending() == 0 {
+		if err := e.s.checkInStep(); err != nil {
+			e.end(err, false)
+		}
+	}
+	return e.err == nil
+}
+
+// stopped reports whether t can go no further.
+func (e *engine) stopped(t *txn) bool { return e.err != nil || t.err != nil }
+
+// put writes a command and queues the reply it awaits, returning that
+// reply's sequence number (-1 when nothing was written).
+func (e *engine) put(kind int, t *txn, i int, cmd, args string) int {
+	if !e.inStep() {
+		return -1
+	}
+	if err := e.s.putcmd(cmd, args, wr{phase: phaseCommand, hold: e.pipelined()}); err != nil {
+		e.writeFailed(err)
+		return -1
+	}
+	return e.add(kind, t, i)
+}
+
+// add queues an awaited reply and keeps the window: when it is full, the
+// group is flushed and replies are read until half of it is free, so that
+// the commands after it go out as a group again rather than one write per
+// reply read (a window of one empties).
+func (e *engine) add(kind int, t *txn, i int) int {
+	seq := e.next()
+	e.queue = append(e.queue, inflight{kind, t, i})
+	if e.pending() < e.window {
+		return seq
+	}
+	for e.err == nil && e.pending() > e.window/2 {
+		if !e.flushGroup() {
+			break
+		}
+		e.readOne()
+	}
+	return seq
+}
+
+// await reads replies until the one numbered seq is in.
+func (e *engine) await(seq int) {
+	for e.err == nil && seq >= 0 && e.answered() <= seq {
+		if !e.flushGroup() {
+			return
+		}
+		e.readOne()
+	}
+}
+
+// settle reads every outstanding reply.
+func (e *engine) settle() { e.await(e.next() - 1) }
+
+// flushGroup sends what is buffered before replies are read; it reports
+// whether the connection is still up.
+func (e *engine) flushGroup() bool {
+	if e.s.bw == nil || e.s.bw.Buffered() == 0 {
+		return true
+	}
+	if err := e.s.flush(wr{phase: phaseCommand, hold: e.pipelined()}); err != nil {
+		e.writeFailed(err)
+	}
+	return e.err == nil
+}
+
+// writeFailed reports a failed write. While replies are outstanding, a
+// server that refused with 421 and hung up may be why, and its replies
+// are already here: they are read and judged before the write's failure
+// is reported, so the caller learns the server's reason.
+func (e *engine) writeFailed(err error) {
+	we, ok := err.(*writeError)
+	if !ok {
+		e.end(err, false)
+		return
+	}
+	for e.err == nil && e.pending() > 0 {
+		e.readOne()
+	}
+	if e.err == nil {
+		e.end(e.s.disconnected("Server not connected", we.err), false)
+	}
+}
+
+// readOne reads the oldest outstanding reply and judges it.
+func (e *engine) readOne() {
+	p := e.queue[e.head]
+	phase := phaseCommand
+	switch p.kind {
+	case inData:
+		phase = phaseDataInit
+	case inChunk, inFinal:
+		phase = phaseDataTermReply
+	}
+	r, err := e.s.readReplyPhase(phase)
+	if err != nil {
+		e.end(err, true)
+		return
+	}
+	e.head++
+	e.judge(p, r)
+	if e.head == len(e.queue) {
+		e.base += e.head
+		e.queue, e.head = e.queue[:0], 0
+	}
+}
+
+// end marks the connection as failed with err, which has closed the client,
+// and gives each transaction still awaiting a reply its error: a
+// transaction whose whole message went out may have been delivered
+// (unknown, when the connection was lost rather than shut down with 421).
+func (e *engine) end(err error, lost bool) {
+	if e.err != nil {
+		return
+	}
+	e.err = err
+	for _, p := range e.queue[e.head:] {
+		t := p.t
+		if t == nil || t.err != nil {
+			continue
+		}
+		t.err = err
+		if t.dataSent && lost {
+			t.unknown = true
+			t.err = deliveryUnknown(err)
+		}
+	}
+	e.base += len(e.queue)
+	e.queue, e.head = e.queue[:0], 0
+}
+
+// refuse ends t with err after the server's reply r. This is where "a 421
+// closes, anything else resets" is decided for every transaction: 421 says
+// the server is shutting the session down (RFC 5321 section 3.8), so the
+// client closes and nothing after it was processed; any other refusal
+// leaves the session usable, and a RSET is owed before the next
+// transaction.
+func (e *engine) refuse(t *txn, r Reply, err error) {
+	if t != nil {
+		t.err = err
+	}
+	if r.Code == 421 {
+		e.s.Close()
+		e.end(&ServerDisconnectedError{Msg: "the server closed the session", Err: &ResponseError{r.Code, r.Message}}, false)
+		return
+	}
+	e.rset = true
+}
+
+// judge decides what reply r means for the command p it answers.
+func (e *engine) judge(p inflight, r Reply) {
+	t := p.t
+	switch p.kind {
+	case inMail:
+		if r.Code != 250 {
+			e.refuse(t, r, &SenderRefusedError{ResponseError(r), t.from})
+			return
+		}
+		e.checkSomeAccepted(t, -1)
+	case inRcpt:
+		if t.err != nil {
+			return // the sender was refused: these replies only drain
+		}
+		if r.Code == 250 || r.Code == 251 {
+			t.accepted = append(t.accepted, t.to[p.i])
+		} else {
+			t.refused[t.to[p.i]] = r
+		}
+		if r.Code == 421 {
+			e.refuse(t, r, &RecipientsRefusedError{Recipients: t.refused})
+			return
+		}
+		e.checkSomeAccepted(t, p.i)
+	case inData:
+		e.judgeData(t, r)
+	case inChunk:
+		if t.err == nil && r.Code != 250 {
+			e.refuse(t, r, &DataError{ResponseError(r)})
+		}
+	case inFinal:
+		e.judgeFinal(t, r)
+	}
+}
+
+// checkSomeAccepted fails t once its last envelope reply (the RCPT
+// numbered i, or MAIL, i = -1, when there are no recipients) is in and
+// every recipient was refused. Like smtplib it compares the number of
+// refused addresses with the number given, so a refused address listed
+// twice counts once.
+func (e *engine) checkSomeAccepted(t *txn, i int) {
+	if i == len(t.to)-1 && len(t.refused) == len(t.to) {
+		e.refuse(t, Reply{}, &RecipientsRefusedError{Recipients: t.refused})
+	}
+}
+
+// judgeData judges the reply to DATA.
+func (e *engine) judgeData(t *txn, r Reply) {
+	if t.err != nil {
+		// A server that said 354 although no recipient was accepted gets
+		// the lone "." that ends the data, so that it leaves data mode; no
+		// message data is sent.
+		if r.Code == 354 && e.s.write([]byte(".\r\n"), wr{phase: phaseDataBlock, hold: e.pipelined()}) == nil {
+			e.add(inDrain, nil, 0)
+		}
+		return
+	}
+	if e.s.debuglevel > 0 {
+		e.s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
+	}
+	if r.Code == 354 {
+		t.dataGo = true
+		return
+	}
+	if e.batch {
+		// The server still holds the envelope; the next mail needs it gone.
+		e.refuse(t, r, &DataError{ResponseError(r)})
+		return
+	}
+	// smtplib neither resets nor closes here, even on 421.
+	t.err = &DataError{ResponseError(r)}
+}
+
+// judgeFinal judges a reply after the end of the data.
+func (e *engine) judgeFinal(t *txn, r Reply) {
+	if t.err != nil {
+		return // BDAT LAST after a failed envelope or chunk: drained
+	}
+	if e.s.debuglevel > 0 {
+		e.s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
+	}
+	t.final = append(t.final, r)
+	if !e.s.lmtp {
+		t.done = true
+		if r.Code != 250 {
+			e.refuse(t, r, &DataError{ResponseError(r)})
+		}
+		return
+	}
+	// LMTP answers once per accepted recipient (RFC 2033 section 4.2);
+	// how many is known now that the envelope's replies are in.
+	if len(t.final) == 1 && len(t.accepted) > 1 {
+		more := make([]inflight, len(t.accepted)-1)
+		for i := range more {
+			more[i] = inflight{kind: inFinal, t: t}
+		}
+		e.queue = append(e.queue[:e.head], append(more, e.queue[e.head:]...)...)
+	}
+	if len(t.final) < len(t.accepted) {
+		return
+	}
+	t.done = true
+	for _, f := range t.final {
+		if f.Code == 421 {
+			// The transaction is over whatever the replies say, so no
+			// RSET is owed; a 421 among them still ends the session.
+			e.refuse(nil, f, nil)
+			return
+		}
+	}
+}
+
+// outcome is what Sendmail returns for t.
+func (e *engine) outcome(t *txn) (map[string]Reply, error) {
+	t.o.noteFinal(t)
+	if e.s.lmtp {
+		return e.s.lmtpOutcome(t)
+	}
+	if t.err != nil {
+		return nil, t.err
+	}
+	return t.refused, nil
+}

@@ -1,0 +1,208 @@
+package smtptest
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// RcptDSN is what one RCPT asked of delivery status notifications (RFC
+// 3461), decoded.
+type RcptDSN struct {
+	// Notify are the NOTIFY conditions in upper case, as sent ("SUCCESS",
+	// "FAILURE", "DELAY" or "NEVER"); nil without NOTIFY.
+	Notify []string
+	// ORcptType is ORCPT's address type in lower case ("rfc822",
+	// "utf-8"), "" without ORCPT.
+	ORcptType string
+	// ORcpt is ORCPT's original recipient address, decoded from xtext
+	// (or, for "utf-8", from RFC 6533's \x{...} escapes).
+	ORcpt string
+}
+
+// WithDSN offers DSN (RFC 3461). The server then checks and decodes MAIL's
+// RET and ENVID and each RCPT's NOTIFY and ORCPT, refusing a malformed one
+// with 501 as Postfix does, and records them in [Message]'s Ret, EnvID and
+// DSN. Without DSN the parameters are accepted unread, as before.
+func WithDSN() Option {
+	return func(s *Server) { s.setExtension("DSN") }
+}
+
+// WithRequireTLS offers REQUIRETLS (RFC 8689) in sessions under TLS only,
+// as a server does that can keep the promise; a MAIL with REQUIRETLS
+// outside TLS, or to a server that does not offer it, gets 530. A message
+// sent with it has [Message].RequireTLS set. To offer REQUIRETLS in clear
+// text as well (to test a client's own check), list it in
+// [WithExtensions].
+func WithRequireTLS() Option {
+	return func(s *Server) {
+		s.setExtension("REQUIRETLS")
+		s.requireTLSOnlyTLS = true
+	}
+}
+
+// WithEnhancedStatusCodes offers ENHANCEDSTATUSCODES (RFC 2034). The
+// server's own replies carry an RFC 3463 code ("550 5.1.1 ...") whether or
+// not it is offered, as Postfix's do; scripted replies are sent as given.
+func WithEnhancedStatusCodes() Option {
+	return func(s *Server) { s.setExtension("ENHANCEDSTATUSCODES") }
+}
+
+// checkMailStatus checks MAIL's RET, ENVID and REQUIRETLS, returning the
+// refusal to send, or "".
+func (c *session) checkMailStatus(params []string) string {
+	if hasParam(params, "REQUIRETLS") && (!c.tls || !c.has("REQUIRETLS")) {
+		return "530 5.7.10 REQUIRETLS needs a TLS session with a server that offers it"
+	}
+	if !c.has("DSN") {
+		return ""
+	}
+	if _, _, err := mailDSN(params); err != nil {
+		return "501 5.5.4 " + err.Error()
+	}
+	return ""
+}
+
+// mailDSN decodes MAIL's RET and ENVID.
+func mailDSN(params []string) (ret, envID string, err error) {
+	if v, ok := paramValue(params, "RET"); ok {
+		ret = strings.ToUpper(v)
+		if ret != "FULL" && ret != "HDRS" {
+			return "", "", dsnRefusal("Bad RET parameter syntax")
+		}
+	}
+	if v, ok := paramValue(params, "ENVID"); ok {
+		envID, err = decodeXtext(v)
+		if err != nil || envID == "" || len(envID) > 100 || !printable(envID) {
+			return "", "", dsnRefusal("Bad ENVID parameter syntax")
+		}
+	}
+	return ret, envID, nil
+}
+
+// rcptDSN decodes one RCPT's NOTIFY and ORCPT.
+func rcptDSN(params []string) (RcptDSN, error) {
+	var d RcptDSN
+	if v, ok := paramValue(params, "NOTIFY"); ok {
+		seen := map[string]bool{}
+		for _, kw := range strings.Split(strings.ToUpper(v), ",") {
+			switch kw {
+			case "SUCCESS", "FAILURE", "DELAY", "NEVER":
+			default:
+				return d, dsnRefusal("Error: Bad NOTIFY parameter syntax")
+			}
+			if seen[kw] {
+				return d, dsnRefusal("Error: Bad NOTIFY parameter syntax")
+			}
+			seen[kw] = true
+			d.Notify = append(d.Notify, kw)
+		}
+		if seen["NEVER"] && len(d.Notify) > 1 {
+			return d, dsnRefusal("Error: Bad NOTIFY parameter syntax")
+		}
+	}
+	if v, ok := paramValue(params, "ORCPT"); ok {
+		typ, addr, found := strings.Cut(v, ";")
+		var err error
+		switch d.ORcptType = strings.ToLower(typ); {
+		case !found:
+			err = fmt.Errorf("no address type")
+		case d.ORcptType == "utf-8":
+			d.ORcpt, err = decodeUTF8Addr(addr)
+		default:
+			d.ORcpt, err = decodeXtext(addr)
+			if err == nil && !printable(d.ORcpt) {
+				err = fmt.Errorf("not printable")
+			}
+		}
+		if err != nil || d.ORcpt == "" {
+			return d, dsnRefusal("Error: Bad ORCPT parameter syntax")
+		}
+	}
+	return d, nil
+}
+
+// printable tells whether s is printable ASCII, spaces included, as RFC
+// 3461 requires of ENVID and of an rfc822 ORCPT once decoded.
+func printable(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r > '~' })
+}
+
+// decodeXtext decodes RFC 3461 xtext: "+" and two upper-case hex digits
+// stand for a byte; other bytes must be printable ASCII other than "=".
+func decodeXtext(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			if i+2 >= len(s) {
+				return "", fmt.Errorf("xtext: short escape")
+			}
+			hi, ok1 := hexVal(s[i+1])
+			lo, ok2 := hexVal(s[i+2])
+			if !ok1 || !ok2 {
+				return "", fmt.Errorf("xtext: bad escape")
+			}
+			b.WriteByte(hi<<4 | lo)
+			i += 2
+		case c > ' ' && c < 0x7f && c != '=':
+			b.WriteByte(c)
+		default:
+			return "", fmt.Errorf("xtext: unencoded byte %#x", c)
+		}
+	}
+	return b.String(), nil
+}
+
+// decodeUTF8Addr decodes RFC 6533's utf-8-addr-xtext and
+// utf-8-addr-unitext: UTF-8 text in which "\x{HEX}" stands for a code
+// point, and "+", "=", "\", space and controls must be so escaped.
+func decodeUTF8Addr(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if strings.HasPrefix(s[i:], `\x{`) {
+			end := strings.IndexByte(s[i:], '}')
+			if end < 4 || end > 9 {
+				return "", fmt.Errorf("utf-8 address: bad escape")
+			}
+			var r rune
+			for _, h := range []byte(s[i+3 : i+end]) {
+				v, ok := hexVal(h)
+				if !ok {
+					return "", fmt.Errorf("utf-8 address: bad escape")
+				}
+				r = r<<4 | rune(v)
+			}
+			if !utf8.ValidRune(r) {
+				return "", fmt.Errorf("utf-8 address: bad code point")
+			}
+			b.WriteRune(r)
+			i += end + 1
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError || r <= ' ' || r == 0x7f || r == '+' || r == '=' || r == '\\' {
+			return "", fmt.Errorf("utf-8 address: unescaped %q", r)
+		}
+		b.WriteRune(r)
+		i += n
+	}
+	return b.String(), nil
+}
+
+// dsnRefusal is the text of the 501 reply to a malformed DSN parameter,
+// in Postfix's words.
+type dsnRefusal string
+
+func (e dsnRefusal) Error() string { return string(e) }
+
+// hexVal reads an upper-case hex digit, as RFC 3461 and RFC 6533 write them.
+func hexVal(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
