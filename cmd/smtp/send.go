@@ -177,7 +177,8 @@ func (c *cli) deliver(o *sendOptions, host string, port int, cfg *tls.Config, ms
 
 	// --from and --to are the envelope; without them SendMessage takes
 	// it from the header (only --eml may leave them out).
-	var opts []smtplib.SendOption
+	var final smtplib.Reply // the reply with the queue id, to trace the message
+	opts := []smtplib.SendOption{smtplib.FinalReply(&final)}
 	if o.from != "" {
 		opts = append(opts, smtplib.FromAddr(o.from))
 	}
@@ -195,11 +196,11 @@ func (c *cli) deliver(o *sendOptions, host string, port int, cfg *tls.Config, ms
 		return s.fail("sending to "+s.addr, err)
 	}
 	s.Quit() //nolint:errcheck // the message is accepted; a failed QUIT changes nothing
-	if len(o.to) == 0 {
-		fmt.Fprintf(c.stdout, "sent %d bytes to %s\n", size, s.addr)
-	} else {
-		fmt.Fprintf(c.stdout, "sent %d bytes to %s for %d of %d recipients\n", size, s.addr, len(o.to)-len(refused), len(o.to))
+	fmt.Fprintf(c.stdout, "sent %d bytes to %s", size, s.addr)
+	if len(o.to) > 0 {
+		fmt.Fprintf(c.stdout, " for %d of %d recipients", len(o.to)-len(refused), len(o.to))
 	}
+	fmt.Fprintf(c.stdout, ": %d %s\n", final.Code, clean(final.Message))
 	if len(refused) > 0 {
 		return &refusedError{refused: refused, total: len(o.to)}
 	}

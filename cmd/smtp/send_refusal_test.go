@@ -106,7 +106,7 @@ func TestSendRefusals(t *testing.T) {
 			if tt.delivered != nil {
 				got, _ := received(t, srv)
 				assert.Equal(t, tt.delivered, got.To)
-				assert.Regexp(t, `^sent \d+ bytes to `+regexp.QuoteMeta(srv.Addr)+` for 1 of 2 recipients\n$`, r.stdout)
+				assert.Regexp(t, `^sent \d+ bytes to `+regexp.QuoteMeta(srv.Addr)+` for 1 of 2 recipients: 250 2\.0\.0 Ok: queued as `+got.ID+`\n$`, r.stdout)
 			} else if tt.code != exitTempFail || !strings.Contains(tt.name, "after the data") {
 				assert.Empty(t, srv.Messages())
 			}

@@ -41,7 +41,7 @@ func TestSendBuilt(t *testing.T) {
 	assert.NotEmpty(t, m.Header.Get("Message-ID"))
 	assert.NotEmpty(t, m.Header.Get("Date"))
 	assert.True(t, strings.HasSuffix(string(got.Data), "\r\n\r\nHi there.\r\nBye.\r\n"), string(got.Data))
-	assert.Equal(t, "sent "+itoa(len(got.Data))+" bytes to "+srv.Addr+" for 2 of 2 recipients\n", r.stdout)
+	assert.Equal(t, "sent "+itoa(len(got.Data))+" bytes to "+srv.Addr+" for 2 of 2 recipients: 250 2.0.0 Ok: queued as "+got.ID+"\n", r.stdout)
 }
 
 func TestSendBodySources(t *testing.T) {
@@ -94,6 +94,7 @@ func TestSendEML(t *testing.T) {
 		assert.Equal(t, []string{"dave@example.org", "frank@example.org", "erin@example.org"}, got.To)
 		// Sent as it is, but without its Bcc field.
 		assert.Equal(t, strings.Replace(eml, "Bcc: frank@example.org\r\n", "", 1), string(got.Data))
+		assert.Equal(t, "sent "+itoa(len(eml))+" bytes to "+srv.Addr+": 250 2.0.0 Ok: queued as "+got.ID+"\n", r.stdout)
 	})
 	t.Run("envelope from the flags, message from stdin", func(t *testing.T) {
 		srv := smtptest.NewServer(t)
