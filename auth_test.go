@@ -39,7 +39,7 @@ func newAuthServer(t *testing.T, opts ...smtptest.Option) *smtptest.Server {
 // dialTest connects a greeted client to srv.
 func dialTest(t *testing.T, srv *smtptest.Server, opts ...Option) *SMTP {
 	t.Helper()
-	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(10 * time.Second)}, opts...)
+	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(testTimeout)}, opts...)
 	c, err := Dial(srv.Host(), srv.Port(), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
@@ -271,7 +271,7 @@ func TestAuthRefusedInClearText(t *testing.T) {
 				network = "unix"
 			}
 			d := redirectDialer{network: network, addr: srv.Addr, remote: tt.remote}
-			c := New(append([]Option{WithDialer(d), WithLocalHostname("client.example"), WithTimeout(10 * time.Second)}, tt.opts...)...)
+			c := New(append([]Option{WithDialer(d), WithLocalHostname("client.example"), WithTimeout(testTimeout)}, tt.opts...)...)
 			t.Cleanup(func() { c.Close() })
 			_, err := c.Connect(tt.host, 25)
 			require.NoError(t, err)

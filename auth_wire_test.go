@@ -11,37 +11,30 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/rawsrv"
 )
 
 // Exact wire tests of authentication, compared with what Python's smtplib
 // sends, and lineServer, the scripted one-connection server they and the
 // SCRAM tests use.
 
-// lineServer is a one-connection server for exact wire tests: it sends a
-// greeting, then answers each line the client sends with what handle
-// returns for it (CRLF added), and records the lines as sent, CRLF
-// included. A reply starting with "221" ends the session after it is sent.
+// lineServer is a one-connection server for exact wire tests, on the
+// suite's raw-connection server (internal/rawsrv): it sends a greeting,
+// then answers each line the client sends with what handle returns for it
+// (CRLF added), and records the lines as sent, CRLF included. A reply
+// starting with "221" ends the session after it is sent.
 type lineServer struct {
-	ln    net.Listener
+	*rawsrv.Server
 	mu    sync.Mutex
 	lines []string
-	done  chan struct{}
 }
 
 func newLineServer(t *testing.T, handle func(line string) string) *lineServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s := &lineServer{ln: ln, done: make(chan struct{})}
-	t.Cleanup(func() { ln.Close(); <-s.done })
-	go func() {
-		defer close(s.done)
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(10 * time.Second))
+	s := &lineServer{}
+	s.Server = rawsrv.StartOnce(t, func(conn net.Conn) {
+		conn.SetDeadline(time.Now().Add(testTimeout))
 		if _, err := conn.Write([]byte("220 wire.example ESMTP\r\n")); err != nil {
 			return
 		}
@@ -61,7 +54,7 @@ func newLineServer(t *testing.T, handle func(line string) string) *lineServer {
 				return
 			}
 		}
-	}()
+	})
 	return s
 }
 
@@ -87,7 +80,7 @@ func newWireServer(t *testing.T, replies ...string) *lineServer {
 
 // received waits for the session to end and returns the client's lines.
 func (s *lineServer) received() []string {
-	<-s.done
+	s.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.lines...)
@@ -95,9 +88,9 @@ func (s *lineServer) received() []string {
 
 func (s *lineServer) dial(t *testing.T, opts ...Option) *SMTP {
 	t.Helper()
-	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(10 * time.Second)}, opts...)
+	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(testTimeout)}, opts...)
 	c := New(opts...)
-	_, err := c.Connect("127.0.0.1", s.ln.Addr().(*net.TCPAddr).Port)
+	_, err := c.Connect("127.0.0.1", s.Port())
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,7 +62,7 @@ func TestSendBatchRefusedMidBatch(t *testing.T) {
 			}
 			t.Run(mode.name+"/"+tt.name, func(t *testing.T) {
 				srv := smtptest.NewServer(t, append([]smtptest.Option{smtptest.WithExtensions(mode.ext...)}, tt.opts...)...)
-				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 				require.NoError(t, err)
 				defer c.Close()
 				results, err := c.SendBatch(context.Background(), batchOf(3))
@@ -97,7 +95,7 @@ func TestSendBatchDroppedMidBatch(t *testing.T) {
 			t.Run(mode.name+"/"+at, func(t *testing.T) {
 				srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...),
 					smtptest.WithFault(smtptest.Fault{At: at, N: 2, Action: smtptest.Drop}))
-				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 				require.NoError(t, err)
 				defer c.Close()
 				results, err := c.SendBatch(context.Background(), batchOf(3))
@@ -138,7 +136,7 @@ func TestSendBatch421MidBatch(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...),
 				smtptest.WithRefuseSender("m1@example.com", "421 4.3.2 shutting down"))
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 			require.NoError(t, err)
 			defer c.Close()
 			results, err := c.SendBatch(context.Background(), batchOf(3))
@@ -162,7 +160,7 @@ func TestSendBatch421MidBatch(t *testing.T) {
 // (a bad address, a misplaced option) does not stop the others.
 func TestSendBatchBadMail(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.WithPipelining(), smtptest.WithChunking())
-	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 	require.NoError(t, err)
 	defer c.Close()
 	mails := batchOf(4)
@@ -203,8 +201,8 @@ func TestSendBatchRoundTrips(t *testing.T) {
 			// The client's own writes are counted, not the server's: how
 			// the server's replies are grouped depends on when the
 			// client's bytes arrive, which a busy machine changes.
-			d := &writeCounter{}
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second), WithDialer(d))
+			d := &countingDialer{}
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout), WithDialer(d))
 			require.NoError(t, err)
 			defer c.Close()
 			before := d.writes.Load()
@@ -222,24 +220,35 @@ func TestSendBatchRoundTrips(t *testing.T) {
 	}
 }
 
-// writeCounter dials TCP and counts the client's writes to the
-// connection: each is one group of commands (or data) put on the wire.
-type writeCounter struct{ writes atomic.Int64 }
-
-func (d *writeCounter) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
+// TestSendBatchLMTP sends a batch to an LMTP server, in every mode: each
+// mail gets its per-recipient replies, and a recipient refused after the
+// data is in that mail's Refused, as LMTP's Sendmail reports it.
+func TestSendBatchLMTP(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...),
+				smtptest.WithLMTPReply("full@example.com", "452 4.2.2 Mailbox full"))
+			l, err := DialLMTP(srv.Host(), srv.Port(), WithTimeout(testTimeout))
+			require.NoError(t, err)
+			defer l.Close()
+			mails := batchOf(3)
+			for i := range mails {
+				mails[i].To = append(mails[i].To, "full@example.com", fmt.Sprintf("s%d@example.com", i))
+			}
+			results, err := l.SendBatch(context.Background(), mails)
+			require.NoError(t, err)
+			for i, r := range results {
+				require.NoError(t, r.Err, "mail %d", i)
+				assert.Equal(t, map[string]Reply{"full@example.com": {452, "4.2.2 Mailbox full"}}, r.Refused, "mail %d", i)
+			}
+			_, err = l.Quit()
+			require.NoError(t, err)
+			require.NoError(t, srv.WaitSessions(1, 5*time.Second))
+			msgs := srv.Messages()
+			require.Len(t, msgs, 3)
+			for i, m := range msgs {
+				assert.Equal(t, []string{fmt.Sprintf("r%d@example.com", i), fmt.Sprintf("s%d@example.com", i)}, m.To)
+			}
+		})
 	}
-	return &countedConn{Conn: conn, writes: &d.writes}, nil
-}
-
-type countedConn struct {
-	net.Conn
-	writes *atomic.Int64
-}
-
-func (c *countedConn) Write(p []byte) (int, error) {
-	c.writes.Add(1)
-	return c.Conn.Write(p)
 }

@@ -72,23 +72,6 @@ type SMTP struct {
 	chunkBuf    []byte          // reused by chunkSender, when small
 }
 
-// wr is how one write behaves, passed with the write rather than set on
-// the client: the timeout phase its deadline comes from, whether the
-// buffer is flushed, whether a failure leaves the client open (hold: the
-// replies already received to a pipelined group may say why the server
-// hung up, so they are read first), and whether the debug output hides
-// the command's arguments (credentials).
-type wr struct {
-	phase  int
-	flush  bool
-	hold   bool
-	redact bool
-}
-
-// wrCommand writes a command on its own: flushed, and closing the client
-// if it fails.
-var wrCommand = wr{phase: phaseCommand, flush: true}
-
 // New returns a client that is not connected yet (Python's SMTP() with no
 // host); call [SMTP.Connect].
 func New(opts ...Option) *SMTP {
@@ -269,21 +252,6 @@ func (s *SMTP) attach(conn net.Conn) {
 	s.bw = bufio.NewWriterSize(s.dw, defaultWriteBufSize)
 }
 
-// deadlineWriter renews the write deadline before each write to the
-// connection, so the timeout bounds each write of a long message rather
-// than the whole of it. Its phase is that of the write under way, which
-// every write passes in its wr.
-type deadlineWriter struct {
-	conn  net.Conn
-	s     *SMTP
-	phase int
-}
-
-func (w *deadlineWriter) Write(p []byte) (int, error) {
-	w.s.renewDeadline(w.conn.SetWriteDeadline, w.phase)
-	return w.conn.Write(p)
-}
-
 // renewDeadline sets a read or write deadline the phase's timeout from now.
 // A context that ended just before has had the past deadline that bind put
 // on the connection overwritten, so the deadline is checked against it
@@ -403,49 +371,6 @@ func (s *SMTP) Send(str string) error {
 	}
 	return s.write([]byte(str), wrCommand)
 }
-
-// write puts b on the wire as w says. A failure closes the client, unless
-// w holds it back as a *writeError.
-func (s *SMTP) write(b []byte, w wr) error {
-	if s.getConn() == nil {
-		return notConnected()
-	}
-	s.dw.phase = w.phase
-	_, err := s.bw.Write(b)
-	return s.afterWrite(err, w)
-}
-
-// flush sends what is buffered, as w says.
-func (s *SMTP) flush(w wr) error {
-	if s.getConn() == nil {
-		return notConnected()
-	}
-	s.dw.phase = w.phase
-	return s.afterWrite(s.bw.Flush(), w)
-}
-
-// afterWrite flushes when w says so and turns a failure of the buffered
-// writes into the client's error: the client is closed, unless w holds
-// write errors back.
-func (s *SMTP) afterWrite(err error, w wr) error {
-	if err == nil && w.flush {
-		err = s.bw.Flush()
-	}
-	if err != nil {
-		if w.hold {
-			return &writeError{err}
-		}
-		return s.disconnected("Server not connected", err)
-	}
-	return nil
-}
-
-// writeError is a failed write that left the client open, for a pipelined
-// group whose replies may still say why the server hung up.
-type writeError struct{ err error }
-
-func (e *writeError) Error() string { return e.err.Error() }
-func (e *writeError) Unwrap() error { return e.err }
 
 // Putcmd sends the command cmd, followed by a space and args when args is
 // not empty, and CRLF (Python's putcmd). A CR, LF or NUL anywhere in them,

@@ -3,6 +3,7 @@ package smtplib
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/rawsrv"
 )
 
 func TestSplitHostPort(t *testing.T) {
@@ -50,7 +53,7 @@ func TestDialHostPortString(t *testing.T) {
 		S: 220 ready
 		C
 		S: 221 bye`)
-	c, err := Dial("127.0.0.1:"+strconv.Itoa(srv.port()), 0, WithLocalHostname("h.example"))
+	c, err := Dial("127.0.0.1:"+strconv.Itoa(srv.Port()), 0, WithLocalHostname("h.example"))
 	require.NoError(t, err)
 	_, err = c.Quit()
 	require.NoError(t, err)
@@ -58,11 +61,7 @@ func TestDialHostPortString(t *testing.T) {
 }
 
 func TestDialRefused(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	_, err = Dial("127.0.0.1", port, WithTimeout(5*time.Second))
+	_, err := Dial("127.0.0.1", rawsrv.ClosedPort(t), WithTimeout(testTimeout))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 	var op *net.OpError
@@ -88,7 +87,7 @@ func TestDialBadGreeting(t *testing.T) {
 		S: 554-no service
 		S: 554 go away
 		C`)
-	c, err := Dial("127.0.0.1", srv.port(), WithTimeout(5*time.Second))
+	c, err := Dial("127.0.0.1", srv.Port(), WithTimeout(testTimeout))
 	var ce *ConnectError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, 554, ce.Code)
@@ -101,39 +100,32 @@ func TestDialBadGreeting(t *testing.T) {
 
 func TestConnectReturnsGreeting(t *testing.T) {
 	srv := newScriptServer(t, `S: 554 busy`)
-	c := New(WithTimeout(5 * time.Second))
-	r, err := c.Connect("127.0.0.1", srv.port())
+	c := New(WithTimeout(testTimeout))
+	r, err := c.Connect("127.0.0.1", srv.Port())
 	require.NoError(t, err)
 	assert.Equal(t, Reply{554, "busy"}, r)
 	c.Close()
 }
 
 func TestTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		conn, err := ln.Accept()
-		if err == nil {
-			accepted <- conn
-		}
-	}()
+	// A server that accepts and never greets.
+	closed := make(chan error, 1)
+	srv := rawsrv.StartOnce(t, func(conn net.Conn) {
+		conn.SetReadDeadline(time.Now().Add(testTimeout))
+		_, err := conn.Read(make([]byte, 1))
+		closed <- err
+	})
 	start := time.Now()
-	c, err := Dial("127.0.0.1", ln.Addr().(*net.TCPAddr).Port, WithTimeout(200*time.Millisecond))
+	c, err := Dial("127.0.0.1", srv.Port(), WithTimeout(200*time.Millisecond))
 	elapsed := time.Since(start)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
 	var sd *ServerDisconnectedError
 	assert.ErrorAs(t, err, &sd)
-	assert.Less(t, elapsed, 3*time.Second)
+	assert.Less(t, elapsed, notStuck)
 	assert.Nil(t, c)
-	conn := <-accepted
 	// The client closed its end: the server reads EOF.
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, rerr := conn.Read(make([]byte, 1))
-	assert.Error(t, rerr)
-	conn.Close()
+	assert.ErrorIs(t, <-closed, io.EOF)
 }
 
 func TestLocalHostname(t *testing.T) {
@@ -141,8 +133,8 @@ func TestLocalHostname(t *testing.T) {
 		S: 220 hi
 		C
 		S: 250 ok`)
-	c := New(WithTimeout(5 * time.Second))
-	_, err := c.Connect("127.0.0.1", srv.port())
+	c := New(WithTimeout(testTimeout))
+	_, err := c.Connect("127.0.0.1", srv.Port())
 	require.NoError(t, err)
 	want := fqdn()
 	if want == "" {
@@ -411,15 +403,15 @@ func TestDebugOutput(t *testing.T) {
 			S: 250-a
 			S: 250 b`)
 		var out bytes.Buffer
-		c := New(WithLocalHostname("h"), WithDebugOutput(&out), WithTimeout(5*time.Second))
+		c := New(WithLocalHostname("h"), WithDebugOutput(&out), WithTimeout(testTimeout))
 		c.SetDebuglevel(level)
-		_, err := c.Connect("127.0.0.1", srv.port())
+		_, err := c.Connect("127.0.0.1", srv.Port())
 		require.NoError(t, err)
 		_, err = c.Docmd("noop", "it's")
 		require.NoError(t, err)
 		c.Close()
 		srv.received()
-		return strings.ReplaceAll(out.String(), strconv.Itoa(srv.port()), "PORT")
+		return strings.ReplaceAll(out.String(), strconv.Itoa(srv.Port()), "PORT")
 	}
 	assert.Empty(t, run(0))
 	assert.Equal(t, `connect: to ('127.0.0.1', PORT) None

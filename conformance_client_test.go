@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/internal/rawsrv"
 )
 
 // The Go client of the conformance test (see conformance_test.go): it
@@ -58,10 +59,7 @@ func (s *confSession) address(a confAction) (string, int) {
 		require.Less(t, a.Server, len(s.ports), "connect to a server the scenario does not have")
 		port = s.ports[a.Server]
 	case string(a.Port) == `"closed"`:
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		port = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
+		port = rawsrv.ClosedPort(t)
 		s.closedPort = port
 	default:
 		require.NoError(t, json.Unmarshal(a.Port, &port))

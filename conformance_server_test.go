@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/rawsrv"
 )
 
 // The script servers of the conformance test (see conformance_test.go):
@@ -114,37 +116,26 @@ func confParseStep(t *testing.T, raw json.RawMessage) confStep {
 	return st
 }
 
-// confServer plays a script to one client, as gen.py's ScriptServer does:
-// at the end of the script it shuts down its sending side (unless the
-// session is encrypted) and reads what the client still sends until the
-// client closes.
+// confServer plays a script to one client, as gen.py's ScriptServer does,
+// on the suite's raw-connection server (internal/rawsrv): at the end of
+// the script it shuts down its sending side (unless the session is
+// encrypted) and reads what the client still sends until the client
+// closes. It accepts one connection; a second dial is refused.
 type confServer struct {
-	ln    net.Listener
+	*rawsrv.Server
 	steps []confStep
 	conn  net.Conn
 	br    *bufio.Reader
-	got   []byte // written by run only, read after done
-	done  chan struct{}
+	got   []byte // written by run only, read after Wait
 }
 
 func confStartServer(t *testing.T, steps []confStep) *confServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s := &confServer{ln: ln, steps: steps, done: make(chan struct{})}
-	go s.run()
-	t.Cleanup(func() { s.finish() })
+	s := &confServer{steps: steps}
+	s.Server = rawsrv.StartOnce(t, s.run)
 	return s
 }
 
-func (s *confServer) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
-
-func (s *confServer) run() {
-	defer close(s.done)
-	conn, err := s.ln.Accept()
-	s.ln.Close()
-	if err != nil {
-		return
-	}
+func (s *confServer) run(conn net.Conn) {
 	s.conn, s.br = conn, bufio.NewReader(conn)
 	defer func() { s.conn.Close() }()
 	for _, st := range s.steps {
@@ -226,8 +217,7 @@ func (s *confServer) step(st confStep) bool {
 // finish stops waiting for a client that never came, waits for the script
 // to end, and returns everything read, split after each LF.
 func (s *confServer) finish() []string {
-	s.ln.Close()
-	<-s.done
+	s.Wait()
 	return confLines(s.got)
 }
 

@@ -187,7 +187,7 @@ func confCheck(t *testing.T, sc confScenario, want confExpScenario) []confMismat
 	ports := make([]int, len(scripts))
 	for i, steps := range scripts {
 		servers[i] = confStartServer(t, steps)
-		ports[i] = servers[i].port()
+		ports[i] = servers[i].Port()
 	}
 	sess := &confSession{t: t, rec: &confRecorder{}, ports: ports}
 	sess.c = smtplib.New(sess.options()...)

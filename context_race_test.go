@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/rawsrv"
 )
 
 // holdAbort is a connection whose deadlines in the past (what a done
@@ -28,6 +30,13 @@ func (c *holdAbort) SetDeadline(t time.Time) error {
 		<-c.release
 	}
 	return c.Conn.SetDeadline(t)
+}
+
+// connDialer hands the client a connection made beforehand.
+type connDialer struct{ conn net.Conn }
+
+func (d connDialer) DialContext(context.Context, string, string) (net.Conn, error) {
+	return d.conn, nil
 }
 
 // cancelAtPhrase cancels a context when the client's debug output shows
@@ -54,14 +63,15 @@ func (w cancelAtPhrase) Write(p []byte) (int, error) {
 // synctest every step is ordered, so the old race fails here every time.
 func TestContextCancelledAsSendmailReturns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		clientEnd, serverEnd := net.Pipe()
 		noopReply := make(chan struct{})
-		go pipeScript(serverEnd, noopReply)
+		pipes := rawsrv.NewPipes(func(conn net.Conn) { pipeScript(conn, noopReply) })
+		clientEnd, err := pipes.DialContext(context.Background(), "tcp", "mx.example:25")
+		require.NoError(t, err)
 
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		conn := &holdAbort{Conn: clientEnd, release: make(chan struct{})}
-		c, err := Dial("mx.example", 25, WithDialer(pipeDialer{conn}), WithLocalHostname("client.example"),
+		c, err := Dial("mx.example", 25, WithDialer(connDialer{conn}), WithLocalHostname("client.example"),
 			WithDebugOutput(cancelAtPhrase{"data: (250", cancel}))
 		require.NoError(t, err)
 		defer c.Close()
@@ -96,7 +106,6 @@ func TestContextCancelledAsSendmailReturns(t *testing.T) {
 // pipeScript is the server of TestContextCancelledAsSendmailReturns: it
 // accepts one message and answers NOOP once noopReply is closed.
 func pipeScript(conn net.Conn, noopReply chan struct{}) {
-	defer conn.Close()
 	r := bufio.NewReader(conn)
 	say := func(s string) bool { _, err := conn.Write([]byte(s)); return err == nil }
 	if !say("220 mx.example\r\n") {

@@ -28,7 +28,7 @@ func (d *blockingDialer) DialContext(ctx context.Context, _, _ string) (net.Conn
 
 // TestContextDial ends the context of a Dial function at each point before
 // the session is established. The property of each row: the call returns
-// a nil client within a second (the client's own timeouts are the
+// a nil client when the context ends (the client's own timeouts are the
 // RFC's minutes), and the error is a *ServerDisconnectedError for which
 // errors.Is finds the context's error.
 func TestContextDial(t *testing.T) {
@@ -100,7 +100,7 @@ func TestContextDial(t *testing.T) {
 				srv := newRawServer(t, func(c net.Conn) {
 					once.Do(func() { tt.serve(c, arrived) })
 				})
-				port = srv.port()
+				port = srv.Port()
 			}
 			opts := []Option{WithLocalHostname("client.example")}
 			if tt.dialer {
@@ -134,7 +134,7 @@ func TestContextDial(t *testing.T) {
 			var sd *ServerDisconnectedError
 			assert.ErrorAs(t, err, &sd)
 			assert.ErrorIs(t, err, ErrSMTP)
-			assert.Less(t, elapsed, time.Second)
+			assert.Less(t, elapsed, notStuck)
 		})
 	}
 }
@@ -157,12 +157,14 @@ func TestContextDialDoesNotOutliveDial(t *testing.T) {
 // streamReader is an endless message for SendmailContext: it reports
 // when n bytes have been read, then behaves as after does.
 type streamReader struct {
-	n       int
-	read    int
-	reached chan struct{}
-	once    sync.Once
-	after   func() // called before each read past n
-	line    []byte
+	n         int
+	read      int
+	reached   chan struct{}
+	once      sync.Once
+	after     func() // called before each read past n
+	line      []byte
+	ctx       context.Context
+	afterDone int // reads begun once ctx was done
 }
 
 func newStreamReader(n int, after func()) *streamReader {
@@ -171,6 +173,9 @@ func newStreamReader(n int, after func()) *streamReader {
 }
 
 func (r *streamReader) Read(p []byte) (int, error) {
+	if r.ctx != nil && r.ctx.Err() != nil {
+		r.afterDone++
+	}
 	if r.read >= r.n {
 		r.once.Do(func() { close(r.reached) })
 		r.after()
@@ -186,11 +191,11 @@ func (r *streamReader) Read(p []byte) (int, error) {
 
 // TestContextSendmailCancelMidData cancels SendmailContext from another
 // goroutine once the message reader has given 100 KiB, in each mode, with
-// readers of each kind. The property of each row: the call returns within
-// a second of the cancel, its error is a *ServerDisconnectedError that
-// wraps context.Canceled, the connection is closed (the server's session
-// ends and the client's next call finds no connection), and no message
-// was delivered.
+// readers of each kind. The property of each row: the call reads nothing
+// more of the message once the context is done, its error is a
+// *ServerDisconnectedError that wraps context.Canceled, the connection is
+// closed (the server's session ends and the client's next call finds no
+// connection), and no message was delivered.
 func TestContextSendmailCancelMidData(t *testing.T) {
 	readers := []struct {
 		name       string
@@ -215,27 +220,27 @@ func TestContextSendmailCancelMidData(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				r := rd.make(ctx)
+				r.ctx = ctx
 				reached := r.reached
-				cancelled := make(chan time.Time, 1)
+				cancelled := make(chan struct{})
 				go func() {
 					select {
 					case <-reached:
-						cancelled <- time.Now()
+						close(cancelled)
 						cancel()
 					case <-ctx.Done():
 					}
 				}()
 
 				refused, err := c.SendmailReaderContext(ctx, "a@example.com", []string{"b@example.com"}, r)
-				end := time.Now()
 
 				assert.Nil(t, refused)
 				select {
-				case at := <-cancelled:
-					assert.Less(t, end.Sub(at), time.Second, "stopped promptly after the cancel")
+				case <-cancelled:
 				default:
 					t.Fatal("Sendmail returned before the cancel")
 				}
+				assert.Zero(t, r.afterDone, "no read of the message once the context is done")
 				var sd *ServerDisconnectedError
 				require.ErrorAs(t, err, &sd)
 				assert.ErrorIs(t, err, context.Canceled)
@@ -250,8 +255,8 @@ func TestContextSendmailCancelMidData(t *testing.T) {
 // TestContextSendmailWaitingForReply lets the context's deadline pass
 // while the client waits for a reply the server never sends, at each
 // point, in each mode; the client's own timeouts are the RFC's minutes.
-// The property of each row: the call returns within a second, with a
-// *ServerDisconnectedError wrapping context.DeadlineExceeded, and the
+// The property of each row: the call returns when the context ends, with
+// a *ServerDisconnectedError wrapping context.DeadlineExceeded, and the
 // client is closed.
 func TestContextSendmailWaitingForReply(t *testing.T) {
 	points := []struct {
@@ -285,7 +290,7 @@ func TestContextSendmailWaitingForReply(t *testing.T) {
 				refused, err := c.SendmailReaderContext(ctx, "a@example.com", []string{"b@example.com"},
 					bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n")))
 
-				assert.Less(t, time.Since(start), 1300*time.Millisecond)
+				assert.Less(t, time.Since(start), notStuck, "ended by the context, not the RFC's minutes")
 				assert.Nil(t, refused)
 				var sd *ServerDisconnectedError
 				require.ErrorAs(t, err, &sd)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,7 +45,7 @@ func TestDeliveryUnknown(t *testing.T) {
 		for _, p := range points {
 			t.Run(mode.name+"/"+p.name, func(t *testing.T) {
 				srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...), smtptest.WithFault(p.fault))
-				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 				require.NoError(t, err)
 				defer c.Close()
 				_, err = c.Sendmail("s@example.com", []string{"a@example.com", "b@example.com"}, []byte("Subject: x\r\n\r\nbody\r\n"))
@@ -75,7 +74,7 @@ func TestDeliveryUnknownWriteFails(t *testing.T) {
 				at = "BDAT"
 			}
 			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext[1:]...), smtptest.WithFault(smtptest.Fault{At: at}))
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 			require.NoError(t, err)
 			defer c.Close()
 			_, err = c.Sendmail("s@example.com", []string{"a@example.com"}, big)
@@ -96,7 +95,7 @@ func TestDataDeliveryUnknown(t *testing.T) {
 	}{{"DOT", true}, {"DATA", false}} {
 		t.Run(tt.at, func(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithFault(smtptest.Fault{At: tt.at}))
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 			require.NoError(t, err)
 			defer c.Close()
 			require.NoError(t, c.EhloOrHeloIfNeeded())

@@ -87,6 +87,9 @@
 //     [WithoutPipelining] and [WithoutChunking]), with the same results and
 //     errors as the one-at-a-time dialogue.
 //   - Messages of any size stream from an io.Reader ([SMTP.SendmailReader]).
+//   - Bulk sending, which smtplib lacks: [SMTP.SendBatch] sends many mails
+//     over one connection with their transactions overlapping, and [Pool]
+//     spreads concurrent callers' mails over several connections.
 //   - LMTP reads one reply per accepted recipient after the data.
 //   - TLS verifies the server's certificate and name by default, with TLS
 //     1.2 at the least; bytes the server sent before the STARTTLS

@@ -268,7 +268,9 @@ func (e *engine) writeFailed(err error) {
 	}
 }
 
-// readOne reads the oldest outstanding reply and judges it.
+// readOne reads the oldest outstanding reply and judges it. An LMTP end
+// of data stays at the head of the queue until each accepted recipient's
+// reply is in, so that the sequence numbers of the commands after it hold.
 func (e *engine) readOne() {
 	p := e.queue[e.head]
 	phase := phaseCommand
@@ -284,7 +286,10 @@ func (e *engine) readOne() {
 		return
 	}
 	e.head++
-	e.judge(p, r)
+	if more := e.judge(p, r); more && e.err == nil {
+		e.head--
+		return
+	}
 	if e.head == len(e.queue) {
 		e.base += e.head
 		e.queue, e.head = e.queue[:0], 0
@@ -302,7 +307,7 @@ func (e *engine) end(err error, lost bool) {
 	e.err = err
 	for _, p := range e.queue[e.head:] {
 		t := p.t
-		if t == nil || t.err != nil {
+		if t == nil || t.err != nil || t.done {
 			continue
 		}
 		t.err = err
@@ -333,8 +338,9 @@ func (e *engine) refuse(t *txn, r Reply, err error) {
 	e.rset = true
 }
 
-// judge decides what reply r means for the command p it answers.
-func (e *engine) judge(p inflight, r Reply) {
+// judge decides what reply r means for the command p it answers. It
+// reports whether p awaits another reply (LMTP's end of data).
+func (e *engine) judge(p inflight, r Reply) (more bool) {
 	t := p.t
 	switch p.kind {
 	case inMail:
@@ -364,8 +370,9 @@ func (e *engine) judge(p inflight, r Reply) {
 			e.refuse(t, r, &DataError{ResponseError(r)})
 		}
 	case inFinal:
-		e.judgeFinal(t, r)
+		return e.judgeFinal(t, r)
 	}
+	return false
 }
 
 // checkSomeAccepted fails t once its last envelope reply (the RCPT
@@ -406,10 +413,12 @@ func (e *engine) judgeData(t *txn, r Reply) {
 	t.err = &DataError{ResponseError(r)}
 }
 
-// judgeFinal judges a reply after the end of the data.
-func (e *engine) judgeFinal(t *txn, r Reply) {
+// judgeFinal judges a reply after the end of the data, and reports
+// whether more are due: LMTP answers once per accepted recipient (RFC 2033
+// section 4.2).
+func (e *engine) judgeFinal(t *txn, r Reply) (more bool) {
 	if t.err != nil {
-		return // BDAT LAST after a failed envelope or chunk: drained
+		return false // BDAT LAST after a failed envelope or chunk: drained
 	}
 	if e.s.debuglevel > 0 {
 		e.s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
@@ -420,19 +429,10 @@ func (e *engine) judgeFinal(t *txn, r Reply) {
 		if r.Code != 250 {
 			e.refuse(t, r, &DataError{ResponseError(r)})
 		}
-		return
-	}
-	// LMTP answers once per accepted recipient (RFC 2033 section 4.2);
-	// how many is known now that the envelope's replies are in.
-	if len(t.final) == 1 && len(t.accepted) > 1 {
-		more := make([]inflight, len(t.accepted)-1)
-		for i := range more {
-			more[i] = inflight{kind: inFinal, t: t}
-		}
-		e.queue = append(e.queue[:e.head], append(more, e.queue[e.head:]...)...)
+		return false
 	}
 	if len(t.final) < len(t.accepted) {
-		return
+		return true
 	}
 	t.done = true
 	for _, f := range t.final {
@@ -440,9 +440,10 @@ func (e *engine) judgeFinal(t *txn, r Reply) {
 			// The transaction is over whatever the replies say, so no
 			// RSET is owed; a 421 among them still ends the session.
 			e.refuse(nil, f, nil)
-			return
+			break
 		}
 	}
+	return false
 }
 
 // outcome is what Sendmail returns for t.

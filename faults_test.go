@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,7 +123,7 @@ func TestFaultDrop(t *testing.T) {
 					msg = faultBig
 				}
 
-				c, step, err := runFaultSession(t, srv, msg, WithTimeout(10*time.Second))
+				c, step, err := runFaultSession(t, srv, msg, WithTimeout(testTimeout))
 
 				assert.Equal(t, p.step, step, "the call that failed")
 				var sd *ServerDisconnectedError
@@ -169,7 +170,7 @@ func TestFaultReplyThenDrop(t *testing.T) {
 				chunking := strings.Contains(mode.name, "chunking")
 				srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...), smtptest.WithFault(tt.fault(chunking)))
 
-				c, step, err := runFaultSession(t, srv, faultBig, WithTimeout(10*time.Second))
+				c, step, err := runFaultSession(t, srv, faultBig, WithTimeout(testTimeout))
 
 				assert.Equal(t, failsSendmail, step)
 				assert.Equal(t, tt.want, err)
@@ -192,41 +193,62 @@ func TestFaultReplyThenDrop(t *testing.T) {
 }
 
 // TestFaultStall makes the server hang at each point of a session, in each
-// mode, with WithTimeout(300ms). The property of each row: the call under
-// way returns, well within a second and a half, a *ServerDisconnectedError
+// mode, with WithTimeout(2s), long enough that a busy machine gets to the
+// stall first, short enough to keep the test short. The property of each row: the call under
+// way returns, at the per-operation timeout, a *ServerDisconnectedError
 // wrapping os.ErrDeadlineExceeded (also a net.Error whose Timeout is
 // true), and the client is closed.
 func TestFaultStall(t *testing.T) {
-	const timeout = 300 * time.Millisecond
+	const timeout = 2 * time.Second
+	// Every session stalls for the timeout: they all run at once, rather
+	// than as parallel subtests, which go only GOMAXPROCS at a time.
+	type row struct {
+		name string
+		p    int
+		srv  *smtptest.Server
+		c    *SMTP
+		step faultStep
+		err  error
+		took time.Duration
+	}
+	var rows []*row
+	var wg sync.WaitGroup
 	for _, mode := range robustModes {
-		for _, p := range faultPoints {
-			t.Run(mode.name+"/"+p.name, func(t *testing.T) {
-				t.Parallel()
-				chunking := strings.Contains(mode.name, "chunking")
-				f := p.fault(chunking)
-				f.Action = smtptest.Stall
-				srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...), smtptest.WithFault(f))
-
-				msg := faultSmall
-				if p.big {
-					msg = faultBig
-				}
+		for i, p := range faultPoints {
+			chunking := strings.Contains(mode.name, "chunking")
+			f := p.fault(chunking)
+			f.Action = smtptest.Stall
+			r := &row{name: mode.name + "/" + p.name, p: i,
+				srv: smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...), smtptest.WithFault(f))}
+			rows = append(rows, r)
+			msg := faultSmall
+			if p.big {
+				msg = faultBig
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
 				start := time.Now()
-				c, step, err := runFaultSession(t, srv, msg, WithTimeout(timeout))
-				elapsed := time.Since(start)
-
-				assert.Equal(t, p.step, step, "the call that failed")
-				var sd *ServerDisconnectedError
-				require.ErrorAs(t, err, &sd)
-				assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
-				var te interface{ Timeout() bool }
-				require.True(t, errors.As(err, &te))
-				assert.True(t, te.Timeout())
-				assert.Less(t, elapsed, 1500*time.Millisecond, "stopped by the per-operation timeout")
-				assertClosed(t, c)
-				assert.Len(t, srv.Messages(), p.delivered)
-			})
+				r.c, r.step, r.err = runFaultSession(t, r.srv, msg, WithTimeout(timeout))
+				r.took = time.Since(start)
+			}()
 		}
+	}
+	wg.Wait()
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			p := faultPoints[r.p]
+			assert.Equal(t, p.step, r.step, "the call that failed")
+			var sd *ServerDisconnectedError
+			require.ErrorAs(t, r.err, &sd)
+			assert.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
+			var te interface{ Timeout() bool }
+			require.True(t, errors.As(r.err, &te))
+			assert.True(t, te.Timeout())
+			assert.Less(t, r.took, notStuck, "stopped by the per-operation timeout, not the RFC's minutes")
+			assertClosed(t, r.c)
+			assert.Len(t, r.srv.Messages(), p.delivered)
+		})
 	}
 }
 
@@ -246,7 +268,7 @@ func TestFaultCauses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithExtensions("8BITMIME"), smtptest.WithFault(tt.fault))
-			_, _, err := runFaultSession(t, srv, faultSmall, WithTimeout(10*time.Second))
+			_, _, err := runFaultSession(t, srv, faultSmall, WithTimeout(testTimeout))
 			assert.ErrorIs(t, err, tt.cause)
 			var sd *ServerDisconnectedError
 			require.ErrorAs(t, err, &sd)

@@ -121,3 +121,21 @@ func TestFinalReplyBatch(t *testing.T) {
 	assert.Empty(t, msgs[1].EnvID)
 	assert.Equal(t, []smtptest.RcptDSN{{}}, msgs[1].DSN)
 }
+
+// Through a Pool, a mail's FinalReply and DSN options work as in Sendmail.
+func TestFinalReplyPool(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithDSN(), smtptest.WithPipelining())
+	p := NewPool(func(ctx context.Context) (*SMTP, error) {
+		return DialContext(ctx, srv.Host(), srv.Port(), WithLocalHostname("client.example"))
+	}, WithPoolSize(2))
+	defer p.Close()
+	var final Reply
+	res := p.Send(context.Background(), Mail{From: "s@example.com", To: []string{"a@example.com"}, Data: []byte("x\r\n"),
+		Options: []SendOption{FinalReply(&final), Notify(NotifyNever)}})
+	require.NoError(t, res.Err)
+	msgs := srv.Messages()
+	require.Len(t, msgs, 1)
+	assert.Equal(t, Reply{250, "2.0.0 Ok: queued as " + msgs[0].ID}, final)
+	assert.Equal(t, res.Reply, final)
+	assert.Equal(t, []smtptest.RcptDSN{{Notify: []string{"NEVER"}}}, msgs[0].DSN)
+}

@@ -9,41 +9,35 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/rawsrv"
 )
 
-// scriptServer is a one-connection server that plays a dialogue written as
-// in net/smtp's tests: "S: text" lines are written (consecutive ones in one
-// write, CRLF added), and each "C" line stands for one line the client must
-// send, which is recorded. When the script ends the server closes the
-// connection. It lets a test compare the client's bytes with the exact
-// lines smtplib sends.
+// scriptServer plays a dialogue written as in net/smtp's tests to one
+// client, on the suite's raw-connection server (internal/rawsrv): "S:
+// text" lines are written (consecutive ones in one write, CRLF added), and
+// each "C" line stands for one line the client must send, which is
+// recorded. When the script ends the server closes the connection. It
+// lets a test compare the client's bytes with the exact lines smtplib
+// sends.
 type scriptServer struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	got  []string
-	done chan struct{}
+	*rawsrv.Server
+	mu  sync.Mutex
+	got []string
 }
 
 // newScriptServer starts a server that plays script to the first client.
 // A script line "S+ text" is written without CRLF, for partial replies.
 func newScriptServer(t *testing.T, script string) *scriptServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s := &scriptServer{ln: ln, done: make(chan struct{})}
-	t.Cleanup(func() { ln.Close(); <-s.done })
-	go s.run(strings.Split(strings.TrimSpace(script), "\n"))
+	s := &scriptServer{}
+	lines := strings.Split(strings.TrimSpace(script), "\n")
+	s.Server = rawsrv.StartOnce(t, func(conn net.Conn) { s.play(conn, lines) })
 	return s
 }
 
-func (s *scriptServer) run(lines []string) {
-	defer close(s.done)
-	conn, err := s.ln.Accept()
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+func (s *scriptServer) play(conn net.Conn, lines []string) {
+	conn.SetDeadline(time.Now().Add(testTimeout))
 	r := bufio.NewReader(conn)
 	var out strings.Builder
 	flush := func() bool {
@@ -84,21 +78,18 @@ func (s *scriptServer) record(line string) {
 
 // received waits for the dialogue to end and returns the client's lines.
 func (s *scriptServer) received() []string {
-	<-s.done
+	s.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.got...)
 }
 
-// port is the server's port.
-func (s *scriptServer) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
-
 // dialScript connects a client with a fixed EHLO name to the server.
 func dialScript(t *testing.T, s *scriptServer, opts ...Option) *SMTP {
 	t.Helper()
-	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(5 * time.Second)}, opts...)
+	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(testTimeout)}, opts...)
 	c := New(opts...)
-	_, err := c.Connect("127.0.0.1", s.port())
+	_, err := c.Connect("127.0.0.1", s.Port())
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c

@@ -3,10 +3,10 @@ package smtplib
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,14 +113,19 @@ func connHandler(misbehave func(io.Writer) bool) func(net.Conn) {
 	}
 }
 
-// allocated runs f and returns the bytes the process allocated meanwhile.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
+// Bounds on what the client reads from a hostile server in one call. A
+// reply stops at a bound of reply.go (a line of 8 KiB, 1000 lines, 1 MiB)
+// plus one fill of the 16 KiB read buffer: 64 KiB covers every reply but
+// one of 1 MiB of long lines. A drip at one byte per 50 ms gives a few
+// dozen bytes before the one-second deadline of hostileTimeout, where a
+// deadline renewed at each read would take hundreds. Rows that expect a
+// timeout use hostileTimeout; the others use testTimeout, which they must
+// never reach.
+const (
+	defaultMaxRead = 64 << 10
+	dripMaxRead    = 64
+	hostileTimeout = time.Second
+)
 
 // TestHostileReplies answers MAIL with a hostile reply and runs Sendmail.
 // The property of each row: Sendmail returns the row's typed error (or
@@ -128,10 +133,6 @@ func allocated(f func()) uint64 {
 // allocated no more than the row's bound, and the client is closed when
 // the reply broke the session.
 func TestHostileReplies(t *testing.T) {
-	const (
-		timeout = 300 * time.Millisecond
-		within  = time.Second
-	)
 	tooLong := &ResponseError{500, "Line too long."}
 	refused := func(code int, msg string) error {
 		return &SenderRefusedError{ResponseError{code, msg}, "a@example.com"}
@@ -143,49 +144,52 @@ func TestHostileReplies(t *testing.T) {
 		timeout    bool     // the error is a *ServerDisconnectedError wrapping os.ErrDeadlineExceeded
 		closed     bool     // the client is closed afterwards
 		after      []string // the commands the client sends after the reply, a NOOP included
-		maxMem     uint64
+		maxRead    int64    // bytes the client may read in the call; 0 is defaultMaxRead
 		regression string
 	}{
 		// Endless input: the bounds of reply.go stop it long before the
-		// timeout, and it costs what the bounds allow, not what was sent.
+		// timeout, and the client reads what the bounds allow, not what
+		// was sent.
 		{name: "endless short continuation lines", reply: forever("", "250-more\r\n"),
-			want: tooLong, closed: true, maxMem: 1 << 20},
+			want: tooLong, closed: true},
 		{name: "endless long continuation lines", reply: forever("", "250-"+strings.Repeat("x", 8000)+"\r\n"),
-			want: tooLong, closed: true, maxMem: 8 << 20},
+			want: tooLong, closed: true, maxRead: maxReplyBytes + defaultMaxRead},
 		{name: "one endless line", reply: forever("250 ", "x"),
-			want: tooLong, closed: true, maxMem: 1 << 20},
+			want: tooLong, closed: true},
 		{name: "endless lines ended by bare CR", reply: forever("", "250-x\r"),
-			want: tooLong, closed: true, maxMem: 1 << 20},
+			want: tooLong, closed: true},
 		{name: "endless garbage without line ends", reply: forever("", "\x00\xff\xfe\x80\x1b[2J"),
-			want: tooLong, closed: true, maxMem: 1 << 20},
+			want: tooLong, closed: true},
 		{name: "a 100 KiB line", reply: says("250 " + strings.Repeat("x", 100<<10) + "\r\n"),
-			want: tooLong, closed: true, maxMem: 1 << 20},
+			want: tooLong, closed: true},
 		{name: "a line one byte over 8192", reply: says("550 " + strings.Repeat("x", maxLine-5) + "\r\n"),
-			want: tooLong, closed: true, maxMem: 1 << 20},
+			want: tooLong, closed: true},
 		{name: "a line of exactly 8192 bytes is read",
 			reply: says("550 " + strings.Repeat("x", maxLine-6) + "\r\n"),
-			want:  refused(550, strings.Repeat("x", maxLine-6)), after: []string{"rset", "noop"}, maxMem: 1 << 20},
+			want:  refused(550, strings.Repeat("x", maxLine-6)), after: []string{"rset", "noop"}},
 		{name: "1000 lines are the most a reply may have",
 			reply: says(strings.Repeat("550-x\r\n", maxReplyLines) + "550 end\r\n"),
-			want:  tooLong, closed: true, maxMem: 1 << 20},
+			want:  tooLong, closed: true},
 
 		// Silence and slowness: the per-operation deadline ends them.
 		{name: "no reply at all", reply: silence(""),
-			timeout: true, closed: true, maxMem: 1 << 20},
+			timeout: true, closed: true},
 		{name: "bare CR line ends then silence", reply: silence("250-a\r250 b\r"),
-			timeout: true, closed: true, maxMem: 1 << 20},
+			timeout: true, closed: true},
 		{name: "a continuation line then silence", reply: silence("250-first line\r\n"),
-			timeout: true, closed: true, maxMem: 1 << 20},
+			timeout: true, closed: true},
 		{name: "half a line then silence", reply: silence("250 2.1.0 sender o"),
-			timeout: true, closed: true, maxMem: 1 << 20,
+			timeout: true, closed: true,
 			regression: "readReply takes the bytes read before a timeout for a whole line, so the reply " +
 				"\"250 2.1.0 sender o\" is accepted (reply.go readReply: only io.EOF may end a line)"},
 		// The deadline falls after about six bytes, "250-dr", so the
 		// reply is unfinished whatever readReply makes of a cut line.
+		// A deadline renewed at each read would let the drip go on for
+		// minutes; one per reply stops it after a few bytes.
 		{name: "continuation bytes every 50 ms", reply: drip("250-drip\r\n", 50*time.Millisecond, false),
-			timeout: true, closed: true, maxMem: 1 << 20},
+			timeout: true, closed: true, maxRead: dripMaxRead},
 		{name: "a final line dripped a byte every 50 ms", reply: drip("250 2.1.0 sender ok, a long time coming\r\n", 50*time.Millisecond, true),
-			timeout: true, closed: true, maxMem: 1 << 20,
+			timeout: true, closed: true, maxRead: dripMaxRead,
 			regression: "readReply takes the bytes read before a timeout for a whole line, so the partial " +
 				"reply \"250 2.1.\" is accepted (reply.go readReply)"},
 
@@ -216,22 +220,23 @@ func TestHostileReplies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			handler, after := hostileOn("mail", tt.reply)
 			srv := newRawServer(t, handler)
-			c := dialRaw(t, srv, WithTimeout(timeout))
-			var refusedTo map[string]Reply
-			var err error
+			d := &countingDialer{}
+			timeout := testTimeout // a row that must stop by a bound never reaches it
+			if tt.timeout {
+				timeout = hostileTimeout
+			}
+			c := dialRaw(t, srv, WithTimeout(timeout), WithDialer(d))
+			before := d.read.Load()
 			start := time.Now()
-			mem := allocated(func() {
-				refusedTo, err = c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("x\r\n"))
-			})
+			refusedTo, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("x\r\n"))
 			elapsed := time.Since(start)
 
 			assert.Nil(t, refusedTo)
-			assert.Less(t, elapsed, within, "bounded by the timeout")
-			if tt.maxMem > 0 {
-				assert.Less(t, mem, tt.maxMem, "bounded memory")
-			}
+			assert.Less(t, elapsed, notStuck, "bounded by the timeout")
+			assert.LessOrEqual(t, d.read.Load()-before, cmp.Or(tt.maxRead, defaultMaxRead), "bytes the client read")
 			assert.ErrorIs(t, err, ErrSMTP)
 			if tt.timeout {
 				var sd *ServerDisconnectedError
@@ -260,32 +265,31 @@ func TestHostileReplies(t *testing.T) {
 }
 
 // TestHostileGreeting covers a server that misbehaves before its first
-// reply. The property of each row: Dial (with WithTimeout(300ms)) returns
-// a nil client and the row's typed error within a second.
+// reply. The property of each row: Dial (with hostileTimeout) returns
+// a nil client and the row's typed error, having read no more than the
+// row's bound.
 func TestHostileGreeting(t *testing.T) {
 	tests := []struct {
 		name       string
 		serve      func(conn net.Conn)
 		check      func(t *testing.T, err error)
-		maxMem     uint64
+		maxRead    int64 // 0 is defaultMaxRead
 		timeout    bool
 		regression string
 	}{
 		{name: "the greeting never comes", serve: connHandler(silence("")), timeout: true},
 		{name: "a continued greeting drips a byte every 50 ms", serve: connHandler(drip("220-slow\r\n", 50*time.Millisecond, false)),
-			timeout: true},
+			timeout: true, maxRead: dripMaxRead},
 		{name: "the greeting drips a byte every 50 ms", serve: connHandler(drip("220 slow.example ESMTP at last\r\n", 50*time.Millisecond, true)),
-			timeout: true, regression: "readReply takes the bytes read before the timeout for the whole greeting, " +
+			timeout: true, maxRead: dripMaxRead, regression: "readReply takes the bytes read before the timeout for the whole greeting, " +
 				"so Dial succeeds on \"220 slo\" (reply.go readReply: only io.EOF may end a line)"},
 		{name: "half a greeting then silence", serve: connHandler(silence("220 hal")), timeout: true,
 			regression: "readReply takes the bytes read before the timeout for the whole greeting, " +
 				"so Dial succeeds on \"220 hal\" (reply.go readReply: only io.EOF may end a line)"},
 		{name: "an endless greeting", serve: connHandler(forever("", "220-welcome\r\n")),
-			check:  func(t *testing.T, err error) { assert.Equal(t, &ResponseError{500, "Line too long."}, err) },
-			maxMem: 1 << 20},
+			check: func(t *testing.T, err error) { assert.Equal(t, &ResponseError{500, "Line too long."}, err) }},
 		{name: "a greeting that is one endless line", serve: connHandler(forever("220 ", "x")),
-			check:  func(t *testing.T, err error) { assert.Equal(t, &ResponseError{500, "Line too long."}, err) },
-			maxMem: 1 << 20},
+			check: func(t *testing.T, err error) { assert.Equal(t, &ResponseError{500, "Line too long."}, err) }},
 		{name: "closed at once", serve: func(c net.Conn) {},
 			check: func(t *testing.T, err error) {
 				var sd *ServerDisconnectedError
@@ -303,20 +307,17 @@ func TestHostileGreeting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := newRawServer(t, tt.serve)
-			var c *SMTP
-			var err error
+			d := &countingDialer{}
 			start := time.Now()
-			mem := allocated(func() {
-				c, err = Dial("127.0.0.1", srv.port(), WithLocalHostname("client.example"), WithTimeout(300*time.Millisecond))
-			})
-			assert.Less(t, time.Since(start), time.Second)
+			c, err := Dial("127.0.0.1", srv.Port(), WithLocalHostname("client.example"),
+				WithTimeout(hostileTimeout), WithDialer(d))
+			assert.Less(t, time.Since(start), notStuck)
 			assert.Nil(t, c)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, ErrSMTP)
-			if tt.maxMem > 0 {
-				assert.Less(t, mem, tt.maxMem, "bounded memory")
-			}
+			assert.LessOrEqual(t, d.read.Load(), cmp.Or(tt.maxRead, defaultMaxRead), "bytes the client read")
 			if tt.timeout {
 				var sd *ServerDisconnectedError
 				require.ErrorAs(t, err, &sd)

@@ -1,14 +1,16 @@
 package smtplib
 
 import (
+	"context"
 	"net"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/gosmtplib/smtplib/internal/rawsrv"
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
@@ -35,84 +37,78 @@ var robustModes = []struct {
 // server. The client is closed at the end of the test.
 func robustDial(t *testing.T, srv *smtptest.Server, opts ...Option) *SMTP {
 	t.Helper()
-	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(10 * time.Second)}, opts...)
+	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(testTimeout)}, opts...)
 	c, err := Dial(srv.Host(), srv.Port(), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
 
-// rawServer is a hostile server: a loopback listener whose every
-// connection is handed to handle, which may write anything at any pace.
-// The connection is closed when handle returns, and at the end of the test
-// the listener and every connection are closed and the test waits for the
-// goroutines, so that a handler blocked in a read or a write ends too.
-type rawServer struct {
-	ln     net.Listener
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-}
-
-func newRawServer(t testing.TB, handle func(conn net.Conn)) *rawServer {
+// newRawServer starts the suite's raw-connection server (internal/rawsrv)
+// with handle for every connection: a hostile server, which may write
+// anything at any pace.
+func newRawServer(t testing.TB, handle func(conn net.Conn)) *rawsrv.Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s := &rawServer{ln: ln, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			if s.closed {
-				s.mu.Unlock()
-				conn.Close()
-				return
-			}
-			s.conns[conn] = struct{}{}
-			s.wg.Add(1)
-			s.mu.Unlock()
-			go func() {
-				defer s.wg.Done()
-				handle(conn)
-				conn.Close()
-			}()
-		}
-	}()
-	t.Cleanup(s.close)
-	return s
+	return rawsrv.Start(t, handle)
 }
-
-// close closes the listener and the connections and waits for the
-// goroutines.
-func (s *rawServer) close() {
-	s.mu.Lock()
-	s.closed = true
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.ln.Close()
-	s.wg.Wait()
-}
-
-func (s *rawServer) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
 // dialRaw connects a client to a raw server and reads the greeting; the
 // client is closed at the end of the test.
-func dialRaw(t *testing.T, s *rawServer, opts ...Option) *SMTP {
+func dialRaw(t *testing.T, s *rawsrv.Server, opts ...Option) *SMTP {
 	t.Helper()
-	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(5 * time.Second)}, opts...)
-	c, err := Dial("127.0.0.1", s.port(), opts...)
+	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(testTimeout)}, opts...)
+	c, err := Dial("127.0.0.1", s.Port(), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// countingDialer dials TCP and counts what the client reads from the
+// connection and what it writes to it, so that a test bounds the client's
+// own traffic rather than anything process-wide.
+type countingDialer struct {
+	read    atomic.Int64 // bytes read
+	writes  atomic.Int64 // calls to Write: groups put on the wire
+	written atomic.Int64 // bytes written
+}
+
+func (d *countingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &countedConn{Conn: conn, d: d}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	d *countingDialer
+}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.d.read.Add(int64(n))
+	return n, err
+}
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	c.d.writes.Add(1)
+	n, err := c.Conn.Write(p)
+	c.d.written.Add(int64(n))
+	return n, err
+}
+
+// testTimeout is the per-operation timeout of tests that are not about
+// timeouts: no operation of theirs should ever reach it, even on a busy
+// machine under the race detector, where a short one could be reached by
+// a server that is merely slow.
+const testTimeout = time.Minute
+
+// notStuck bounds how long a call that a short timeout or a cancelled
+// context should end may take: far longer than a busy machine needs, far
+// shorter than the minutes of RFC 5321's default timeouts, which a bug
+// that ignored the short one would leave in force.
+const notStuck = 30 * time.Second
 
 // robustWait bounds the waits for a server's sessions to end: far longer
 // than any of them takes, short enough to fail a hung test quickly.

@@ -52,10 +52,11 @@ var ErrPoolClosed = errors.New("smtplib: the pool is closed")
 const maxPoolBatch = 256
 
 // Pool sends mails for concurrent callers over up to a given number of
-// connections, each made by the dial function given to [NewPool]. Mails
-// waiting for a connection are sent together: a connection takes every
-// mail queued when it becomes free and sends them as one [SMTP.SendBatch],
-// so that with PIPELINING they share its round trips.
+// connections, each made by the dial function given to [NewPool]. Mails go
+// to idle connections first; mails waiting for a connection are sent
+// together: a connection that becomes free takes the mails queued beyond
+// what the idle ones take and sends them as one [SMTP.SendBatch], so that
+// with PIPELINING they share its round trips.
 //
 // A connection is replaced when the server answered 421, when it was lost
 // or a context ended it, and after [WithMaxMessagesPerConn] mails; one idle
@@ -210,7 +211,12 @@ func (p *Pool) take(c *SMTP, sent int, timer *time.Timer) ([]*poolReq, bool) {
 			return nil, false
 		}
 		if len(p.queue) > 0 {
-			n := min(len(p.queue), maxPoolBatch)
+			// Leave a mail for each idle worker, which Send has woken:
+			// mails spread over idle connections go out at once, while
+			// a batch on one connection still costs a round trip per
+			// message without CHUNKING. Only what the idle connections
+			// cannot take at once is batched here.
+			n := min(max(len(p.queue)-p.idle, 1), maxPoolBatch)
 			if p.cfg.perConn > 0 {
 				left := p.cfg.perConn - sent
 				if c == nil || left <= 0 {

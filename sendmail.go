@@ -28,9 +28,10 @@ import (
 //   - [*DataError] when DATA is not answered 354 (nothing is reset, as in
 //     smtplib), or the message is refused after the data (reset, or closed
 //     on 421).
-//   - [*NotSupportedError] for an SMTPUTF8 option the server does not offer,
-//     [*CommandError] for an address or option that cannot go on the wire
-//     safely, [*HeloError] when the server refuses EHLO and HELO, and
+//   - [*NotSupportedError] for an SMTPUTF8 option, or a delivery-status
+//     option ([Notify], [Return], [EnvID], [ORcpt], [RequireTLS]), that the
+//     server or session does not support, [*CommandError] for an address or
+//     option that cannot go on the wire safely, [*HeloError] when the server refuses EHLO and HELO, and
 //     [*ServerDisconnectedError] when the connection is lost.
 //
 // All addresses and options are checked before anything is sent. When the

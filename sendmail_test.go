@@ -95,7 +95,7 @@ func runSendmailBranch(t *testing.T, mode string, ext []string, batch bool, tt b
 	const sent = "Subject: test\r\n\r\n.leading dot\r\nbare LF\r\n"
 	opts := append([]smtptest.Option{smtptest.WithExtensions(ext...)}, tt.opts...)
 	srv := smtptest.NewServer(t, opts...)
-	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(5*time.Second), WithLocalHostname("c.example"))
+	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout), WithLocalHostname("c.example"))
 	require.NoError(t, err)
 	defer c.Close()
 	var refused map[string]Reply
@@ -198,7 +198,7 @@ func TestSendmailAfterHelo(t *testing.T) {
 
 func TestSendmailChecksEverythingFirst(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.WithPipelining())
-	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(5*time.Second))
+	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 	require.NoError(t, err)
 	defer c.Close()
 	for _, tt := range []struct {
@@ -224,7 +224,7 @@ func TestSendmailChecksEverythingFirst(t *testing.T) {
 
 func TestSendmailSMTPUTF8(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.WithSMTPUTF8())
-	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(5*time.Second))
+	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 	require.NoError(t, err)
 	defer c.Close()
 	refused, err := c.Sendmail("jörg@example.com", []string{"用户@example.com"}, []byte("x\r\n"), MailOptions("SMTPUTF8"))
@@ -244,7 +244,7 @@ func TestSendmailLargeChunked(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext[1:]...))
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 			require.NoError(t, err)
 			defer c.Close()
 			_, err = c.SendmailReader("a@example.com", []string{"b@example.com"}, strings.NewReader(body))
@@ -266,7 +266,7 @@ func TestSendmailLargeFromMemory(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext[1:]...))
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(10*time.Second))
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
 			require.NoError(t, err)
 			defer c.Close()
 			_, err = c.Sendmail("a@example.com", []string{"b@example.com"}, msg)

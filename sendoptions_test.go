@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/stretchr/testify/assert"
@@ -272,7 +271,7 @@ func TestCredentialsNeverPrint(t *testing.T) {
 // issue did not.
 func TestErrorsAreErrSMTP(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.WithAuth("PLAIN"))
-	c := New(WithDialer(redirectDialer{network: "tcp", addr: srv.Addr}), WithTimeout(10*time.Second))
+	c := New(WithDialer(redirectDialer{network: "tcp", addr: srv.Addr}), WithTimeout(testTimeout))
 	t.Cleanup(func() { c.Close() })
 	_, err := c.Connect("mail.example.com", 25)
 	require.NoError(t, err)

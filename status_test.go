@@ -135,3 +135,24 @@ func TestSendmailErrorsEnhancedCode(t *testing.T) {
 		}
 	}
 }
+
+// A server that sends no enhanced codes gives zeros, and the reply code
+// alone still says whether to retry.
+func TestEnhancedCodeAbsent(t *testing.T) {
+	for _, plain := range []bool{false, true} {
+		opts := []smtptest.Option{smtptest.WithSize(10)}
+		want := [3]int{5, 3, 4}
+		if plain {
+			opts = append(opts, smtptest.WithoutEnhancedStatusCodes())
+			want = [3]int{}
+		}
+		srv := smtptest.NewServer(t, opts...)
+		c := dialTest(t, srv)
+		_, err := c.Sendmail("s@example.com", []string{"a@example.com"}, []byte("more than ten bytes\r\n"))
+		var sre *SenderRefusedError
+		require.ErrorAs(t, err, &sre)
+		assert.Equal(t, 552, sre.Code)
+		assert.Equal(t, want, sre.EnhancedCode(), "without codes: %v", plain)
+		assert.False(t, sre.Temporary())
+	}
+}

@@ -213,6 +213,7 @@ func orchestrate(ctx context.Context, o options) error {
 	for _, c := range cases {
 		results[c.key] = map[string][]run{}
 	}
+	failures := 0
 	for round := 0; round < o.rounds; round++ {
 		fmt.Fprintf(os.Stderr, "round %d/%d\n", round+1, o.rounds)
 		for _, c := range cases {
@@ -224,16 +225,25 @@ func orchestrate(ctx context.Context, o options) error {
 				}
 				r, err := e.runOne(ctx, name, c)
 				if err != nil {
-					return fmt.Errorf("%s, %s: %w", c.key, name, err)
+					// One failed run (a peer timing out on a loaded
+					// machine) costs that figure a round, not the table.
+					fmt.Fprintf(os.Stderr, "bench: %s, %s: %v\n", c.key, name, err)
+					failures++
+					continue
 				}
 				results[c.key][name] = append(results[c.key][name], r)
 			}
 		}
 	}
-	if n := full.errors.Load() + plain.errors.Load(); n > 0 {
+	if n := full.errors.Load() + plain.errors.Load(); n > int64(failures) {
 		return fmt.Errorf("the fast sink saw %d broken sessions", n)
+	} else if n > 0 {
+		fmt.Fprintf(os.Stderr, "bench: the fast sink saw %d broken sessions, from the failed runs\n", n)
 	}
 	printReport(o, e.pinned, cases, clients, results, load0, loadavg(), time.Since(t0))
+	if failures > 0 {
+		fmt.Printf("\n%d runs failed and are left out of the medians (see standard error).\n", failures)
+	}
 	return nil
 }
 

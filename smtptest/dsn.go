@@ -2,6 +2,7 @@ package smtptest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -46,6 +47,57 @@ func WithRequireTLS() Option {
 // not it is offered, as Postfix's do; scripted replies are sent as given.
 func WithEnhancedStatusCodes() Option {
 	return func(s *Server) { s.setExtension("ENHANCEDSTATUSCODES") }
+}
+
+// WithoutEnhancedStatusCodes takes the RFC 3463 code out of every reply
+// the server makes itself ("550 No such user" instead of "550 5.1.1 No such
+// user"), as a server older than RFC 2034 answers, and withholds
+// ENHANCEDSTATUSCODES. Scripted replies ([WithReply], [WithRefuseRecipient],
+// ...) are still sent exactly as given.
+func WithoutEnhancedStatusCodes() Option {
+	return func(s *Server) {
+		s.noEnhancedCodes = true
+		if s.Extensions == nil {
+			s.Extensions = append([]string{}, defaultExtensions...)
+		}
+		s.Extensions = slices.DeleteFunc(s.Extensions, func(l string) bool {
+			return strings.EqualFold(keyword(l), "ENHANCEDSTATUSCODES")
+		})
+	}
+}
+
+// stripEnhancedCodes takes "class.subject.detail " off the start of each
+// line's text in a reply ("250-2.1.0 Ok" becomes "250-Ok").
+func stripEnhancedCodes(text string) string {
+	lines := strings.Split(text, "\r\n")
+	for i, l := range lines {
+		if len(l) < 4 {
+			continue
+		}
+		rest := l[4:]
+		code, after, ok := strings.Cut(rest, " ")
+		if ok && isEnhancedCode(code) {
+			lines[i] = l[:4] + after
+		} else if isEnhancedCode(rest) {
+			lines[i] = l[:3]
+		}
+	}
+	return strings.Join(lines, "\r\n")
+}
+
+// isEnhancedCode tells whether s is "class.subject.detail": one digit 2,
+// 4 or 5, then one to three digits twice.
+func isEnhancedCode(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || len(parts[0]) != 1 || !strings.Contains("245", parts[0]) {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if len(p) < 1 || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // checkMailStatus checks MAIL's RET, ENVID and REQUIRETLS, returning the

@@ -100,3 +100,20 @@ func TestRequireTLSOffered(t *testing.T) {
 	assert.True(t, m[0].RequireTLS)
 	assert.Nil(t, m[0].DSN, "DSN not offered: nothing decoded")
 }
+
+func TestEnhancedStatusCodesOption(t *testing.T) {
+	s := smtptest.NewServer(t, smtptest.WithEnhancedStatusCodes(), smtptest.WithoutEnhancedStatusCodes(),
+		smtptest.WithRefuseRecipient("scripted@example.com", "550 5.1.1 scripted"))
+	c := dial(t, s)
+	c.reply()
+	ehlo := c.cmd("EHLO client.example")
+	assert.NotContains(t, ehlo, "ENHANCEDSTATUSCODES")
+	assert.Equal(t, "250 Ok", c.cmd("MAIL FROM:<a@example.com>"))
+	assert.Equal(t, "550 5.1.1 scripted", c.cmd("RCPT TO:<scripted@example.com>"), "scripted replies as given")
+	assert.Equal(t, "250 Ok", c.cmd("RCPT TO:<b@example.com>"))
+	assert.Equal(t, "503 Error: nested MAIL command", c.cmd("MAIL FROM:<a@example.com>"))
+	assert.Equal(t, "354 End data with <CR><LF>.<CR><LF>", c.cmd("DATA"))
+	c.send("x\r\n.\r\n")
+	assert.True(t, strings.HasPrefix(c.reply(), "250 Ok: queued as "))
+	assert.Equal(t, "221 Bye", c.cmd("QUIT"))
+}

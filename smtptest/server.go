@@ -80,8 +80,11 @@ type Server struct {
 	// requireTLSOnlyTLS hides REQUIRETLS from sessions not under TLS
 	// (WithRequireTLS).
 	requireTLSOnlyTLS bool
-	faultFired        []bool
-	faultCounts       map[string]int
+	// noEnhancedCodes takes the RFC 3463 codes out of the server's own
+	// replies (WithoutEnhancedStatusCodes).
+	noEnhancedCodes bool
+	faultFired      []bool
+	faultCounts     map[string]int
 
 	certMu    sync.Mutex
 	cert      *tls.Certificate

@@ -103,7 +103,7 @@ func (c *session) greet() error {
 		}
 		text = fmt.Sprintf("220 %s %s smtptest", c.s.Hostname, kind)
 	}
-	c.reply(text)
+	c.replyAsGiven(text)
 	// The banner goes out on its own, even to a client that talks first.
 	if err := c.flush(); err != nil {
 		return err
@@ -121,8 +121,18 @@ func (c *session) log(prefix, line string) {
 	c.s.logLine(c.rec, prefix+line)
 }
 
-// reply queues a reply (lines separated by CRLF) and adds the final CRLF.
+// reply queues one of the server's own replies (lines separated by CRLF)
+// and adds the final CRLF. Under WithoutEnhancedStatusCodes the RFC 3463
+// codes are taken out, as an older server would answer.
 func (c *session) reply(text string) {
+	if c.s.noEnhancedCodes {
+		text = stripEnhancedCodes(text)
+	}
+	c.write(text + "\r\n")
+}
+
+// replyAsGiven queues a reply the test scripted, exactly as given.
+func (c *session) replyAsGiven(text string) {
 	c.write(text + "\r\n")
 }
 
@@ -294,7 +304,7 @@ func (c *session) scripted(verb, arg, text string) error {
 	if verb == "BDAT" {
 		return c.scriptedBDAT(arg, text)
 	}
-	c.reply(text)
+	c.replyAsGiven(text)
 	if strings.HasPrefix(text, "421") {
 		return errClose
 	}
@@ -306,7 +316,7 @@ func (c *session) scripted(verb, arg, text string) error {
 		c.greetedAs(arg)
 	case "MAIL":
 		from, params, _ := parsePath(arg, "FROM:")
-		c.tx = &transaction{from: from, mailOpts: params, utf8: hasParam(params, "SMTPUTF8")}
+		c.tx = &transaction{from: from, mailOpts: params, utf8: hasParam(params, "SMTPUTF8"), dsn: c.has("DSN")}
 	case "RCPT":
 		to, params, _ := parsePath(arg, "TO:")
 		c.transaction().addRcpt(to, params)

@@ -101,7 +101,7 @@ func (c *session) mail(arg string) error {
 // refuse sends a configured refusal; 421 also ends the session, as a
 // server shutting down would.
 func (c *session) refuse(text string) error {
-	c.reply(text)
+	c.replyAsGiven(text)
 	if strings.HasPrefix(text, "421") {
 		return errClose
 	}
@@ -214,7 +214,7 @@ func (c *session) finish(override *string) error {
 		text, scripted = *override, true
 	}
 	if scripted {
-		c.reply(text)
+		c.replyAsGiven(text)
 		if code := replyCode(text); code >= 200 && code < 300 {
 			c.record(tx, tx.to, tx.rcptOpts)
 		}
@@ -235,7 +235,11 @@ func (c *session) finish(override *string) error {
 			case !ok:
 				text = fmt.Sprintf("250 2.0.0 <%s> delivered", rcpt)
 			}
-			c.reply(text)
+			if ok && !tooBig {
+				c.replyAsGiven(text)
+			} else {
+				c.reply(text)
+			}
 			if replyCode(text)/100 == 2 {
 				to = append(to, rcpt)
 				opts = append(opts, tx.rcptOpts[i])
@@ -356,7 +360,7 @@ func (c *session) scriptedBDAT(arg, text string) error {
 	size, last, ok := parseBDAT(arg)
 	if !ok {
 		// Without a size the chunk cannot be found; answer as scripted.
-		c.reply(text)
+		c.replyAsGiven(text)
 		return nil
 	}
 	tx := c.transaction()
@@ -367,7 +371,7 @@ func (c *session) scriptedBDAT(arg, text string) error {
 	if last {
 		return c.finish(&text)
 	}
-	c.reply(text)
+	c.replyAsGiven(text)
 	if code := replyCode(text); code < 200 || code >= 400 {
 		c.tx = nil
 	}
