@@ -179,10 +179,20 @@ func (s *SMTP) sendmail(ctx context.Context, from string, to []string, b *body, 
 	if err != nil {
 		return nil, err
 	}
-	t := &txn{from: from, to: to, b: b, o: o, e: e}
-	eng := s.newEngine(false)
-	eng.run([]*txn{t})
-	return eng.outcome(t)
+	// One allocation for the engine, the transaction and the queue of a
+	// small transaction: Sendmail is called message after message.
+	x := &struct {
+		eng   engine
+		t     txn
+		txs   [1]*txn
+		queue [8]inflight
+	}{}
+	x.t = txn{from: from, to: to, b: b, o: o, e: e}
+	x.txs[0] = &x.t
+	x.eng.queue = x.queue[:0]
+	s.initEngine(&x.eng, false)
+	x.eng.run(x.txs[:])
+	return x.eng.outcome(&x.t)
 }
 
 // envelope holds the command lines of a transaction, built and checked
