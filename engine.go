@@ -60,6 +60,11 @@ type txn struct {
 	unknown  bool    // the connection was lost after dataSent, before every reply after the data
 	done     bool    // every reply of the transaction was read
 	err      error   // why the transaction failed, once it has
+
+	// Room for the usual case, one recipient and one reply after the data,
+	// so that it needs no allocation of its own.
+	finalBuf    [1]Reply
+	acceptedBuf [1]string
 }
 
 // engine runs transactions over one client. It lives for one call.
@@ -77,12 +82,19 @@ type engine struct {
 
 // newEngine sets the window for what the server offers, after EHLO.
 func (s *SMTP) newEngine(batch bool) *engine {
-	e := &engine{s: s, window: 1, batch: batch}
+	e := &engine{}
+	s.initEngine(e, batch)
+	return e
+}
+
+// initEngine is newEngine for an engine the caller allocated (Sendmail
+// allocates its engine and transaction together).
+func (s *SMTP) initEngine(e *engine, batch bool) {
+	*e = engine{s: s, window: 1, batch: batch, queue: e.queue[:0]}
 	if s.DoesESMTP && s.HasExtn("pipelining") && !s.cfg.noPipelining {
 		e.window = maxInFlight
 	}
 	e.chunking = s.DoesESMTP && s.HasExtn("chunking") && !s.cfg.noChunking
-	return e
 }
 
 // pipelined reports whether writes run ahead of replies; a failed write
@@ -110,6 +122,7 @@ func (e *engine) run(txs []*txn) {
 			}
 		}
 		t.refused = map[string]Reply{}
+		t.final, t.accepted = t.finalBuf[:0], t.acceptedBuf[:0]
 		e.send(t)
 		if !e.batch {
 			e.settle()

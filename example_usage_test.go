@@ -20,7 +20,7 @@ func ExampleSMTP_SendmailContext() {
 	srv := exampleServer(smtptest.WithFault(smtptest.Fault{At: "DOT", Action: smtptest.Stall}))
 	defer srv.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	s, err := smtplib.DialContext(ctx, srv.Host(), srv.Port())
 	if err != nil {
@@ -39,7 +39,7 @@ func ExampleWithTimeout() {
 	srv := exampleServer(smtptest.WithFault(smtptest.Fault{At: "NOOP", Action: smtptest.Stall}))
 	defer srv.Close()
 
-	s, err := smtplib.Dial(srv.Host(), srv.Port(), smtplib.WithTimeout(100*time.Millisecond))
+	s, err := smtplib.Dial(srv.Host(), srv.Port(), smtplib.WithTimeout(time.Second))
 	if err != nil {
 		log.Fatal(err)
 	}

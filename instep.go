@@ -29,7 +29,7 @@ func unaskedError(stray []byte) error {
 	if r, err := readReply(bufio.NewReader(bytes.NewReader(stray)), nil); err == nil && r.Code == 421 {
 		return &ServerDisconnectedError{Msg: "the server closed the session", Err: &shutdownError{ResponseError(r)}}
 	}
-	return &ServerDisconnectedError{Msg: "the server sent a reply out of turn", Err: &strayError{stray: stray}}
+	return &ServerDisconnectedError{Msg: ErrOutOfStep.Error(), Err: &strayError{stray: stray}}
 }
 
 // shutdownError is an unasked 421: its text is the server's reason.
@@ -51,7 +51,7 @@ func (e *strayError) Error() string {
 	if len(shown) > maxStrayShown {
 		shown, more = shown[:maxStrayShown], fmt.Sprintf(" (and %d bytes more)", len(e.stray)-maxStrayShown)
 	}
-	return fmt.Sprintf("%v: %s%s was received before the command was written", ErrOutOfStep, pyReprBytes(shown), more)
+	return fmt.Sprintf("the server sent %s%s unasked, before the next command", pyReprBytes(shown), more)
 }
 
 // Is reports whether target is [ErrOutOfStep].

@@ -36,8 +36,17 @@ const maxLineLength = 998
 // Values and Header unfold values as net/mail does: each line break and the
 // blanks around it become one space, and the value is trimmed of blanks.
 //
+// It is also Python's EmailMessage: [NewMessage] and the builder methods
+// ([Message.SetContent], [Message.AddAlternative], [Message.AddRelated],
+// [Message.AddAttachment]) make a MIME message, and the reading methods
+// ([Message.GetBody], [Message.IterAttachments], [Message.IterParts],
+// [Message.GetContent]) take apart a built or a read one. A read
+// multipart body is taken apart by the first reading method that needs
+// its parts; the message is still written back byte for byte.
+//
 // A Message is not safe for concurrent use when one of the goroutines
-// changes it.
+// changes it; the reading methods count as changes the first time they
+// take a multipart body apart.
 //
 // A message built by another library goes through [ReadMessage]: the
 // program in the repository's examples/gomessage builds a multipart message
@@ -49,6 +58,20 @@ type Message struct {
 	sep      []byte        // the empty line after the header; nil when there was none
 	body     []byte
 	eol      string // the line ending of the message, used for new lines
+
+	// The MIME structure (build.go, build_read.go): a multipart message
+	// holds its parts instead of a body once it is built or taken apart;
+	// a part built from bytes holds them unencoded until it is written.
+	multipart bool
+	parts     []*Message
+	boundary  string
+	delims    [][]byte // a read multipart's bytes around its parts, len(parts)+1; nil when built
+	data      []byte   // a built leaf's content, written as base64 (hasData)
+	hasData   bool
+	headless  bool   // a read part with no header block: written as its body alone
+	isPart    bool   // a part of another message (no MIME-Version of its own)
+	changed   bool   // a builder method changed it (see build_write.go's reencode)
+	defaultCT string // the content type when there is no Content-Type field
 }
 
 // headerField is one header field: every physical line of it, each with its line
@@ -314,10 +337,18 @@ func (m *Message) Has(name string) bool {
 // Set replaces the first field called name by "name: value" and deletes
 // the others; it adds the field at the end of the header if there is none.
 //
-// Set cannot be used to inject header lines: a line break in value is kept
-// only where it folds the value (a CRLF or LF followed by a blank or a tab);
-// every other CR, LF or NUL becomes a space. A line longer than 998 bytes is
-// folded before a single space where there is one. The new field uses the
+// A value with non-ASCII text is stored as Python's msg[name] = value
+// stores it: the text becomes RFC 2047 encoded-words (UTF-8, Q or B
+// encoding, whichever is shorter), only the display names in an address
+// field (From, To, Cc, Bcc, Reply-To, Sender and their Resent- forms), and
+// the value is folded between words to lines of at most 78 bytes. Its line
+// breaks and NUL bytes become spaces. [Message.Get] returns the encoded
+// value; mime.WordDecoder decodes it.
+//
+// Set cannot be used to inject header lines: in an ASCII value, a line
+// break is kept only where it folds the value (a CRLF or LF followed by a
+// blank or a tab); every other CR, LF or NUL becomes a space. A line longer
+// than 998 bytes is folded before a single space where there is one. The new field uses the
 // line ending of the message. Set panics if name is not a valid field name
 // (printable ASCII other than the colon), as it is normally a constant.
 func (m *Message) Set(name, value string) {
@@ -373,6 +404,16 @@ func (m *Message) newField(name, value string) headerField {
 		eol = "\r\n"
 	}
 	var raw []byte
+	if enc, ok := encodeHeaderValue(name, value); ok {
+		for i, line := range strings.Split(enc, "\r\n") {
+			if i == 0 {
+				line = name + ": " + line
+			}
+			raw = append(raw, line...)
+			raw = append(raw, eol...)
+		}
+		return headerField{name: name, raw: raw}
+	}
 	for i, line := range splitFolds(value) {
 		if i == 0 {
 			line = name + ": " + line
@@ -459,16 +500,35 @@ func (m *Message) lineEnd() string {
 }
 
 // Body returns the body: every byte after the empty line that ends the
-// header. The slice is the message's own, not a copy.
-func (m *Message) Body() []byte { return m.body }
+// header. The slice is the message's own, not a copy, except for a message
+// with parts (built with [Message.AddAttachment] and the like, or taken
+// apart by [Message.IterParts] and the like), whose body is written out
+// into a new slice.
+func (m *Message) Body() []byte {
+	if m.structured() {
+		var buf bytes.Buffer
+		writeSegments(&buf, m.appendBody(nil)) //nolint:errcheck // bytes.Buffer does not fail
+		return buf.Bytes()
+	}
+	return m.body
+}
 
 // SetBody replaces the body by b, which the message keeps (it is not
-// copied). The body is written as it is: [SMTP.Sendmail] repairs line
-// endings on the wire.
-func (m *Message) SetBody(b []byte) { m.body = b }
+// copied); the parts of a multipart message go with it. The body is
+// written as it is: [SMTP.Sendmail] repairs line endings on the wire.
+func (m *Message) SetBody(b []byte) {
+	m.body = b
+	m.multipart, m.parts, m.delims, m.data, m.hasData = false, nil, nil, nil, false
+}
 
-// BodyReader returns a reader of the body.
-func (m *Message) BodyReader() io.Reader { return bytes.NewReader(m.body) }
+// BodyReader returns a reader of the body. The data of built attachments
+// is encoded as it is read.
+func (m *Message) BodyReader() io.Reader {
+	if m.structured() {
+		return newSegReader(m.appendBody(nil))
+	}
+	return bytes.NewReader(m.body)
+}
 
 // Clone returns a deep copy of the message.
 func (m *Message) Clone() *Message {
@@ -482,12 +542,32 @@ func (m *Message) Clone() *Message {
 	for i, f := range m.fields {
 		c.fields[i] = headerField{name: f.name, raw: bytes.Clone(f.raw)}
 	}
+	c.multipart, c.boundary, c.hasData, c.headless, c.defaultCT, c.isPart, c.changed = m.multipart, m.boundary, m.hasData, m.headless, m.defaultCT, m.isPart, m.changed
+	c.data = bytes.Clone(m.data)
+	for _, d := range m.delims {
+		c.delims = append(c.delims, bytes.Clone(d))
+	}
+	for _, p := range m.parts {
+		c.parts = append(c.parts, p.Clone())
+	}
 	return c
 }
 
 // WriteTo writes the message to w: the bytes ReadMessage read, with any
 // changes made since. It implements io.WriterTo.
+//
+// The data of the parts added with [Message.AddAttachment] and
+// [Message.AddRelated] is base64-encoded as it is written, a few lines at
+// a time, so the encoded form of a large attachment is never whole in
+// memory. A multipart built here gets a new boundary first if a part's
+// text holds its delimiter, as Python's generator does. In a message the
+// builder methods changed, a part read from elsewhere whose body has 8-bit
+// bytes is re-encoded first, as Python's generator does under a 7-bit
+// policy, so that the whole stays 7-bit.
 func (m *Message) WriteTo(w io.Writer) (int64, error) {
+	if m.structured() {
+		return writeSegments(w, m.segments(true, false))
+	}
 	return m.writeTo(w, true)
 }
 
@@ -495,7 +575,8 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 func (m *Message) writeTo(w io.Writer, unixFrom bool) (int64, error) {
 	var n int64
 	eol := []byte(m.lineEnd())
-	open := false // the last piece written lacks its line ending
+	open := false   // the last piece written lacks its line ending
+	openCR := false // and ends in a CR
 	put := func(b []byte) error {
 		if len(b) == 0 {
 			return nil
@@ -503,7 +584,11 @@ func (m *Message) writeTo(w io.Writer, unixFrom bool) (int64, error) {
 		// Only a last line at the end of the input lacks its line ending;
 		// anything written after it needs one.
 		if open {
-			k, err := w.Write(eol)
+			end := eol
+			if openCR && len(eol) == 2 {
+				end = eol[1:] // the line's CR is there: complete the CRLF
+			}
+			k, err := w.Write(end)
 			n += int64(k)
 			if err != nil {
 				return err
@@ -512,6 +597,7 @@ func (m *Message) writeTo(w io.Writer, unixFrom bool) (int64, error) {
 		k, err := w.Write(b)
 		n += int64(k)
 		open = b[len(b)-1] != '\n'
+		openCR = b[len(b)-1] == '\r'
 		return err
 	}
 	if unixFrom {

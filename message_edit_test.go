@@ -2,9 +2,7 @@ package smtplib
 
 import (
 	"bytes"
-	"io"
 	"mime"
-	"mime/quotedprintable"
 	"net/mail"
 	"strconv"
 	"strings"
@@ -141,7 +139,7 @@ func TestSetGetRoundTrip(t *testing.T) {
 		{"folded value unfolds", "a\r\n b", "a b", 0},
 		{"long value folded at spaces", long, long, maxLineLength},
 		{"long value with no space stays long", strings.Repeat("x", 1200), strings.Repeat("x", 1200), 1208},
-		{"non-ASCII kept", "Grüße 👋", "Grüße 👋", 0},
+		{"non-ASCII encoded (RFC 2047)", "Grüße 👋", "=?utf-8?b?R3LDvMOfZSDwn5GL?=", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,24 +195,24 @@ func TestNewMessage(t *testing.T) {
 			name: "ASCII", from: "Alice <alice@example.com>", to: []string{"bob@example.org", "Carol <carol@example.org>"},
 			subject: "Hello", body: "line one\nline two\r\nline three",
 			wantFrom: "Alice <alice@example.com>", wantTo: "bob@example.org, Carol <carol@example.org>",
-			wantCTE: "7bit", wantMsgIDEnd: "@example.com>", wantBody: "line one\r\nline two\r\nline three",
+			wantCTE: "7bit", wantMsgIDEnd: "@example.com>", wantBody: "line one\r\nline two\r\nline three\r\n",
 		},
 		{
 			name: "non-ASCII subject, names and body", from: "Jörg <joerg@example.de>", to: []string{"André <andre@example.fr>"},
 			subject: "Grüße aus München", body: "Grüße\n",
 			wantFrom: "=?utf-8?q?J=C3=B6rg?= <joerg@example.de>", wantTo: "=?utf-8?q?Andr=C3=A9?= <andre@example.fr>",
-			wantCTE: "quoted-printable", wantMsgIDEnd: "@example.de>", wantBody: "Grüße\r\n",
+			wantCTE: "base64", wantMsgIDEnd: "@example.de>", wantBody: "Grüße\r\n",
 		},
 		{
 			name: "IDN domain in the Message-ID", from: "müller@bücher.example", to: []string{"x@example.org"},
 			subject: "s", body: "b",
 			wantFrom: "müller@bücher.example", wantTo: "x@example.org",
-			wantCTE: "7bit", wantMsgIDEnd: "@xn--bcher-kva.example>", wantBody: "b",
+			wantCTE: "7bit", wantMsgIDEnd: "@xn--bcher-kva.example>", wantBody: "b\r\n",
 		},
 		{
 			name: "long ASCII line needs quoted-printable", from: "nobody", to: nil,
 			subject: "", body: strings.Repeat("x", 1000),
-			wantFrom: "nobody", wantCTE: "quoted-printable", wantMsgIDEnd: "@localhost>", wantBody: strings.Repeat("x", 1000),
+			wantFrom: "nobody", wantCTE: "quoted-printable", wantMsgIDEnd: "@localhost>", wantBody: strings.Repeat("x", 1000) + "\r\n",
 		},
 	}
 	for _, tc := range tests {
@@ -234,11 +232,8 @@ func TestNewMessage(t *testing.T) {
 			assert.Equal(t, "1.0", again.Get("MIME-Version"))
 			assert.Equal(t, "text/plain; charset=utf-8", again.Get("Content-Type"))
 			assert.Equal(t, tc.wantCTE, again.Get("Content-Transfer-Encoding"))
-			body := again.Body()
-			if tc.wantCTE == "quoted-printable" {
-				body, err = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
-				require.NoError(t, err)
-			}
+			body, err := again.GetContent()
+			require.NoError(t, err)
 			assert.Equal(t, tc.wantBody, string(body))
 			assert.True(t, isASCII(string(m.Bytes())) || !isASCII(tc.from+strings.Join(tc.to, "")),
 				"the message is ASCII unless an address is not")

@@ -31,8 +31,12 @@ import (
 //   - [*NotSupportedError] for an SMTPUTF8 option, or a delivery-status
 //     option ([Notify], [Return], [EnvID], [ORcpt], [RequireTLS]), that the
 //     server or session does not support, [*CommandError] for an address or
-//     option that cannot go on the wire safely, [*HeloError] when the server refuses EHLO and HELO, and
-//     [*ServerDisconnectedError] when the connection is lost.
+//     option that cannot go on the wire safely, [*HeloError] when the
+//     server refuses EHLO and HELO, and [*ServerDisconnectedError] when
+//     the connection is lost or the server sent a reply nobody asked for
+//     (errors.Is(err, [ErrOutOfStep]); see [SMTP.Docmd]).
+//   - A reply that breaks RFC 5321's grammar has code -1 and is a refusal
+//     wherever it comes.
 //
 // All addresses and options are checked before anything is sent. When the
 // server offers PIPELINING (RFC 2920), MAIL, every RCPT and DATA go in one
@@ -175,10 +179,20 @@ func (s *SMTP) sendmail(ctx context.Context, from string, to []string, b *body, 
 	if err != nil {
 		return nil, err
 	}
-	t := &txn{from: from, to: to, b: b, o: o, e: e}
-	eng := s.newEngine(false)
-	eng.run([]*txn{t})
-	return eng.outcome(t)
+	// One allocation for the engine, the transaction and the queue of a
+	// small transaction: Sendmail is called message after message.
+	x := &struct {
+		eng   engine
+		t     txn
+		txs   [1]*txn
+		queue [8]inflight
+	}{}
+	x.t = txn{from: from, to: to, b: b, o: o, e: e}
+	x.txs[0] = &x.t
+	x.eng.queue = x.queue[:0]
+	s.initEngine(&x.eng, false)
+	x.eng.run(x.txs[:])
+	return x.eng.outcome(&x.t)
 }
 
 // envelope holds the command lines of a transaction, built and checked

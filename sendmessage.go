@@ -160,10 +160,23 @@ func asciiAddress(a string) (string, error) {
 
 // sendReader returns a reader of the message as SendMessage sends it:
 // without Bcc, Resent-Bcc and the mbox "From " line. Only the header is
-// copied; the body is read where it is. size is the length of what it
-// reads with every line ending made CRLF, the SIZE that smtplib declares
-// for the flattened message.
+// copied; the body is read where it is, and the data of built attachments
+// is encoded as it is read. size is the length of what it reads with every
+// line ending made CRLF, the SIZE that smtplib declares for the flattened
+// message.
 func (m *Message) sendReader() (r io.Reader, size int) {
+	if m.structured() {
+		segs := m.segments(false, true)
+		var raws [][]byte
+		for _, s := range segs {
+			if s.isB64 {
+				size += int(s.len()) // base64 lines end in CRLF already
+			} else {
+				raws = append(raws, s.raw)
+			}
+		}
+		return newSegReader(segs), size + crlfLen(raws...)
+	}
 	sent := &Message{sep: m.sep, body: m.body, eol: m.eol}
 	for _, f := range m.fields {
 		if !asciiEqualFold(f.name, "Bcc") && !asciiEqualFold(f.name, "Resent-Bcc") {

@@ -34,7 +34,27 @@ func main() {
 	flag.StringVar(&o.cases, "cases", "", "comma-separated cases to run: 1k-smtp-sink, 1k-fast, 1k-smtp-sink-4, 1k-fast-4, rtt-chunking, rtt-pipelining, big (default all)")
 	flag.StringVar(&o.sinkPath, "smtp-sink", "smtp-sink", "Postfix's smtp-sink program")
 	flag.BoolVar(&o.pin, "pin", true, "pin servers and clients to CPUs with taskset (see README)")
+	attachMB := flag.Int("attach-mb", 0, "compare building and writing a message with an attachment of this many MiB instead (attach.go)")
+	attachChild := flag.String("attach-child", "", "child: the attachment builder to run")
+	attachHeap := flag.Bool("attach-heap", false, "child: measure the peak heap instead of the time")
 	flag.Parse()
+
+	if *attachChild != "" {
+		res, err := runAttachChild(*attachChild, *attachMB<<20, *attachHeap)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		json.NewEncoder(os.Stdout).Encode(res)
+		return
+	}
+	if *attachMB > 0 {
+		if err := runAttach(context.Background(), *attachMB, o.rounds); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	if *child != "" {
 		os.Exit(runChild(*child, *addr, *n, *size, *conns))

@@ -1,0 +1,351 @@
+package smtplib
+
+import (
+	"bytes"
+	"strings"
+)
+
+// This file reads MIME messages as Python's EmailMessage does (is_multipart,
+// get_content_type, get_filename, get_content, get_body, iter_attachments,
+// iter_parts), whether built here or read with ReadMessage. A read
+// multipart body is taken apart at the first call that needs its parts;
+// the parts keep their bytes, and so do the delimiters between them, so the
+// message is still written back byte for byte.
+
+// GetContentType returns the content type of m, lower-cased, without
+// parameters, as Python's get_content_type does: the Content-Type field's
+// type/subtype; without the field, "text/plain" (or "message/rfc822" for a
+// part of a multipart/digest); with a value that is not type/subtype,
+// "text/plain". It returns "" for a nil m.
+func (m *Message) GetContentType() string {
+	if m == nil {
+		return ""
+	}
+	if !m.Has("Content-Type") {
+		if m.defaultCT != "" {
+			return m.defaultCT
+		}
+		return "text/plain"
+	}
+	ct, _ := parseMediaHeader(m.Get("Content-Type"))
+	maintype, subtype, ok := strings.Cut(ct, "/")
+	if !ok || !isToken(maintype) || !isToken(subtype) {
+		return "text/plain"
+	}
+	return ct
+}
+
+// contentMaintype is the part of GetContentType before the slash.
+func (m *Message) contentMaintype() string {
+	mt, _, _ := strings.Cut(m.GetContentType(), "/")
+	return mt
+}
+
+// param returns the decoded parameter name of the field, or "".
+func (m *Message) param(field, name string) string {
+	if !m.Has(field) {
+		return ""
+	}
+	_, params := parseMediaHeader(m.Get(field))
+	return params[name]
+}
+
+// IsMultipart reports whether m is a multipart message with parts, as
+// Python's is_multipart does. A read message whose Content-Type is
+// multipart but whose body has no delimiter line is not: it has no parts.
+func (m *Message) IsMultipart() bool {
+	if m == nil {
+		return false
+	}
+	m.ensureParts()
+	return m.multipart
+}
+
+// GetFilename returns the filename parameter of the Content-Disposition
+// field, or failing that the name parameter of Content-Type, decoded (RFC
+// 2231, or an RFC 2047 encoded-word as some mailers write) and trimmed of
+// blanks, as Python's get_filename does; "" when there is none.
+func (m *Message) GetFilename() string {
+	if m == nil {
+		return ""
+	}
+	name := m.param("Content-Disposition", "filename")
+	if name == "" {
+		name = m.param("Content-Type", "name")
+	}
+	return strings.TrimSpace(name)
+}
+
+// isAttachment reports whether the Content-Disposition is "attachment"
+// (Python's is_attachment).
+func (m *Message) isAttachment() bool {
+	if !m.Has("Content-Disposition") {
+		return false
+	}
+	d, _ := parseMediaHeader(m.Get("Content-Disposition"))
+	return d == "attachment"
+}
+
+// GetContent returns the content of a part that is not multipart, with
+// its transfer encoding (base64, quoted-printable) undone, as Python's
+// get_content does: for text, converted from its charset to UTF-8 (what
+// cannot be converted becomes U+FFFD), line endings as the message has
+// them (CRLF in a built one); for other types, the bytes. A message/rfc822
+// part gives the embedded message's text, which [ReadMessage] reads.
+// Decoding is lenient, as Python's is: stray characters in base64 are
+// skipped and a "=" that starts no escape in quoted-printable is kept.
+//
+// It returns a *[MessageError] for a nil or multipart m. The slice may be
+// the message's own (the data of a built attachment that is not text): do
+// not change it.
+func (m *Message) GetContent() ([]byte, error) {
+	if m == nil {
+		return nil, buildError("GetContent on a nil *Message")
+	}
+	m.ensureParts()
+	if m.multipart || m.contentMaintype() == "multipart" {
+		return nil, buildError("GetContent: a %s message has no content of its own; read its parts (IterParts, GetBody, IterAttachments)", m.GetContentType())
+	}
+	content := m.data
+	if !m.hasData {
+		content = decodeTransfer(m.Get("Content-Transfer-Encoding"), m.body)
+	}
+	if m.contentMaintype() == "text" {
+		content = toUTF8(m.param("Content-Type", "charset"), content)
+	}
+	return content, nil
+}
+
+// IterParts returns the parts of a multipart m, in order, or nil for a
+// message that is not multipart (Python's iter_parts). The parts are m's
+// own: changing one changes m.
+func (m *Message) IterParts() []*Message {
+	if m == nil {
+		return nil
+	}
+	m.ensureParts()
+	if !m.multipart {
+		return nil
+	}
+	return append([]*Message(nil), m.parts...)
+}
+
+// GetBody returns the part of m best suited to show as its body, as
+// Python's get_body does: a depth-first search for the first part of each
+// type in preferencelist, whose entries are "related", "html" and "plain"
+// (the default, in that order), returning the part that matches the
+// earliest entry. Attachments are skipped; in a multipart/related only the
+// root part (named by the start parameter, else the first) is searched.
+// It returns nil when no part matches, and m's own part, not a copy.
+func (m *Message) GetBody(preferencelist ...string) *Message {
+	if m == nil {
+		return nil
+	}
+	if len(preferencelist) == 0 {
+		preferencelist = []string{"related", "html", "plain"}
+	}
+	best, body := len(preferencelist), (*Message)(nil)
+	m.findBody(preferencelist, func(prio int, p *Message) bool {
+		if prio < best {
+			best, body = prio, p
+		}
+		return prio == 0
+	})
+	return body
+}
+
+// findBody calls found for each candidate part under m, in depth-first
+// order, with its rank in preferencelist, until found returns true.
+func (m *Message) findBody(preferencelist []string, found func(int, *Message) bool) bool {
+	if m.isAttachment() {
+		return false
+	}
+	rank := func(name string) int {
+		for i, p := range preferencelist {
+			if p == name {
+				return i
+			}
+		}
+		return -1
+	}
+	maintype, subtype, _ := strings.Cut(m.GetContentType(), "/")
+	if maintype == "text" {
+		if r := rank(subtype); r >= 0 {
+			return found(r, m)
+		}
+		return false
+	}
+	if maintype != "multipart" || !m.IsMultipart() {
+		return false
+	}
+	if subtype != "related" {
+		for _, p := range m.parts {
+			if p.findBody(preferencelist, found) {
+				return true
+			}
+		}
+		return false
+	}
+	if r := rank("related"); r >= 0 && found(r, m) {
+		return true
+	}
+	if root := m.relatedRoot(); root != nil {
+		return root.findBody(preferencelist, found)
+	}
+	return false
+}
+
+// relatedRoot returns the root part of a multipart/related: the one its
+// start parameter names, else the first.
+func (m *Message) relatedRoot() *Message {
+	if start := m.param("Content-Type", "start"); start != "" {
+		for _, p := range m.parts {
+			if p.Get("Content-ID") == start {
+				return p
+			}
+		}
+	}
+	if len(m.parts) > 0 {
+		return m.parts[0]
+	}
+	return nil
+}
+
+// IterAttachments returns the parts of m that are not its body, as
+// Python's iter_attachments does: in a multipart/related, every part but
+// the root; in another multipart (but alternative), every part except the
+// first text/plain, text/html, multipart/alternative and multipart/related
+// of each kind that is not marked as an attachment. It returns nil for a
+// multipart/alternative and for a message that is not multipart. The parts
+// are m's own.
+func (m *Message) IterAttachments() []*Message {
+	if m == nil {
+		return nil
+	}
+	m.ensureParts()
+	ct := m.GetContentType()
+	if !m.multipart || !strings.HasPrefix(ct, "multipart/") || ct == "multipart/alternative" {
+		return nil
+	}
+	var out []*Message
+	if ct == "multipart/related" {
+		root := m.relatedRoot()
+		for _, p := range m.parts {
+			if p != root {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	seen := map[string]bool{}
+	for _, p := range m.parts {
+		pt := p.GetContentType()
+		switch pt {
+		case "text/plain", "text/html", "multipart/related", "multipart/alternative":
+			// Python remembers the subtype only, so a text/related or a
+			// multipart/plain counts as seen too; no such types exist.
+			_, sub, _ := strings.Cut(pt, "/")
+			if !p.isAttachment() && !seen[sub] {
+				seen[sub] = true
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// ensureParts takes apart the body of a read multipart message, once. A
+// body with no delimiter line stays a body, as Python leaves it a string.
+func (m *Message) ensureParts() {
+	if m.multipart || m.hasData || m.contentMaintype() != "multipart" {
+		return
+	}
+	boundary := m.param("Content-Type", "boundary")
+	if boundary == "" {
+		return
+	}
+	segs, delims, ok := splitMultipart(m.body, boundary)
+	if !ok {
+		return
+	}
+	digest := m.GetContentType() == "multipart/digest"
+	for _, seg := range segs {
+		p := readPart(seg, m.lineEnd())
+		if digest {
+			p.defaultCT = "message/rfc822"
+		}
+		m.parts = append(m.parts, p)
+	}
+	m.multipart, m.boundary, m.delims, m.body = true, boundary, delims, nil
+}
+
+// readPart reads one body part. One whose header cannot be read becomes a
+// headless part holding the text, so that no byte is lost.
+func readPart(seg []byte, eol string) *Message {
+	if len(seg) == 0 {
+		return &Message{eol: eol, isPart: true}
+	}
+	p, err := ReadMessage(bytes.NewReader(seg))
+	if err != nil {
+		return &Message{body: seg, eol: eol, isPart: true, headless: true}
+	}
+	p.isPart = true
+	return p
+}
+
+// splitMultipart cuts a multipart body at its delimiter lines (RFC 2046
+// section 5.1.1): "--" boundary, then "--" on the last, then blanks up to
+// the line end (CRLF, LF or a lone CR). The line break before a delimiter belongs to it. It returns
+// the parts, the bytes around them (the preamble with the first delimiter,
+// each delimiter, and the close delimiter with the epilogue), and false
+// when there is no delimiter at all. Without a close delimiter the last part
+// runs to the end, as Python reads it.
+func splitMultipart(body []byte, boundary string) (parts, delims [][]byte, ok bool) {
+	dash := []byte("--" + boundary)
+	partStart := -1 // where the current part starts; -1 before the first delimiter
+	gapStart := 0   // where the bytes before the current part start
+	for pos := 0; pos < len(body); {
+		// A line ends at CRLF, LF or a lone CR, as Python's parser reads
+		// it, so that writing a changed message with CRLF throughout adds
+		// no delimiter line.
+		end, next := len(body), len(body)
+		if i := bytes.IndexAny(body[pos:], "\r\n"); i >= 0 {
+			end, next = pos+i, pos+i+1
+			if body[end] == '\r' && next < len(body) && body[next] == '\n' {
+				next++
+			}
+		}
+		line := body[pos:end]
+		rest, isDelim := bytes.CutPrefix(line, dash)
+		closing := isDelim && bytes.HasPrefix(rest, []byte("--"))
+		if closing {
+			rest = rest[2:]
+		}
+		if isDelim && len(bytes.Trim(rest, " \t")) == 0 {
+			if partStart >= 0 {
+				partEnd := pos
+				if partEnd > partStart { // the line break before the delimiter
+					partEnd--
+					if body[partEnd] == '\n' && partEnd > partStart && body[partEnd-1] == '\r' {
+						partEnd--
+					}
+				}
+				parts = append(parts, body[partStart:partEnd])
+				gapStart = partEnd
+			} else if closing {
+				return nil, nil, false
+			}
+			if closing {
+				return parts, append(delims, body[gapStart:]), true
+			}
+			delims = append(delims, body[gapStart:next])
+			partStart = next
+		}
+		pos = next
+	}
+	if partStart < 0 {
+		return nil, nil, false
+	}
+	return append(parts, body[partStart:]), append(delims, body[len(body):]), true
+}

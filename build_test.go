@@ -1,0 +1,606 @@
+package smtplib
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"net/mail"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gosmtplib/smtplib/smtptest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// shape writes the tree of content types of m, one part a line, indented.
+func shape(m *Message) string {
+	var sb strings.Builder
+	var walk func(p *Message, depth int)
+	walk = func(p *Message, depth int) {
+		sb.WriteString(strings.Repeat("  ", depth) + p.GetContentType() + "\n")
+		for _, sub := range p.IterParts() {
+			walk(sub, depth+1)
+		}
+	}
+	walk(m, 0)
+	return sb.String()
+}
+
+// reread writes m and reads it back.
+func reread(t *testing.T, m *Message) *Message {
+	t.Helper()
+	again, err := ReadMessage(bytes.NewReader(m.Bytes()))
+	require.NoError(t, err)
+	return again
+}
+
+func TestBuildStructure(t *testing.T) {
+	img, doc := []byte("\x89PNG\r\n"), []byte("%PDF-1.4 \x00\xff")
+	tests := []struct {
+		name  string
+		build func(m *Message) error
+		want  string // the tree RFC 2046 and Python's documentation give for these calls
+	}{
+		{"no content", func(m *Message) error { return nil }, "text/plain\n"},
+		{"text", func(m *Message) error { return m.SetContent("Hi.", "") }, "text/plain\n"},
+		{"alternative", func(m *Message) error {
+			return errors.Join(m.SetContent("Hi.", ""), m.AddAlternative("<p>Hi.</p>", "html"))
+		}, "multipart/alternative\n  text/plain\n  text/html\n"},
+		{"related around the HTML", func(m *Message) error {
+			return errors.Join(m.SetContent("Hi.", ""), m.AddAlternative("<p>Hi.</p>", "html"), m.AddRelated(img, "image", "png", "<i@x>"))
+		}, "multipart/alternative\n  text/plain\n  multipart/related\n    text/html\n    image/png\n"},
+		{"mixed around the rest", func(m *Message) error {
+			return errors.Join(m.SetContent("Hi.", ""), m.AddAlternative("<p>Hi.</p>", "html"),
+				m.AddRelated(img, "image", "png", "<i@x>"), m.AddAttachment(doc, "application", "pdf", "a.pdf"),
+				m.AddAttachment(doc, "application", "pdf", "b.pdf"))
+		}, "multipart/mixed\n  multipart/alternative\n    text/plain\n    multipart/related\n      text/html\n      image/png\n  application/pdf\n  application/pdf\n"},
+		{"attachment first, then the body goes into it", func(m *Message) error {
+			return errors.Join(m.SetContent("Hi.", ""), m.AddAttachment(doc, "application", "pdf", "a.pdf"),
+				m.AddAlternative("<p>Hi.</p>", "html"), m.AddRelated(img, "image", "png", "<i@x>"))
+		}, "multipart/mixed\n  multipart/alternative\n    text/plain\n    multipart/related\n      text/html\n      image/png\n  application/pdf\n"},
+		{"attachment without content", func(m *Message) error {
+			return m.AddAttachment(doc, "application", "pdf", "a.pdf")
+		}, "multipart/mixed\n  application/pdf\n"},
+		{"second image joins the related part", func(m *Message) error {
+			return errors.Join(m.SetContent("<img>", "html"), m.AddRelated(img, "image", "png", "a@x"), m.AddRelated(img, "image", "gif", "b@x"))
+		}, "multipart/related\n  text/html\n  image/png\n  image/gif\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMessage("a@example.com", []string{"b@example.org"}, "s", "")
+			require.NoError(t, tc.build(m))
+			assert.Equal(t, tc.want, shape(m), "as built")
+			assert.Equal(t, tc.want, shape(reread(t, m)), "as read back")
+			assert.Equal(t, []string{"1.0"}, m.Values("MIME-Version"))
+			assertWireClean(t, m.Bytes())
+			for _, p := range m.IterParts() {
+				assert.False(t, p.Has("MIME-Version"), "parts have no MIME-Version")
+			}
+		})
+	}
+}
+
+func TestBuildContentRoundTrip(t *testing.T) {
+	m := NewMessage("Jörg <j@example.de>", []string{"b@example.org"}, "Grüße", "")
+	img := bytes.Repeat([]byte{0, 1, 2, 0xfe, 0xff, '\r', '\n', '.'}, 100)
+	doc := bytes.Repeat([]byte("line\r\n.\r\nFrom x\n"), 50)
+	require.NoError(t, m.SetContent("Plain text, naïve.\n.\nFrom here\n", ""))
+	require.NoError(t, m.AddAlternative("<p>HTML, naïve.</p>", "html"))
+	require.NoError(t, m.AddRelated(img, "image", "png", "logo@example.de"))
+	require.NoError(t, m.AddAttachment(doc, "text", "plain", "Übersicht 2026.txt"))
+	require.NoError(t, m.AddAttachment(nil, "application", "octet-stream", "empty"))
+
+	for _, msg := range []*Message{m, reread(t, m)} {
+		body := msg.GetBody()
+		require.NotNil(t, body)
+		assert.Equal(t, "multipart/related", body.GetContentType())
+		html := msg.GetBody("html")
+		require.NotNil(t, html)
+		c, err := html.GetContent()
+		require.NoError(t, err)
+		assert.Equal(t, "<p>HTML, naïve.</p>\r\n", string(c))
+		plain := msg.GetBody("plain")
+		require.NotNil(t, plain)
+		c, err = plain.GetContent()
+		require.NoError(t, err)
+		assert.Equal(t, "Plain text, naïve.\r\n.\r\nFrom here\r\n", string(c))
+
+		inline := body.IterAttachments()
+		require.Len(t, inline, 1)
+		assert.Equal(t, "<logo@example.de>", inline[0].Get("Content-ID"), "angle brackets added")
+		c, err = inline[0].GetContent()
+		require.NoError(t, err)
+		assert.Equal(t, img, c)
+
+		atts := msg.IterAttachments()
+		require.Len(t, atts, 2)
+		assert.Equal(t, "Übersicht 2026.txt", atts[0].GetFilename())
+		c, err = atts[0].GetContent()
+		require.NoError(t, err)
+		assert.Equal(t, doc, c, "a text attachment given as bytes keeps its bytes")
+		assert.Equal(t, "empty", atts[1].GetFilename())
+		c, err = atts[1].GetContent()
+		require.NoError(t, err)
+		assert.Empty(t, c)
+
+		_, err = msg.GetContent()
+		var me *MessageError
+		assert.ErrorAs(t, err, &me, "a multipart has no content of its own")
+	}
+}
+
+func TestBuildBadInput(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(m *Message) error
+		bad   func(m *Message) error
+		says  string
+	}{
+		{"CR LF in a filename", nil, func(m *Message) error {
+			return m.AddAttachment([]byte("x"), "text", "plain", "a.txt\r\nBcc: victim@example.org")
+		}, "filename"},
+		{"LF in a filename", nil, func(m *Message) error { return m.AddAttachment([]byte("x"), "text", "plain", "a\nb") }, "filename"},
+		{"NUL in a filename", nil, func(m *Message) error { return m.AddAttachment([]byte("x"), "text", "plain", "a\x00b") }, "filename"},
+		{"CR LF in a subtype", nil, func(m *Message) error {
+			return m.AddAttachment([]byte("x"), "text", "plain\r\nBcc: victim@example.org", "")
+		}, "content type"},
+		{"CR LF in a text subtype", nil, func(m *Message) error { return m.SetContent("x", "html\r\nX: y") }, "content type"},
+		{"CR LF in an alternative's subtype", nil, func(m *Message) error { return m.AddAlternative("x", "html\nX: y") }, "content type"},
+		{"slash in a maintype", nil, func(m *Message) error { return m.AddAttachment(nil, "text/html", "x", "") }, "content type"},
+		{"empty maintype", nil, func(m *Message) error { return m.AddAttachment(nil, "", "pdf", "") }, "content type"},
+		{"CR LF in a cid", nil, func(m *Message) error {
+			return m.AddRelated([]byte("x"), "image", "png", "<a@b>\r\nBcc: victim@example.org")
+		}, "content ID"},
+		{"non-ASCII cid", nil, func(m *Message) error { return m.AddRelated([]byte("x"), "image", "png", "<bild-ä@x>") }, "not ASCII"},
+		{"cid too long", nil, func(m *Message) error {
+			return m.AddRelated([]byte("x"), "image", "png", strings.Repeat("x", 990))
+		}, "at most"},
+		{"subtype too long", nil, func(m *Message) error {
+			return m.AddAttachment([]byte("x"), "application", strings.Repeat("x", 128), "")
+		}, "content type"},
+		{"multipart attachment", nil, func(m *Message) error { return m.AddAttachment(nil, "multipart", "mixed", "") }, "multipart/mixed"},
+		{"message attachment", nil, func(m *Message) error { return m.AddAttachment(nil, "Message", "rfc822", "") }, "Message/rfc822"},
+		{"multipart related part", nil, func(m *Message) error { return m.AddRelated(nil, "multipart", "related", "") }, "multipart/related"},
+		{"SetContent on a multipart", func(m *Message) error { return m.AddAttachment(nil, "application", "pdf", "") },
+			func(m *Message) error { return m.SetContent("x", "") }, "multipart/mixed"},
+		{"alternative with attachments and no body", func(m *Message) error { return m.AddAttachment(nil, "application", "pdf", "") },
+			func(m *Message) error { return m.AddAlternative("x", "html") }, "cannot convert multipart/mixed to multipart/alternative"},
+		{"related on an alternative without HTML", func(m *Message) error {
+			return errors.Join(m.SetContent("x", ""), m.AddAlternative("y", "plain"))
+		}, func(m *Message) error { return m.AddRelated(nil, "image", "png", "") }, "cannot convert multipart/alternative to multipart/related"},
+		{"related with attachments and no body", func(m *Message) error { return m.AddAttachment(nil, "application", "pdf", "") },
+			func(m *Message) error { return m.AddRelated(nil, "image", "png", "") }, "cannot convert multipart/mixed to multipart/related"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMessage("a@example.com", []string{"b@example.org"}, "s", "")
+			if tc.setup != nil {
+				require.NoError(t, tc.setup(m))
+			}
+			before := m.Bytes()
+			err := tc.bad(m)
+			var me *MessageError
+			require.ErrorAs(t, err, &me)
+			assert.Contains(t, err.Error(), tc.says)
+			assert.True(t, strings.HasPrefix(err.Error(), "smtplib: "), err.Error())
+			assert.Equal(t, string(before), string(m.Bytes()), "the message is unchanged")
+			assert.False(t, reread(t, m).Has("Bcc"), "no header was injected")
+		})
+	}
+}
+
+func TestBuildNilMessage(t *testing.T) {
+	var m *Message
+	var me *MessageError
+	assert.ErrorAs(t, m.SetContent("x", ""), &me)
+	assert.ErrorAs(t, m.AddAlternative("x", ""), &me)
+	assert.ErrorAs(t, m.AddRelated(nil, "image", "png", ""), &me)
+	assert.ErrorAs(t, m.AddAttachment(nil, "image", "png", ""), &me)
+	_, err := m.GetContent()
+	assert.ErrorAs(t, err, &me)
+	assert.False(t, m.IsMultipart())
+	assert.Empty(t, m.GetContentType())
+	assert.Empty(t, m.GetFilename())
+	assert.Nil(t, m.GetBody())
+	assert.Nil(t, m.IterParts())
+	assert.Nil(t, m.IterAttachments())
+}
+
+func TestSetEncodesNonASCII(t *testing.T) {
+	dec := new(mime.WordDecoder)
+	tests := []struct {
+		name, field, value string
+		want               string // the value decoded, or the addresses as name|addr lines
+	}{
+		{"subject", "Subject", "Grüße aus München", "Grüße aus München"},
+		{"long subject", "Subject", strings.Repeat("Ünïcödé ", 40) + "end", strings.Repeat("Ünïcödé ", 40) + "end"},
+		{"emoji", "Subject", "👋 " + strings.Repeat("x", 100), "👋 " + strings.Repeat("x", 100)},
+		{"injection", "Subject", "Grüße\r\nBcc: victim@example.org\r\n\r\nbody", "Grüße Bcc: victim@example.org body"},
+		{"lone LF and NUL", "X-Note", "é\nBcc: v@x\x00y", "é Bcc: v@x y"},
+		{"display names", "To", "Jörg <j@example.de>, bob@example.org, \"Müller, Hans\" <h@example.de>",
+			"Jörg|j@example.de\n|bob@example.org\nMüller, Hans|h@example.de\n"},
+		{"ASCII name kept", "From", "Bob Smith <b@example.org>, Zoë <z@example.org>", "Bob Smith|b@example.org\nZoë|z@example.org\n"},
+		{"address injection", "Cc", "Zoë <z@example.org>\r\nBcc: victim@example.org", "Zoë <z@example.org> Bcc: victim@example.org"},
+		{"group", "To", "Freunde: Zoë Müller <z@example.org>, b@example.org;", "Freunde: Zoë Müller <z@example.org>, b@example.org;"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMessage("a@example.com", nil, "s", "x")
+			m.Set(tc.field, tc.value)
+			raw := m.Bytes()
+			assertWireClean(t, raw)
+			again := reread(t, m)
+			assert.False(t, again.Has("Bcc"), "no header was injected")
+			got := again.Get(tc.field)
+			if addressFields[strings.ToLower(tc.field)] && strings.HasSuffix(tc.want, "\n") {
+				list, err := (&mail.AddressParser{WordDecoder: dec}).ParseList(got)
+				require.NoError(t, err, got)
+				var sb strings.Builder
+				for _, a := range list {
+					sb.WriteString(a.Name + "|" + a.Address + "\n")
+				}
+				assert.Equal(t, tc.want, sb.String())
+				return
+			}
+			s, err := dec.DecodeHeader(got)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, s)
+		})
+	}
+}
+
+// A message sent by another program: its parts are read as Python reads
+// them, and it is written back byte for byte, also after its parts were
+// taken apart; an attachment added to it joins its parts.
+func TestReadMultipart(t *testing.T) {
+	const raw = "From: a@example.com\n" +
+		"Content-Type: multipart/mixed; boundary=\"XX\"\n" +
+		"\n" +
+		"This is a preamble.\n" +
+		"--XX  \n" +
+		"Content-Type: multipart/alternative; boundary=YY\n" +
+		"\n" +
+		"--YY\n" +
+		"Content-Type: text/plain; charset=iso-8859-1\n" +
+		"Content-Transfer-Encoding: quoted-printable\n" +
+		"\n" +
+		"Gr=FC=DFe, soft=\n" +
+		"break =ZZ\n" +
+		"--YY\n" +
+		"Content-Type: text/html; charset=windows-1252\n" +
+		"\n" +
+		"<p>\x80 5</p>\n" +
+		"--YY--\n" +
+		"--XX\n" +
+		"Content-Type: application/octet-stream; name=\"fallback.bin\"\n" +
+		"Content-Transfer-Encoding: base64\n" +
+		"\n" +
+		"AAEC\n" +
+		"Aw!=\n" +
+		"--XX\n" +
+		"Content-Disposition: attachment;\n" +
+		" filename*0*=iso-8859-1''%E9t%E9;\n" +
+		" filename*1=\".txt\"\n" +
+		"\n" +
+		"summer\n" +
+		"--XX\n" +
+		"Content-Type: text/plain\n" +
+		"Content-Disposition: attachment; filename=\"=?utf-8?q?r=C3=A9sum=C3=A9.txt?=\"\n" +
+		"\n" +
+		"cv\n" +
+		"--XX--\n" +
+		"epilogue\n"
+	m, err := ReadMessage(strings.NewReader(raw))
+	require.NoError(t, err)
+	require.True(t, m.IsMultipart())
+	assert.Equal(t, raw, string(m.Bytes()), "byte for byte after IterParts")
+	assert.Equal(t, "multipart/mixed\n  multipart/alternative\n    text/plain\n    text/html\n  application/octet-stream\n  text/plain\n  text/plain\n", shape(m))
+
+	plain, err := m.GetBody("plain").GetContent()
+	require.NoError(t, err)
+	assert.Equal(t, "Grüße, softbreak =ZZ", string(plain), "latin-1 to UTF-8, lenient quoted-printable")
+	html, err := m.GetBody().GetContent()
+	require.NoError(t, err)
+	assert.Equal(t, "<p>€ 5</p>", string(html), "windows-1252 to UTF-8")
+
+	atts := m.IterAttachments()
+	require.Len(t, atts, 3)
+	assert.Equal(t, "fallback.bin", atts[0].GetFilename(), "the name parameter of Content-Type")
+	c, err := atts[0].GetContent()
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0, 1, 2, 3}, c, "junk in base64 is skipped")
+	assert.Equal(t, "été.txt", atts[1].GetFilename(), "RFC 2231 continuations and charset")
+	assert.Equal(t, "résumé.txt", atts[2].GetFilename(), "an encoded-word, as some mailers write")
+
+	require.NoError(t, m.AddAttachment([]byte("new"), "text", "plain", "new.txt"))
+	out := string(m.Bytes())
+	// Changed, the message is written as Python's generator writes it under
+	// policy.SMTP: CRLF throughout, the 8-bit HTML re-encoded; the 7-bit
+	// parts keep their bytes otherwise.
+	crlf := strings.ReplaceAll(raw, "\n", "\r\n")
+	htmlAt := strings.Index(crlf, "<p>\x80")
+	assert.True(t, strings.HasPrefix(out, crlf[:htmlAt-len("\r\n")]), "the parts before the 8-bit one stay as they were")
+	assert.Contains(t, out, crlf[strings.Index(crlf, "--YY--"):strings.Index(crlf, "--XX--")], "the parts after it stay as they were")
+	assertWireCRLF(t, []byte(out))
+	assert.True(t, isASCII(out), "the message is 7-bit")
+	again := reread(t, m)
+	assert.Equal(t, "quoted-printable", again.GetBody().Get("Content-Transfer-Encoding"), "windows-1252 text becomes quoted-printable, as in Python")
+	html, err = again.GetBody().GetContent()
+	require.NoError(t, err)
+	assert.Equal(t, "<p>€ 5</p>", string(html), "the same text")
+	atts = again.IterAttachments()
+	require.Len(t, atts, 4)
+	c, err = atts[3].GetContent()
+	require.NoError(t, err)
+	assert.Equal(t, "new", string(c))
+	assert.True(t, strings.HasSuffix(out, "--XX--\r\nepilogue\r\n"), "the epilogue stays: %q", out[len(out)-40:])
+}
+
+func TestReadMultipartOddities(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		multipart bool
+		parts     int
+	}{
+		{"no delimiter in the body", "Content-Type: multipart/mixed; boundary=b\r\n\r\njust text\r\n", false, 0},
+		{"no boundary parameter", "Content-Type: multipart/mixed\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n", false, 0},
+		{"no close delimiter", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b\r\n\r\ny\r\n", true, 2},
+		{"close delimiter only", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b--\r\n", false, 0},
+		{"a part with a broken header", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nnot a header\r\n\r\nx\r\n--b--\r\n", true, 1},
+		{"empty parts", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--b\r\n\r\n--b--", true, 2},
+		{"lookalike lines", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--bb\r\n--b x\r\n--b--\r\n", true, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := ReadMessage(strings.NewReader(tc.raw))
+			require.NoError(t, err)
+			assert.Equal(t, tc.multipart, m.IsMultipart())
+			assert.Len(t, m.IterParts(), tc.parts)
+			assert.Equal(t, tc.raw, string(m.Bytes()), "written back byte for byte")
+			if !tc.multipart {
+				_, err := m.GetContent()
+				assert.Error(t, err, "a multipart type has no content of its own")
+			}
+			for _, p := range m.IterParts() {
+				_, err := p.GetContent()
+				assert.NoError(t, err)
+			}
+			if !tc.multipart && strings.Contains(tc.raw, "multipart/mixed") {
+				err := m.AddAttachment([]byte("x"), "text", "plain", "")
+				var me *MessageError
+				require.ErrorAs(t, err, &me, "no part can be added to a body that cannot be taken apart")
+				assert.Equal(t, tc.raw, string(m.Bytes()), "the message is unchanged")
+			}
+		})
+	}
+}
+
+func TestGetBodyStart(t *testing.T) {
+	const raw = "Content-Type: multipart/related; boundary=b; start=\"<root@x>\"\r\n\r\n" +
+		"--b\r\nContent-Type: image/png\r\nContent-ID: <img@x>\r\n\r\nx\r\n" +
+		"--b\r\nContent-Type: text/html\r\nContent-ID: <root@x>\r\n\r\n<p>\r\n" +
+		"--b--\r\n"
+	m, err := ReadMessage(strings.NewReader(raw))
+	require.NoError(t, err)
+	assert.Equal(t, m, m.GetBody(), "related comes first in the preference list")
+	html := m.GetBody("html", "plain")
+	require.NotNil(t, html)
+	assert.Equal(t, "<root@x>", html.Get("Content-ID"), "the start parameter names the root")
+	atts := m.IterAttachments()
+	require.Len(t, atts, 1)
+	assert.Equal(t, "<img@x>", atts[0].Get("Content-ID"))
+	assert.Nil(t, m.GetBody("plain"))
+}
+
+func TestPartsAreLive(t *testing.T) {
+	m := NewMessage("a@example.com", nil, "s", "")
+	require.NoError(t, m.SetContent("Hi.", ""))
+	require.NoError(t, m.AddAlternative("<img src=\"cid:i@x\">", "html"))
+	// Python's documentation adds the image through the HTML part.
+	require.NoError(t, m.IterParts()[1].AddRelated([]byte("png"), "image", "png", "<i@x>"))
+	assert.Equal(t, "multipart/alternative\n  text/plain\n  multipart/related\n    text/html\n    image/png\n", shape(reread(t, m)))
+
+	c := m.Clone()
+	require.NoError(t, c.IterParts()[0].SetContent("changed", ""))
+	got, err := m.GetBody("plain").GetContent()
+	require.NoError(t, err)
+	assert.Equal(t, "Hi.\r\n", string(got), "a clone's parts are its own")
+
+	m.SetBody([]byte("flat\r\n"))
+	assert.False(t, m.IsMultipart(), "SetBody replaces the parts")
+	assert.Equal(t, "flat\r\n", string(m.Body()))
+}
+
+func TestBoundaryCollision(t *testing.T) {
+	m := NewMessage("a@example.com", nil, "s", "")
+	require.NoError(t, m.SetContent("placeholder", ""))
+	require.NoError(t, m.AddAttachment([]byte("x"), "text", "plain", "x.txt"))
+	_, params := parseMediaHeader(m.Get("Content-Type"))
+	first := params["boundary"]
+	// A text that holds the delimiter line, as an attacker who saw the
+	// boundary might write.
+	require.NoError(t, m.IterParts()[0].SetContent("before\n--"+first+"--\nafter\n", ""))
+	again := reread(t, m)
+	_, params = parseMediaHeader(again.Get("Content-Type"))
+	assert.NotEqual(t, first, params["boundary"], "a new boundary")
+	require.Len(t, again.IterParts(), 2)
+	got, err := again.IterParts()[0].GetContent()
+	require.NoError(t, err)
+	assert.Equal(t, "before\r\n--"+first+"--\r\nafter\r\n", string(got))
+}
+
+// The reader SendMessage streams gives the same bytes as WriteTo, however
+// it is read, and its Len says how many are left.
+func TestStreamedMessage(t *testing.T) {
+	m := NewMessage("a@example.com", []string{"b@example.org"}, "s", "Hi.\n")
+	data := make([]byte, 100_003)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	require.NoError(t, m.AddAttachment(data, "application", "octet-stream", "d.bin"))
+	require.NoError(t, m.AddAttachment(data[:57], "application", "octet-stream", "one-line.bin"))
+	want := m.Bytes()
+	for _, size := range []int{1, 2, 77, 78, 79, 155, 4096, 1 << 20} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			r := newSegReader(m.segments(true, false))
+			assert.Equal(t, len(want), r.Len())
+			var got []byte
+			buf := make([]byte, size)
+			for {
+				n, err := r.Read(buf)
+				got = append(got, buf[:n]...)
+				assert.Equal(t, len(want)-len(got), r.Len())
+				if err == io.EOF {
+					break
+				}
+				require.NoError(t, err)
+				require.Positive(t, n)
+			}
+			assert.Equal(t, string(want), string(got))
+		})
+	}
+	var w bytes.Buffer
+	n, err := m.WriteTo(&w)
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(want)), n)
+	body, err := io.ReadAll(m.BodyReader())
+	require.NoError(t, err)
+	assert.Equal(t, m.Body(), body)
+	assert.True(t, bytes.HasSuffix(want, body))
+}
+
+// A failing writer stops WriteTo with its error and the count so far.
+func TestWriteToError(t *testing.T) {
+	m := NewMessage("a@example.com", nil, "s", "Hi.")
+	require.NoError(t, m.AddAttachment(make([]byte, 200_000), "application", "octet-stream", ""))
+	w := &limitedWriter{left: 1000}
+	n, err := m.WriteTo(w)
+	assert.ErrorIs(t, err, errFull)
+	assert.Equal(t, int64(1000), n)
+}
+
+var errFull = errors.New("full")
+
+type limitedWriter struct{ left int }
+
+func (w *limitedWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		n := w.left
+		w.left = 0
+		return n, errFull
+	}
+	w.left -= len(p)
+	return len(p), nil
+}
+
+// A built message goes through SendMessage as WriteTo writes it, without
+// its Bcc, with the SIZE it has.
+func TestSendBuiltMessage(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithSize(10<<20), smtptest.WithChunking(), smtptest.WithPipelining())
+	m := NewMessage("Jörg <joerg@example.de>", []string{"bob@example.org"}, "Bericht", "Anbei.\n")
+	m.Set("Bcc", "archive@example.de")
+	require.NoError(t, m.AddAttachment(bytes.Repeat([]byte{0xff, 0}, 300_000), "application", "pdf", "Bericht März.pdf"))
+	s, err := Dial(srv.Host(), srv.Port())
+	require.NoError(t, err)
+	defer s.Close()
+	refused, err := s.SendMessage(m)
+	require.NoError(t, err)
+	assert.Empty(t, refused)
+	_, err = s.Quit()
+	require.NoError(t, err)
+
+	msgs := srv.Messages()
+	require.Len(t, msgs, 1)
+	assert.Equal(t, "joerg@example.de", msgs[0].From)
+	assert.Equal(t, []string{"bob@example.org", "archive@example.de"}, msgs[0].To)
+	sent := m.Clone()
+	sent.Del("Bcc")
+	assert.Equal(t, string(sent.Bytes()), string(msgs[0].Data))
+	assert.Contains(t, strings.ToUpper(strings.Join(msgs[0].MailOptions, " ")), "SIZE="+strconv.Itoa(len(msgs[0].Data)))
+	got, err := ReadMessage(bytes.NewReader(msgs[0].Data))
+	require.NoError(t, err)
+	atts := got.IterAttachments()
+	require.Len(t, atts, 1)
+	assert.Equal(t, "Bericht März.pdf", atts[0].GetFilename())
+	c, err := atts[0].GetContent()
+	require.NoError(t, err)
+	assert.Equal(t, bytes.Repeat([]byte{0xff, 0}, 300_000), c)
+}
+
+func TestMakeMsgid(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 100; i++ {
+		id := MakeMsgid("", "example.com")
+		assert.False(t, seen[id], "unique: %s", id)
+		seen[id] = true
+		assert.Regexp(t, `^<\d+\.\d+\.\d+@example\.com>$`, id)
+	}
+	assert.Regexp(t, `^<\d+\.\d+\.\d+\.part1@example\.com>$`, MakeMsgid("part1", "example.com"))
+	assert.Regexp(t, `^<\d+\.\d+\.\d+\.abinjected@examplecom>$`, MakeMsgid("a b\r\n<injected>", "example\r\n@com"),
+		"blanks, line breaks and specials are left out")
+	assert.Regexp(t, `^<[^<>@\s]+@[^<>@\s]+>$`, MakeMsgid("", ""), "the host's name, or localhost")
+	for id := range seen {
+		_, err := mail.ParseAddress("x " + id) // a msg-id parses as an angle address
+		assert.NoError(t, err)
+	}
+}
+
+func TestFormatDatetime(t *testing.T) {
+	zone := time.FixedZone("", -(4*3600 + 30*60))
+	tests := []struct {
+		t    time.Time
+		want string // RFC 5322 section 3.3
+	}{
+		{time.Date(2026, 3, 5, 7, 8, 9, 0, time.UTC), "Thu, 05 Mar 2026 07:08:09 +0000"},
+		{time.Date(1999, 12, 31, 23, 59, 59, 999, zone), "Fri, 31 Dec 1999 23:59:59 -0430"},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, FormatDatetime(tc.t))
+		back, err := mail.ParseDate(FormatDatetime(tc.t))
+		require.NoError(t, err)
+		assert.True(t, back.Equal(tc.t.Truncate(time.Second)))
+	}
+}
+
+func TestFormatParam(t *testing.T) {
+	tests := []struct{ name, value string }{
+		{"token", "report.pdf"},
+		{"quoted", `a "b" \ c; d.txt`},
+		{"long ASCII", strings.Repeat("long-name-", 30) + ".txt"},
+		{"long ASCII with quotes", strings.Repeat(`q"\`, 60)},
+		{"non-ASCII", "Bericht für März.pdf"},
+		{"long non-ASCII", strings.Repeat("日本語", 40) + ".pdf"},
+		{"tab", "a\tb"},
+		{"percent and quote", "100% 'sure'.txt"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := formatMediaHeader(len("Content-Disposition: "), "attachment", []mediaParam{{"filename", tc.value}})
+			for _, line := range strings.Split("Content-Disposition: "+v, "\r\n") {
+				assert.LessOrEqual(t, len(line), 78, line)
+				assert.True(t, isASCII(line))
+			}
+			d, params := parseMediaHeader(strings.ReplaceAll(v, "\r\n", ""))
+			assert.Equal(t, "attachment", d)
+			assert.Equal(t, tc.value, params["filename"])
+			// The standard library's reader agrees.
+			_, std, err := mime.ParseMediaType(strings.ReplaceAll(v, "\r\n", ""))
+			require.NoError(t, err)
+			assert.Equal(t, tc.value, std["filename"])
+		})
+	}
+}
+
+// assertWireCRLF checks that every line of msg ends in CRLF.
+func assertWireCRLF(t *testing.T, msg []byte) {
+	t.Helper()
+	for i, line := range bytes.SplitAfter(msg, []byte("\n")) {
+		if len(line) > 0 {
+			assert.True(t, bytes.HasSuffix(line, []byte("\r\n")) && bytes.Count(line, []byte("\r")) == 1, "line %d: %q", i, line)
+		}
+	}
+}

@@ -1,0 +1,330 @@
+package smtplib
+
+import (
+	"bytes"
+	"io"
+	"strings"
+)
+
+// This file writes a message that has MIME structure: its header, then
+// each part between delimiters, with the data of built attachments
+// base64-encoded on the way out, a few lines at a time, so that the
+// encoded form of a large attachment is never whole in memory.
+
+// segment is a piece of a message as written: bytes written as they are,
+// or data written base64-encoded.
+type segment struct {
+	raw    []byte
+	data   []byte
+	isB64  bool
+	header bool // raw is a header block
+}
+
+// len returns the number of bytes the segment writes.
+func (s segment) len() int64 {
+	if s.isB64 {
+		return b64Len(len(s.data))
+	}
+	return int64(len(s.raw))
+}
+
+// structured reports whether m has parts or unencoded data, so that its
+// body is made of segments rather than held whole.
+func (m *Message) structured() bool { return m.multipart || m.hasData }
+
+// segments returns m as it is written: with its mbox "From " line when
+// unixFrom is true, without Bcc and Resent-Bcc when dropBcc is true. The
+// boundaries of the multiparts built here are checked first.
+//
+// A message the builder methods changed is written as Python's generator
+// writes it under policy.SMTP: parts read from elsewhere with 8-bit bodies
+// are re-encoded (see reencode), and every line ends in CRLF, whatever the
+// line endings of the message it was read from.
+func (m *Message) segments(unixFrom, dropBcc bool) []segment {
+	changed := m.treeChanged()
+	if changed {
+		m.reencode()
+	}
+	m.checkBoundaries()
+	segs := m.appendSegments(nil, unixFrom, dropBcc)
+	if changed {
+		for i := range segs {
+			segs[i].raw = toCRLF(segs[i].raw, segs[i].header)
+		}
+	}
+	return segs
+}
+
+// toCRLF returns b with every lone LF made CRLF, and every lone CR too,
+// or in a header block a space, so that it cannot start a line that is
+// not a field: b itself when there is none, else a copy.
+func toCRLF(b []byte, header bool) []byte {
+	clean := true
+	for i := 0; i < len(b) && clean; i++ {
+		switch b[i] {
+		case '\r':
+			clean = i+1 < len(b) && b[i+1] == '\n'
+			i++
+		case '\n':
+			clean = false
+		}
+	}
+	if clean {
+		return b
+	}
+	out := make([]byte, 0, len(b)+len(b)/16)
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '\r':
+			switch {
+			case i+1 < len(b) && b[i+1] == '\n':
+				i++
+			case header:
+				out = append(out, ' ')
+				continue
+			}
+			out = append(out, '\r', '\n')
+		case '\n':
+			out = append(out, '\r', '\n')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (m *Message) appendSegments(segs []segment, unixFrom, dropBcc bool) []segment {
+	if !m.headless {
+		h := &Message{sep: m.sep, eol: m.eol}
+		if unixFrom {
+			h.unixFrom = m.unixFrom
+		}
+		for _, f := range m.fields {
+			if !dropBcc || !(asciiEqualFold(f.name, "Bcc") || asciiEqualFold(f.name, "Resent-Bcc")) {
+				h.fields = append(h.fields, f)
+			}
+		}
+		if h.sep == nil && (m.structured() || len(m.body) > 0) {
+			h.sep = []byte(h.lineEnd())
+		}
+		var head bytes.Buffer
+		h.writeTo(&head, unixFrom) //nolint:errcheck // bytes.Buffer does not fail
+		segs = append(segs, segment{raw: head.Bytes(), header: true})
+	}
+	return m.appendBody(segs)
+}
+
+// appendBody appends the segments of m's body.
+func (m *Message) appendBody(segs []segment) []segment {
+	switch {
+	case m.hasData:
+		return append(segs, segment{data: m.data, isB64: true})
+	case m.multipart:
+		for i, p := range m.parts {
+			segs = append(segs, segment{raw: m.delimiter(i)})
+			segs = p.appendSegments(segs, true, false)
+		}
+		return append(segs, segment{raw: m.delimiter(len(m.parts))})
+	}
+	return append(segs, segment{raw: m.body})
+}
+
+// delimiter returns the bytes before part i of a multipart, or after its
+// last part when i is len(m.parts): the read ones, or for a built message
+// Python's layout (no preamble, no epilogue).
+func (m *Message) delimiter(i int) []byte {
+	if m.delims != nil {
+		return m.delims[i]
+	}
+	eol := m.lineEnd()
+	switch {
+	case i == len(m.parts):
+		return []byte(eol + "--" + m.boundary + "--" + eol)
+	case i == 0:
+		return []byte("--" + m.boundary + eol)
+	}
+	return []byte(eol + "--" + m.boundary + eol)
+}
+
+// checkBoundaries gives each multipart built here a new boundary if the
+// text of a part within it holds a line that would read as its delimiter,
+// as Python's generator does. Encoded data cannot: base64 and
+// quoted-printable never start a line with "=", which the boundary does
+// after "--".
+func (m *Message) checkBoundaries() {
+	if !m.multipart {
+		return
+	}
+	for _, p := range m.parts {
+		p.checkBoundaries()
+	}
+	if m.delims != nil {
+		return
+	}
+	for m.holds([]byte("--" + m.boundary)) {
+		m.boundary = newBoundary()
+		ct, _ := parseMediaHeader(m.Get("Content-Type"))
+		m.setMediaField("Content-Type", ct, mediaParam{"boundary", m.boundary})
+	}
+}
+
+// holds reports whether the text of a part under m contains s.
+func (m *Message) holds(s []byte) bool {
+	if !m.multipart {
+		return !m.hasData && bytes.Contains(m.body, s)
+	}
+	for _, d := range m.delims {
+		if bytes.Contains(d, s) {
+			return true
+		}
+	}
+	for _, p := range m.parts {
+		if p.holds(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// treeChanged reports whether a builder method changed m or a part of it.
+func (m *Message) treeChanged() bool {
+	if m.changed {
+		return true
+	}
+	for _, p := range m.parts {
+		if p.treeChanged() {
+			return true
+		}
+	}
+	return false
+}
+
+// reencode gives each part under m that was read from elsewhere and whose
+// body has 8-bit bytes a 7-bit transfer encoding, as Python's
+// BytesGenerator does under cte_type="7bit" for a text part with a
+// charset: quoted-printable for the charsets Python's email.charset
+// encodes that way (the ISO 8859 Latin ones, windows-1252, viscii),
+// base64 for the others. Unlike Python, which leaves them 8-bit, a part
+// with no charset or that is not text gets base64 too. A us-ascii or
+// ISO-2022-JP text keeps its bytes, as in Python.
+func (m *Message) reencode() {
+	if m.multipart {
+		for _, p := range m.parts {
+			p.reencode()
+		}
+		return
+	}
+	if m.hasData || m.headless || isASCII(string(m.body)) {
+		return
+	}
+	switch strings.ToLower(m.Get("Content-Transfer-Encoding")) {
+	case "base64", "quoted-printable":
+		return // encoded already: 8-bit bytes in it are junk the decoder skips
+	}
+	charset := strings.ToLower(m.param("Content-Type", "charset"))
+	text := m.contentMaintype() == "text"
+	switch {
+	case text && (charset == "us-ascii" || charset == "ascii" || strings.HasPrefix(charset, "iso-2022-jp")):
+	case text && qpCharsets[charset]:
+		m.Set("Content-Transfer-Encoding", "quoted-printable")
+		m.body = qpEncode(m.body, qpLineLen, m.lineEnd())
+	default:
+		m.Set("Content-Transfer-Encoding", "base64")
+		m.data, m.hasData, m.body = m.body, true, nil
+	}
+	m.ensureSep()
+}
+
+// qpCharsets are the charsets whose text Python's email.charset encodes as
+// quoted-printable, with their aliases.
+var qpCharsets = map[string]bool{
+	"iso-8859-1": true, "iso-8859-2": true, "iso-8859-3": true, "iso-8859-4": true, "iso-8859-9": true,
+	"iso-8859-10": true, "iso-8859-13": true, "iso-8859-14": true, "iso-8859-15": true, "iso-8859-16": true,
+	"windows-1252": true, "viscii": true,
+	"latin-1": true, "latin_1": true, "latin-2": true, "latin_2": true, "latin-3": true, "latin_3": true,
+	"latin-4": true, "latin_4": true, "latin-5": true, "latin_5": true, "latin-6": true, "latin_6": true,
+	"latin-7": true, "latin_7": true, "latin-8": true, "latin_8": true, "latin-9": true, "latin_9": true,
+	"latin-10": true, "latin_10": true,
+}
+
+// writeSegments writes segs to w, encoding data as it goes.
+func writeSegments(w io.Writer, segs []segment) (int64, error) {
+	var n int64
+	for _, s := range segs {
+		var k int64
+		var err error
+		if s.isB64 {
+			k, err = writeBase64Lines(w, s.data)
+		} else if len(s.raw) > 0 {
+			var ki int
+			ki, err = w.Write(s.raw)
+			k = int64(ki)
+		}
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// segReader reads segments, encoding data as it is read, and knows how
+// many bytes are left, so that SendmailReader can declare the SIZE.
+type segReader struct {
+	segs    []segment
+	pending []byte // encoded bytes not yet read
+	line    []byte // room for one base64 line, for a short read
+	left    int64
+}
+
+func newSegReader(segs []segment) *segReader {
+	r := &segReader{segs: segs}
+	for _, s := range segs {
+		r.left += s.len()
+	}
+	return r
+}
+
+func (r *segReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if len(r.pending) > 0 {
+			k := copy(p[n:], r.pending)
+			r.pending = r.pending[k:]
+			n += k
+			continue
+		}
+		if len(r.segs) == 0 {
+			break
+		}
+		s := &r.segs[0]
+		switch {
+		case !s.isB64 && len(s.raw) > 0:
+			k := copy(p[n:], s.raw)
+			s.raw = s.raw[k:]
+			n += k
+		case s.isB64 && len(s.data) > 0:
+			if lines := (len(p) - n) / b64LineLen; lines > 0 {
+				// Whole lines go straight into p.
+				out, used := appendBase64Lines(p[n:n], s.data, lines)
+				n += len(out)
+				s.data = s.data[used:]
+			} else {
+				var used int
+				r.line, used = appendBase64Lines(r.line[:0], s.data, 1)
+				s.data = s.data[used:]
+				r.pending = r.line
+			}
+		default:
+			r.segs = r.segs[1:]
+		}
+	}
+	r.left -= int64(n)
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// Len returns the number of bytes not yet read.
+func (r *segReader) Len() int { return int(r.left) }
