@@ -113,7 +113,11 @@ func (c *cli) build(o *sendOptions) (*smtplib.Message, error) {
 	if html == "" && len(atts) == 0 {
 		return smtplib.NewMessage(o.from, o.to, o.subject, text), nil
 	}
-	return buildMultipart(o.from, o.to, o.subject, text, html, atts)
+	m, err := buildMultipart(o.from, o.to, o.subject, text, html, atts)
+	if err != nil {
+		return nil, usageErrorf("building the message: %s", strings.TrimPrefix(err.Error(), "smtplib: "))
+	}
+	return m, nil
 }
 
 // readText reads the value of --body or --html: the text itself, @FILE

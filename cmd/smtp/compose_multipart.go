@@ -1,16 +1,10 @@
-//go:build smtplib_builder
-
-// This file builds multipart messages with the library's builder (issue
-// 15). It is behind a build constraint until the builder is on main;
-// then the constraint goes, and so does compose_parts.go.
-
 package main
 
 import "github.com/gosmtplib/smtplib"
 
-// buildMultipart builds a message with Python's structure: text and html
-// make multipart/alternative, attachments make multipart/mixed around the
-// rest (smtplib's builder does the structure and the encodings).
+// buildMultipart builds a message with the library's builder, which gives
+// it Python's structure (text and html make multipart/alternative,
+// attachments multipart/mixed around the rest) and 7-bit encodings.
 func buildMultipart(from string, to []string, subject, text, html string, atts []attachment) (*smtplib.Message, error) {
 	m := smtplib.NewMessage(from, to, subject, "")
 	var err error
