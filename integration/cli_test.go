@@ -143,6 +143,20 @@ func TestCLIPostfix(t *testing.T) {
 		}
 	})
 
+	t.Run("send --html --attach", func(t *testing.T) {
+		tok := token(t)
+		file := filepath.Join(t.TempDir(), "report.pdf")
+		require.NoError(t, os.WriteFile(file, []byte("%PDF-1.4 "+tok), 0o600))
+		r := send(t, postfix.pass, "--to", postfix.ok[0], "--subject", tok, "--body", "See the report.",
+			"--html", "<p>See the <b>report</b>.</p>", "--attach", file)
+		require.Equal(t, 0, r.code, r.stderr)
+		stored := string(postfix.waitStored(t, postfix.ok[0], tok))
+		assert.Contains(t, stored, "Content-Type: multipart/mixed")
+		assert.Contains(t, stored, "Content-Type: multipart/alternative")
+		assert.Contains(t, stored, "Content-Type: text/html")
+		assert.Regexp(t, `\nContent-Disposition: attachment; filename="?report\.pdf"?\n`, stored)
+	})
+
 	t.Run("send with a refused recipient", func(t *testing.T) {
 		tok := token(t)
 		r := send(t, postfix.pass, "--to", postfix.ok[0], "--to", postfix.refusedRcpt, "--subject", tok, "--body", tok)
