@@ -69,9 +69,13 @@ func TestCLIPostfix(t *testing.T) {
 		var rep struct {
 			TLSMode string `json:"tls_mode"`
 			Steps   []struct{ Step string }
-			EHLO    struct{ Extensions []struct{ Keyword, Params string } }
-			EHLOTLS struct{ Extensions []struct{ Keyword, Params string } } `json:"ehlo_tls"`
-			TLS     struct {
+			EHLO    struct {
+				Extensions []struct{ Keyword, Params string }
+			}
+			EHLOTLS struct {
+				Extensions []struct{ Keyword, Params string }
+			} `json:"ehlo_tls"`
+			TLS struct {
 				Version  string
 				Verified bool
 				Name     string
