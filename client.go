@@ -2,6 +2,7 @@ package smtplib
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -536,7 +537,8 @@ func (s *SMTP) checkInStep() error {
 	if s.br == nil || s.br.Buffered() == 0 || s.getConn() == nil {
 		return nil
 	}
-	stray, _ := s.br.Peek(s.br.Buffered())
+	peeked, _ := s.br.Peek(s.br.Buffered())
+	stray := bytes.Clone(peeked) // the error outlives the buffer
 	err := unaskedError(stray)
 	if s.debuglevel > 0 {
 		s.debugf("unasked: %s", pyReprBytes(stray))

@@ -31,8 +31,12 @@ import (
 //   - [*NotSupportedError] for an SMTPUTF8 option, or a delivery-status
 //     option ([Notify], [Return], [EnvID], [ORcpt], [RequireTLS]), that the
 //     server or session does not support, [*CommandError] for an address or
-//     option that cannot go on the wire safely, [*HeloError] when the server refuses EHLO and HELO, and
-//     [*ServerDisconnectedError] when the connection is lost.
+//     option that cannot go on the wire safely, [*HeloError] when the
+//     server refuses EHLO and HELO, and [*ServerDisconnectedError] when
+//     the connection is lost or the server sent a reply nobody asked for
+//     (errors.Is(err, [ErrOutOfStep]); see [SMTP.Docmd]).
+//   - A reply that breaks RFC 5321's grammar has code -1 and is a refusal
+//     wherever it comes.
 //
 // All addresses and options are checked before anything is sent. When the
 // server offers PIPELINING (RFC 2920), MAIL, every RCPT and DATA go in one

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"mime/multipart"
 	"strings"
 	"testing"
 
@@ -56,26 +55,15 @@ func TestPostfixDSNSuccessReport(t *testing.T) {
 	reportRaw := m.waitStored(t, from, envID)
 	report, err := smtplib.ReadMessage(bytes.NewReader(reportRaw))
 	require.NoError(t, err)
-	mediaType, params, err := mime.ParseMediaType(report.Get("Content-Type"))
+	require.Equal(t, "multipart/report", report.GetContentType())
+	_, params, err := mime.ParseMediaType(report.Get("Content-Type"))
 	require.NoError(t, err)
-	require.Equal(t, "multipart/report", mediaType)
 	assert.Equal(t, "delivery-status", params["report-type"])
-
-	// Until the message reader has IterParts and GetContentType (issue 15),
-	// the parts are read with mime/multipart.
 	parts := map[string][]byte{}
-	mr := multipart.NewReader(bytes.NewReader(report.Body()), params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
+	for _, p := range report.IterParts() {
+		body, err := p.GetContent()
 		require.NoError(t, err)
-		ct, _, err := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		require.NoError(t, err)
-		body, err := io.ReadAll(p)
-		require.NoError(t, err)
-		parts[ct] = body
+		parts[p.GetContentType()] = body
 	}
 	status, ok := parts["message/delivery-status"]
 	require.True(t, ok, "a message/delivery-status part among %v", keys(parts))
