@@ -1,0 +1,209 @@
+package smtplib
+
+// The header fields of a Message: reading them by name and editing them
+// without letting a value start a field of its own.
+
+import (
+	"fmt"
+	"strings"
+)
+
+// asciiEqualFold compares header field names; unlike strings.EqualFold it
+// does not let a non-ASCII letter (the Kelvin sign) match an ASCII one.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// Get returns the unfolded value of the first field called name, or "" if
+// there is none.
+func (m *Message) Get(name string) string {
+	for i := range m.fields {
+		if asciiEqualFold(m.fields[i].name, name) {
+			return m.fields[i].value()
+		}
+	}
+	return ""
+}
+
+// Values returns the unfolded values of every field called name, in order,
+// or nil if there is none.
+func (m *Message) Values(name string) []string {
+	var vs []string
+	for i := range m.fields {
+		if asciiEqualFold(m.fields[i].name, name) {
+			vs = append(vs, m.fields[i].value())
+		}
+	}
+	return vs
+}
+
+// GetAll is Values under the name of Python's Message.get_all.
+func (m *Message) GetAll(name string) []string { return m.Values(name) }
+
+// Has reports whether the message has a field called name.
+func (m *Message) Has(name string) bool {
+	for i := range m.fields {
+		if asciiEqualFold(m.fields[i].name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Set replaces the first field called name by "name: value" and deletes
+// the others; it adds the field at the end of the header if there is none.
+//
+// A value with non-ASCII text is stored as Python's msg[name] = value
+// stores it: the text becomes RFC 2047 encoded-words (UTF-8, Q or B
+// encoding, whichever is shorter), only the display names in an address
+// field (From, To, Cc, Bcc, Reply-To, Sender and their Resent- forms), and
+// the value is folded between words to lines of at most 78 bytes. Its line
+// breaks and NUL bytes become spaces. [Message.Get] returns the encoded
+// value; mime.WordDecoder decodes it.
+//
+// Set cannot be used to inject header lines: in an ASCII value, a line
+// break is kept only where it folds the value (a CRLF or LF followed by a
+// blank or a tab); every other CR, LF or NUL becomes a space. A line longer
+// than 998 bytes is folded before a single space where there is one. The new field uses the
+// line ending of the message. Set panics if name is not a valid field name
+// (printable ASCII other than the colon), as it is normally a constant.
+func (m *Message) Set(name, value string) {
+	nf := m.newField(name, value)
+	for i := range m.fields {
+		if asciiEqualFold(m.fields[i].name, name) {
+			m.fields[i] = nf
+			m.delFrom(name, i+1)
+			return
+		}
+	}
+	m.fields = append(m.fields, nf)
+}
+
+// Add appends the field "name: value" at the end of the header, keeping
+// any fields of that name already there. Value and name are treated as by
+// [Message.Set].
+func (m *Message) Add(name, value string) {
+	m.fields = append(m.fields, m.newField(name, value))
+}
+
+// Del deletes every field called name.
+func (m *Message) Del(name string) { m.delFrom(name, 0) }
+
+func (m *Message) delFrom(name string, start int) {
+	kept := m.fields[:start]
+	for _, f := range m.fields[start:] {
+		if !asciiEqualFold(f.name, name) {
+			kept = append(kept, f)
+		}
+	}
+	clear(m.fields[len(kept):])
+	m.fields = kept
+}
+
+// Fields returns the names of the header fields in order, as written,
+// repetitions included.
+func (m *Message) Fields() []string {
+	names := make([]string, len(m.fields))
+	for i, f := range m.fields {
+		names[i] = f.name
+	}
+	return names
+}
+
+// newField builds a field from a name and a value, sanitising the value.
+func (m *Message) newField(name, value string) headerField {
+	if !validFieldName(name) {
+		panic(fmt.Sprintf("smtplib: invalid header field name %q", name))
+	}
+	eol := m.eol
+	if eol == "" {
+		eol = "\r\n"
+	}
+	var raw []byte
+	if enc, ok := encodeHeaderValue(name, value); ok {
+		for i, line := range strings.Split(enc, "\r\n") {
+			if i == 0 {
+				line = name + ": " + line
+			}
+			raw = append(raw, line...)
+			raw = append(raw, eol...)
+		}
+		return headerField{name: name, raw: raw}
+	}
+	for i, line := range splitFolds(value) {
+		if i == 0 {
+			line = name + ": " + line
+		}
+		for _, l := range foldLong(line, len(name)+2) {
+			raw = append(raw, l...)
+			raw = append(raw, eol...)
+		}
+	}
+	return headerField{name: name, raw: raw}
+}
+
+// splitFolds cuts value into its physical lines at the folds it carries (a
+// CRLF or LF followed by a blank or tab), and turns every other CR, LF and
+// NUL into a space, so that no line can start a field.
+func splitFolds(value string) []string {
+	var lines []string
+	var sb strings.Builder
+	for i := 0; i < len(value); i++ {
+		c := value[i]
+		n := 0 // length of a line break at i
+		if c == '\n' {
+			n = 1
+		} else if c == '\r' && i+1 < len(value) && value[i+1] == '\n' {
+			n = 2
+		}
+		switch {
+		case n > 0 && i+n < len(value) && (value[i+n] == ' ' || value[i+n] == '\t'):
+			lines = append(lines, sb.String())
+			sb.Reset()
+			i += n - 1
+		case c == '\r' || c == '\n' || c == 0:
+			sb.WriteByte(' ')
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	return append(lines, sb.String())
+}
+
+// foldLong breaks a line over maxLineLength bytes before single spaces past
+// position min, so that unfolding gives back the same value. A line with no
+// such space stays long.
+func foldLong(line string, min int) []string {
+	var out []string
+	for len(line) > maxLineLength {
+		cut := -1
+		for i := maxLineLength; i > min; i-- {
+			if line[i] == ' ' && line[i-1] != ' ' && line[i-1] != '\t' &&
+				i+1 < len(line) && line[i+1] != ' ' && line[i+1] != '\t' {
+				cut = i
+				break
+			}
+		}
+		if cut < 0 {
+			break
+		}
+		out = append(out, line[:cut])
+		line, min = line[cut:], 1
+	}
+	return append(out, line)
+}
