@@ -264,19 +264,32 @@ func confOutcome(r confRecord) map[string]any {
 // for {closed_port} in an expected error's text (go_expect's, see gen.py):
 // the Go client names the address it failed to reach.
 func confClosedPort(o map[string]any, port int) map[string]any {
+	return confErrorText(o, func(text string) string {
+		return strings.ReplaceAll(text, "{closed_port}", strconv.Itoa(port))
+	})
+}
+
+// confErrorText returns o with its error's text rewritten by edit, o
+// itself when it has no error text or edit leaves the text as it is. The
+// expected record is never changed in place.
+func confErrorText(o map[string]any, edit func(string) string) map[string]any {
 	e, ok := o["error"].(map[string]any)
 	if !ok {
 		return o
 	}
 	text, ok := e["text"].(string)
-	if !ok || !strings.Contains(text, "{closed_port}") {
+	if !ok {
+		return o
+	}
+	edited := edit(text)
+	if edited == text {
 		return o
 	}
 	c := map[string]any{}
 	for k, v := range e {
 		c[k] = v
 	}
-	c["text"] = strings.ReplaceAll(text, "{closed_port}", strconv.Itoa(port))
+	c["text"] = edited
 	return map[string]any{"error": c}
 }
 
@@ -292,22 +305,14 @@ var confWording = []struct {
 
 // confGoWording applies confWording to an expected error's text.
 func confGoWording(o map[string]any) map[string]any {
-	e, ok := o["error"].(map[string]any)
-	if !ok {
-		return o
-	}
-	text, _ := e["text"].(string)
-	for _, w := range confWording {
-		if w.python.MatchString(text) {
-			c := map[string]any{}
-			for k, v := range e {
-				c[k] = v
+	return confErrorText(o, func(text string) string {
+		for _, w := range confWording {
+			if w.python.MatchString(text) {
+				return w.python.ReplaceAllString(text, w.golang)
 			}
-			c["text"] = w.python.ReplaceAllString(text, w.golang)
-			return map[string]any{"error": c}
 		}
-	}
-	return o
+		return text
+	})
 }
 
 // confNormAttrs maps Python's attributes to what the Go client can show:
