@@ -52,30 +52,44 @@ var ErrPoolClosed = errors.New("smtplib: the pool is closed")
 const maxPoolBatch = 256
 
 // Pool sends mails for concurrent callers over up to a given number of
-// connections, each made by the dial function given to [NewPool]. Mails go
-// to idle connections first; mails waiting for a connection are sent
-// together: a connection that becomes free takes the mails queued beyond
-// what the idle ones take and sends them as one [SMTP.SendBatch], so that
-// with PIPELINING they share its round trips.
+// connections, each made by the dial function given to [NewPool].
+//
+// A caller that finds a connection free sends its mail itself, on its own
+// goroutine, as a one-mail [SMTP.SendBatch]: the pool adds no hand-off
+// between goroutines. Callers that find every connection busy wait in a
+// queue; the connection that becomes free next takes the queued mails
+// together (up to 256) and sends them as one SendBatch, so that with
+// PIPELINING they share its round trips. The first of them sends it and
+// gives the others their results.
 //
 // A connection is replaced when the server answered 421, when it was lost
 // or a context ended it, and after [WithMaxMessagesPerConn] mails; one idle
 // for [WithIdleTimeout] is closed. A Pool is safe for use by many
 // goroutines; [Pool.Close] ends it, and returns once every connection is
-// closed and every goroutine of the pool has returned.
+// closed.
 type Pool struct {
 	dial func(ctx context.Context) (*SMTP, error)
 	cfg  poolConfig
 
-	mu      sync.Mutex
-	queue   []*poolReq
-	workers int // workers started and not yet returned
-	idle    int // workers waiting for mail
-	closed  bool
-	wake    chan struct{} // tells an idle worker that mail is queued
-	done    chan struct{} // closed by Close
+	mu     sync.Mutex
+	free   []*poolConn // connections with nothing to send; the last was used last
+	open   int         // connections open or being dialled, free or not
+	queue  []*poolReq  // mails waiting for a connection
+	closed bool
+	// wg counts connections in use (by a caller, or being closed): Close
+	// waits for them.
 	wg      sync.WaitGroup
-	running atomic.Int32 // the pool's goroutines, for the tests
+	running atomic.Int32 // goroutines of the pool closing a connection, for the tests
+}
+
+// poolConn is one of the pool's connections.
+type poolConn struct {
+	c     *SMTP
+	sent  int         // mails it has carried
+	last  time.Time   // when it last became free
+	timer *time.Timer // closes it once idle; nil until it is first free
+	armed bool        // the timer is set
+	free  bool        // it is in Pool.free
 }
 
 // poolReq is one caller's mail and where its result goes.
@@ -83,6 +97,15 @@ type poolReq struct {
 	ctx context.Context
 	m   Mail
 	res chan Result
+	// lead is given to the first mail of a batch taken from the queue: a
+	// connection (nil: a free place for one, to dial) and the batch, which
+	// that mail's caller sends.
+	lead chan poolLead
+}
+
+type poolLead struct {
+	pc    *poolConn
+	batch []*poolReq
 }
 
 // NewPool returns a pool that makes its connections with dial, which must
@@ -94,7 +117,7 @@ func NewPool(dial func(ctx context.Context) (*SMTP, error), opts ...PoolOption) 
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return &Pool{dial: dial, cfg: cfg, wake: make(chan struct{}, cfg.size), done: make(chan struct{})}
+	return &Pool{dial: dial, cfg: cfg}
 }
 
 // Send sends m over one of the pool's connections and returns its
@@ -104,29 +127,34 @@ func NewPool(dial func(ctx context.Context) (*SMTP, error), opts ...PoolOption) 
 // when m is sent alone or every mail sent with it was given up, and Send
 // waits for the result, which says what became of m.
 func (p *Pool) Send(ctx context.Context, m Mail) Result {
-	req := &poolReq{ctx: ctx, m: m, res: make(chan Result, 1)}
+	req := &poolReq{ctx: ctx, m: m}
 	p.mu.Lock()
-	if p.closed {
+	switch {
+	case p.closed:
 		p.mu.Unlock()
 		return Result{Err: ErrPoolClosed}
-	}
-	p.queue = append(p.queue, req)
-	switch {
-	case p.idle > 0:
-		select {
-		case p.wake <- struct{}{}:
-		default: // enough wake-ups are pending already
-		}
-	case p.workers < p.cfg.size:
-		p.workers++
+	case len(p.free) > 0:
+		pc := p.free[len(p.free)-1]
+		p.free = p.free[:len(p.free)-1]
+		pc.free = false
 		p.wg.Add(1)
-		p.running.Add(1)
-		go p.worker()
+		p.mu.Unlock()
+		return p.deliver(pc, []*poolReq{req}, req)
+	case p.open < p.cfg.size:
+		p.open++
+		p.wg.Add(1)
+		p.mu.Unlock()
+		return p.deliver(nil, []*poolReq{req}, req)
 	}
+	req.res = make(chan Result, 1)
+	req.lead = make(chan poolLead, 1)
+	p.queue = append(p.queue, req)
 	p.mu.Unlock()
 	select {
 	case r := <-req.res:
 		return r
+	case l := <-req.lead:
+		return p.deliver(l.pc, l.batch, req)
 	case <-ctx.Done():
 	}
 	p.mu.Lock()
@@ -138,13 +166,19 @@ func (p *Pool) Send(ctx context.Context, m Mail) Result {
 		}
 	}
 	p.mu.Unlock()
-	return <-req.res // a connection has it: its result will come
+	// A connection has taken m: its result will come, or the batch to send.
+	select {
+	case r := <-req.res:
+		return r
+	case l := <-req.lead:
+		return p.deliver(l.pc, l.batch, req)
+	}
 }
 
 // Close closes the pool: mails still waiting for a connection get
 // [ErrPoolClosed], mails being sent are finished, every connection is
-// closed with QUIT, and Close returns once all of the pool's goroutines
-// have returned. Calling it again does nothing.
+// closed with QUIT, and Close returns once that is done. Calling it again
+// does nothing.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	if p.closed {
@@ -152,144 +186,189 @@ func (p *Pool) Close() error {
 		return nil
 	}
 	p.closed = true
-	close(p.done)
-	waiting := p.queue
-	p.queue = nil
+	waiting, free := p.queue, p.free
+	p.queue, p.free = nil, nil
+	p.open -= len(free)
+	for _, pc := range free {
+		pc.free = false
+		pc.timer.Stop() // one that fires anyway finds the pool closed
+	}
 	p.mu.Unlock()
 	for _, req := range waiting {
 		req.res <- Result{Err: ErrPoolClosed}
+	}
+	for _, pc := range free {
+		pc.c.Quit()
+		pc.c.Close()
 	}
 	p.wg.Wait()
 	return nil
 }
 
-// worker owns one connection at a time: it takes the queued mail, sends
-// it, and replaces the connection when it has to. It returns when the pool
-// is closed, or when it has been idle for the idle timeout.
-func (p *Pool) worker() {
-	defer func() {
-		p.running.Add(-1)
-		p.wg.Done() // last: Close may return as soon as it runs
-	}()
-	var c *SMTP
-	sent := 0
-	defer func() {
-		if c != nil {
-			c.Quit()
-			c.Close()
-		}
-	}()
-	timer := time.NewTimer(p.cfg.idle)
-	defer timer.Stop()
-	for {
-		batch, ok := p.take(c, sent, timer)
-		if !ok {
-			return
-		}
-		if c != nil && p.cfg.perConn > 0 && sent >= p.cfg.perConn {
-			c.Quit()
-			c.Close()
-			c, sent = nil, 0
-		}
-		c = p.deliver(c, batch)
-		sent += len(batch)
-		if c == nil {
-			sent = 0
-		}
-		timer.Reset(p.cfg.idle)
-	}
-}
-
-// take waits for queued mail and takes as much as the connection may
-// carry; it reports false when the worker should return.
-func (p *Pool) take(c *SMTP, sent int, timer *time.Timer) ([]*poolReq, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for {
-		if p.closed {
-			p.workers--
-			return nil, false
-		}
-		if len(p.queue) > 0 {
-			// Leave a mail for each idle worker, which Send has woken:
-			// mails spread over idle connections go out at once, while
-			// a batch on one connection still costs a round trip per
-			// message without CHUNKING. Only what the idle connections
-			// cannot take at once is batched here.
-			n := min(max(len(p.queue)-p.idle, 1), maxPoolBatch)
-			if p.cfg.perConn > 0 {
-				left := p.cfg.perConn - sent
-				if c == nil || left <= 0 {
-					left = p.cfg.perConn
-				}
-				n = min(n, left)
-			}
-			batch := append([]*poolReq(nil), p.queue[:n]...)
-			p.queue = append(p.queue[:0], p.queue[n:]...)
-			return batch, true
-		}
-		p.idle++
-		p.mu.Unlock()
-		timedOut := false
-		select {
-		case <-p.wake:
-		case <-p.done:
-		case <-timer.C:
-			timedOut = true
-		}
-		p.mu.Lock()
-		p.idle--
-		if timedOut && len(p.queue) == 0 && !p.closed {
-			// Deciding under the lock keeps a Send from counting on a
-			// worker that is leaving.
-			p.workers--
-			return nil, false
-		}
-		if timedOut {
-			timer.Reset(p.cfg.idle)
+// deliver sends batch over pc, dialling first if pc is nil, gives each
+// other caller its result and returns self's. The connection then goes
+// back to the pool, or is replaced.
+func (p *Pool) deliver(pc *poolConn, batch []*poolReq, self *poolReq) Result {
+	var own Result
+	answer := func(req *poolReq, r Result) {
+		if req == self {
+			own = r
+		} else {
+			req.res <- r
 		}
 	}
-}
-
-// deliver sends batch over c, dialling first if c is nil, and answers each
-// caller. It returns the connection to keep, nil when it failed.
-func (p *Pool) deliver(c *SMTP, batch []*poolReq) *SMTP {
 	// Mails whose callers gave up while queued are not sent.
 	live := batch[:0]
 	for _, req := range batch {
 		if err := req.ctx.Err(); err != nil {
-			req.res <- Result{Err: fmt.Errorf("smtplib: not sent: %w", err)}
+			answer(req, Result{Err: fmt.Errorf("smtplib: not sent: %w", err)})
 			continue
 		}
 		live = append(live, req)
 	}
 	if len(live) == 0 {
-		return c
+		if pc == nil {
+			p.lose()
+		} else {
+			p.release(pc)
+		}
+		return own
 	}
 	ctx, cancel := batchContext(live)
 	defer cancel()
-	if c == nil {
-		var err error
-		if c, err = p.dial(ctx); err != nil {
+	if pc == nil {
+		c, err := p.dial(ctx)
+		if err != nil {
 			for _, req := range live {
-				req.res <- Result{Err: err}
+				answer(req, Result{Err: err})
 			}
-			return nil
+			p.lose()
+			return own
 		}
+		pc = &poolConn{c: c}
 	}
 	mails := make([]Mail, len(live))
 	for i, req := range live {
 		mails[i] = req.m
 	}
-	results, err := c.SendBatch(ctx, mails)
+	results, err := pc.c.SendBatch(ctx, mails)
+	pc.sent += len(live)
+	switch {
+	case err != nil:
+		pc.c.Close()
+		p.lose()
+	case p.cfg.perConn > 0 && pc.sent >= p.cfg.perConn:
+		p.retire(pc)
+	default:
+		p.release(pc)
+	}
+	// The connection is given back before the callers are answered, so
+	// that a caller sending its next mail finds it free.
 	for i, req := range live {
-		req.res <- results[i]
+		answer(req, results[i])
 	}
-	if err != nil {
-		c.Close()
-		return nil
+	return own
+}
+
+// take removes the mails a connection that has carried sent mails may
+// take from the queue; p.mu is held and the queue is not empty.
+func (p *Pool) take(sent int) []*poolReq {
+	n := min(len(p.queue), maxPoolBatch)
+	if p.cfg.perConn > 0 {
+		n = min(n, p.cfg.perConn-sent)
 	}
-	return c
+	batch := append([]*poolReq(nil), p.queue[:n]...)
+	p.queue = append(p.queue[:0], p.queue[n:]...)
+	return batch
+}
+
+// release gives pc back: to the first mails waiting, or to the free list.
+func (p *Pool) release(pc *poolConn) {
+	p.mu.Lock()
+	if p.closed {
+		p.open--
+		p.mu.Unlock()
+		pc.c.Quit()
+		pc.c.Close()
+		p.wg.Done()
+		return
+	}
+	if len(p.queue) > 0 {
+		batch := p.take(pc.sent)
+		p.mu.Unlock()
+		batch[0].lead <- poolLead{pc, batch} // the connection stays in use
+		return
+	}
+	pc.free = true
+	pc.last = time.Now()
+	p.free = append(p.free, pc)
+	if !pc.armed {
+		pc.armed = true
+		if pc.timer == nil {
+			pc.timer = time.AfterFunc(p.cfg.idle, func() { p.expire(pc) })
+		} else {
+			pc.timer.Reset(p.cfg.idle)
+		}
+	}
+	p.mu.Unlock()
+	p.wg.Done()
+}
+
+// lose gives up a place whose connection failed or could not be made: the
+// first mails waiting, if any, get it to dial a new one.
+func (p *Pool) lose() {
+	p.mu.Lock()
+	if len(p.queue) > 0 && !p.closed {
+		batch := p.take(0)
+		p.mu.Unlock()
+		batch[0].lead <- poolLead{nil, batch}
+		return
+	}
+	p.open--
+	p.mu.Unlock()
+	p.wg.Done()
+}
+
+// retire closes pc, which has carried its share of mails, with QUIT in
+// the background, and frees its place for a new connection.
+func (p *Pool) retire(pc *poolConn) {
+	p.running.Add(1)
+	go func() {
+		defer p.running.Add(-1)
+		pc.c.Quit()
+		pc.c.Close()
+		p.lose()
+	}()
+}
+
+// expire runs when pc's idle timer fires: pc is closed if it is still
+// free and has been for the idle timeout.
+func (p *Pool) expire(pc *poolConn) {
+	p.mu.Lock()
+	if p.closed || !pc.free {
+		pc.armed = false // in use: release sets the timer again
+		p.mu.Unlock()
+		return
+	}
+	if left := p.cfg.idle - time.Since(pc.last); left > 0 {
+		pc.timer.Reset(left)
+		p.mu.Unlock()
+		return
+	}
+	pc.armed, pc.free = false, false
+	for i, f := range p.free {
+		if f == pc {
+			p.free = append(p.free[:i], p.free[i+1:]...)
+			break
+		}
+	}
+	p.wg.Add(1) // p.closed is false: Close has not started waiting
+	p.running.Add(1)
+	p.mu.Unlock()
+	defer p.running.Add(-1)
+	pc.c.Quit()
+	pc.c.Close()
+	p.lose()
 }
 
 // batchContext is the context of a batch: a mail sent alone is bound by

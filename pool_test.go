@@ -31,9 +31,10 @@ func (d *poolDialer) dial(ctx context.Context) (*SMTP, error) {
 func closePool(t *testing.T, p *Pool) {
 	t.Helper()
 	require.NoError(t, p.Close())
-	assert.Zero(t, p.running.Load(), "every worker returned")
+	assert.Zero(t, p.running.Load(), "every goroutine of the pool returned")
 	p.mu.Lock()
-	assert.Zero(t, p.workers)
+	assert.Zero(t, p.open, "every connection was closed")
+	assert.Empty(t, p.free)
 	p.mu.Unlock()
 }
 
@@ -192,7 +193,7 @@ func TestPoolCancelWaitingCaller(t *testing.T) {
 }
 
 // TestPoolIdleTimeout checks that a connection with nothing to send is
-// closed with QUIT, and that its worker returns.
+// closed with QUIT, and that its place in the pool is freed.
 func TestPoolIdleTimeout(t *testing.T) {
 	srv := smtptest.NewServer(t)
 	d := &poolDialer{srv: srv}
@@ -201,7 +202,7 @@ func TestPoolIdleTimeout(t *testing.T) {
 	// The session ends only when the pool closes the idle connection.
 	require.NoError(t, srv.WaitSessions(1, 10*time.Second))
 	assert.Contains(t, srv.Sessions()[0].Transcript, "C: quit")
-	// The worker that owned it is gone; a new mail starts another.
+	// Its place is free again; a new mail dials another.
 	require.NoError(t, p.Send(context.Background(), batchOf(1)[0]).Err)
 	closePool(t, p)
 	assert.Equal(t, int32(2), d.dials.Load())
