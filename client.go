@@ -68,6 +68,7 @@ type SMTP struct {
 	debuglevel  int
 	ctx         context.Context // the context of the operation under way, if any
 	authCount   int             // Python's _auth_challenge_count
+	dr          *deadlineReader // the transport under br
 	dw          *deadlineWriter // the transport under bw
 	pieceBuf    []byte          // reused by body.writeTo for streams
 	chunkBuf    []byte          // reused by chunkSender, when small
@@ -248,7 +249,8 @@ func (s *SMTP) attach(conn net.Conn) {
 	s.mu.Lock()
 	s.conn = conn
 	s.mu.Unlock()
-	s.br = bufio.NewReaderSize(conn, defaultReadBufSize)
+	s.dr = &deadlineReader{conn: conn, s: s}
+	s.br = bufio.NewReaderSize(s.dr, defaultReadBufSize)
 	s.dw = &deadlineWriter{conn: conn, s: s}
 	s.bw = bufio.NewWriterSize(s.dw, defaultWriteBufSize)
 }
@@ -474,7 +476,7 @@ func (s *SMTP) readReplyPhase(phase int) (Reply, error) {
 	if conn == nil {
 		return Reply{}, notConnected()
 	}
-	s.renewDeadline(conn.SetReadDeadline, phase)
+	s.dr.phase, s.dr.fresh = phase, true
 	var trace func([]byte)
 	if s.debuglevel > 0 {
 		trace = func(line []byte) { s.debugf("reply: %s", pyReprBytes(line)) }

@@ -22,6 +22,26 @@ type wr struct {
 // if it fails.
 var wrCommand = wr{phase: phaseCommand, flush: true}
 
+// deadlineReader sets the read deadline, the phase's timeout from then,
+// before the first read from the connection of each reply: a reply that
+// is already buffered (the second and later replies of a pipelined group)
+// costs no deadline, and one that arrives in pieces is bounded as a
+// whole from its first read.
+type deadlineReader struct {
+	conn  net.Conn
+	s     *SMTP
+	phase int
+	fresh bool // a reply has begun: the next read from conn sets its deadline
+}
+
+func (r *deadlineReader) Read(p []byte) (int, error) {
+	if r.fresh {
+		r.fresh = false
+		r.s.renewDeadline(r.conn.SetReadDeadline, r.phase)
+	}
+	return r.conn.Read(p)
+}
+
 // deadlineWriter renews the write deadline before each write to the
 // connection, so the timeout bounds each write of a long message rather
 // than the whole of it. Its phase is that of the write under way, which

@@ -33,6 +33,7 @@ func main() {
 	flag.StringVar(&o.only, "clients", "", "comma-separated clients to run (default all)")
 	flag.StringVar(&o.cases, "cases", "", "comma-separated cases to run: 1k-smtp-sink, 1k-fast, 1k-smtp-sink-4, 1k-fast-4, rtt-chunking, rtt-pipelining, big (default all)")
 	flag.StringVar(&o.sinkPath, "smtp-sink", "smtp-sink", "Postfix's smtp-sink program")
+	flag.BoolVar(&o.syscalls, "syscalls", false, "count smtp-sink's system calls per message for each client (strace) instead of timing")
 	flag.BoolVar(&o.pin, "pin", true, "pin servers and clients to CPUs with taskset (see README)")
 	attachMB := flag.Int("attach-mb", 0, "compare building and writing a message with an attachment of this many MiB instead (attach.go)")
 	attachChild := flag.String("attach-child", "", "child: the attachment builder to run")

@@ -27,7 +27,7 @@ type options struct {
 	rounds, small, rttMsgs, bigMB int
 	delay                         time.Duration
 	only, cases, sinkPath         string
-	pin                           bool
+	pin, syscalls                 bool
 }
 
 // allClients is the order of the table's rows.
@@ -134,8 +134,15 @@ func orchestrate(ctx context.Context, o options) error {
 	e.smtpSource = "/usr/sbin/smtp-source"
 	if _, err := os.Stat(e.smtpSource); err != nil {
 		allClients = slices.DeleteFunc(slices.Clone(allClients), func(c string) bool { return c == "smtp-source" })
+		e.smtpSource = ""
 	}
 	bigSize := o.bigMB << 20
+	if o.syscalls {
+		if err := os.WriteFile(e.msgFile(1024), message(1024), 0o644); err != nil {
+			return err
+		}
+		return e.countSyscalls(ctx, o)
+	}
 	for _, size := range []int{1024, bigSize} {
 		if err := os.WriteFile(e.msgFile(size), message(size), 0o644); err != nil {
 			return err
@@ -164,7 +171,7 @@ func orchestrate(ctx context.Context, o options) error {
 	defer pxPipelining.close()
 
 	cases := []*benchCase{}
-	sinkAddr, stopSink, err := startSMTPSink(ctx, o.sinkPath)
+	sinkAddr, _, stopSink, err := startSMTPSink(ctx, o.sinkPath)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: no smtp-sink column: %v\n", err)
 	} else {
@@ -337,7 +344,7 @@ func lastLine(b []byte) []byte {
 // startSMTPSink runs Postfix's smtp-sink on a free loopback port. It
 // advertises PIPELINING and 8BITMIME (and cannot do CHUNKING); -a, -C and
 // -F drop AUTH, XCLIENT and XFORWARD, which no client here uses.
-func startSMTPSink(ctx context.Context, path string) (string, func(), error) {
+func startSMTPSink(ctx context.Context, path string) (addr string, pid int, stop func(), err error) {
 	prog, err := exec.LookPath(path)
 	if err != nil {
 		for _, p := range []string{"/usr/sbin/smtp-sink", "/usr/lib/postfix/sbin/smtp-sink"} {
@@ -348,13 +355,13 @@ func startSMTPSink(ctx context.Context, path string) (string, func(), error) {
 		}
 	}
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
-	addr := ln.Addr().String()
+	addr = ln.Addr().String()
 	ln.Close()
 	args := []string{"-a", "-C", "-F", "-t", "60"}
 	if os.Geteuid() == 0 {
@@ -364,11 +371,11 @@ func startSMTPSink(ctx context.Context, path string) (string, func(), error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	stop := func() {
+	stop = func() {
 		cmd.Process.Kill()
 		<-exited
 	}
@@ -378,17 +385,17 @@ func startSMTPSink(ctx context.Context, path string) (string, func(), error) {
 			line, _ := bufio.NewReader(c).ReadString('\n')
 			c.Close()
 			if strings.HasPrefix(line, "220") {
-				return addr, stop, nil
+				return addr, cmd.Process.Pid, stop, nil
 			}
 		}
 		select {
 		case <-exited:
-			return "", nil, fmt.Errorf("smtp-sink exited: %s", strings.TrimSpace(stderr.String()))
+			return "", 0, nil, fmt.Errorf("smtp-sink exited: %s", strings.TrimSpace(stderr.String()))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	stop()
-	return "", nil, errors.New("smtp-sink did not answer")
+	return "", 0, nil, errors.New("smtp-sink did not answer")
 }
 
 // measureRTT times NOOP round trips through the proxy: the real cost of a
