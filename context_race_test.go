@@ -3,7 +3,6 @@
 package smtplib
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"strings"
@@ -64,7 +63,7 @@ func (w cancelAtPhrase) Write(p []byte) (int, error) {
 func TestContextCancelledAsSendmailReturns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		noopReply := make(chan struct{})
-		pipes := rawsrv.NewPipes(func(conn net.Conn) { pipeScript(conn, noopReply) })
+		pipes := rawsrv.NewPipes((&pipeServer{noopReply: noopReply}).serve)
 		clientEnd, err := pipes.DialContext(context.Background(), "tcp", "mx.example:25")
 		require.NoError(t, err)
 
@@ -101,38 +100,4 @@ func TestContextCancelledAsSendmailReturns(t *testing.T) {
 		require.NoError(t, noopErr, "a context that ended with SendmailContext must not reach the next call")
 		assert.Equal(t, 250, noop.Code)
 	})
-}
-
-// pipeScript is the server of TestContextCancelledAsSendmailReturns: it
-// accepts one message and answers NOOP once noopReply is closed.
-func pipeScript(conn net.Conn, noopReply chan struct{}) {
-	r := bufio.NewReader(conn)
-	say := func(s string) bool { _, err := conn.Write([]byte(s)); return err == nil }
-	if !say("220 mx.example\r\n") {
-		return
-	}
-	inData := false
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		reply := "250 ok\r\n"
-		switch cmd := strings.ToLower(strings.TrimSpace(line)); {
-		case inData && cmd != ".":
-			continue
-		case cmd == "data":
-			reply, inData = "354 go on\r\n", true
-		case cmd == ".":
-			reply, inData = "250 queued\r\n", false
-		case cmd == "noop":
-			<-noopReply
-		case cmd == "quit":
-			say("221 bye\r\n")
-			return
-		}
-		if !say(reply) {
-			return
-		}
-	}
 }

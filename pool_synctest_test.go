@@ -25,15 +25,16 @@ import (
 // synctest.Wait tells when the pool has done all it can.
 
 // pipeServer is a minimal SMTP server over pipes (no extensions, so one
-// command at a time). It records each session's senders and QUIT, and
-// while stall is set it holds its reply to the end of data until stall is
-// closed.
+// command at a time). It records each session's senders and QUIT; while
+// stall is set it holds its reply to the end of data until stall is
+// closed, and when noopReply is set it answers NOOP once that is closed.
 type pipeServer struct {
-	mu       sync.Mutex
-	sessions int
-	quits    int
-	from     []string
-	stall    chan struct{}
+	mu        sync.Mutex
+	sessions  int
+	quits     int
+	from      []string
+	stall     chan struct{}
+	noopReply chan struct{}
 }
 
 func (ps *pipeServer) holdData() chan struct{} {
@@ -85,6 +86,8 @@ func (ps *pipeServer) serve(conn net.Conn) {
 			ps.mu.Unlock()
 		case lower == "data":
 			reply, inData = "354 go on\r\n", true
+		case lower == "noop" && ps.noopReply != nil:
+			<-ps.noopReply
 		case lower == "quit":
 			ps.mu.Lock()
 			ps.quits++
