@@ -48,16 +48,46 @@ type Result struct {
 // its data, which ended it (RFC 5321 section 4.1.1.4); otherwise the
 // results are those of Sendmail, mail by mail.
 func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
-	results := make([]Result, len(mails))
-	txs := make([]*txn, 0, len(mails))
-	index := make([]int, 0, len(mails))
+	var (
+		results []Result
+		store   []txn
+		bodies  []body
+		txs     []*txn
+		index   []int
+		e       *engine
+	)
+	if len(mails) == 1 {
+		// One allocation for a batch of one, which is how a Pool sends
+		// most mails.
+		x := &struct {
+			results [1]Result
+			store   [1]txn
+			bodies  [1]body
+			txs     [1]*txn
+			index   [1]int
+			eng     engine
+			queue   [8]inflight
+		}{}
+		results, store, bodies, txs, index = x.results[:], x.store[:], x.bodies[:], x.txs[:0], x.index[:0]
+		e = &x.eng
+		e.queue = x.queue[:0]
+	} else {
+		results = make([]Result, len(mails))
+		store = make([]txn, len(mails))
+		bodies = make([]body, len(mails))
+		txs = make([]*txn, 0, len(mails))
+		index = make([]int, 0, len(mails))
+		e = &engine{}
+	}
 	for i, m := range mails {
 		o, err := collectSendOptions("SendBatch", m.Options, true)
 		if err != nil {
 			results[i].Err = err
 			continue
 		}
-		txs = append(txs, &txn{from: m.From, to: m.To, b: &body{b: m.Data, size: len(m.Data)}, o: o})
+		bodies[i] = body{b: m.Data, size: len(m.Data)}
+		store[i] = txn{from: m.From, to: m.To, b: &bodies[i], o: o}
+		txs = append(txs, &store[i])
 		index = append(index, i)
 	}
 	defer s.bind(ctx)()
@@ -67,7 +97,7 @@ func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 		}
 		return results, err
 	}
-	e := s.newEngine(true)
+	s.initEngine(e, true)
 	e.run(txs)
 	for k, t := range txs {
 		r := &results[index[k]]

@@ -172,6 +172,14 @@ func TestSendBatchBadMail(t *testing.T) {
 	assert.IsType(t, &CommandError{}, results[1].Err)
 	assert.IsType(t, &CommandError{}, results[2].Err)
 	assert.NoError(t, results[3].Err)
+
+	// A batch of one (allocated apart, as the Pool sends most mails).
+	alone := batchOf(1)
+	alone[0].Options = []SendOption{ToAddrs("x@example.com")}
+	results, err = c.SendBatch(context.Background(), alone)
+	require.NoError(t, err)
+	require.Len(t, results, 1)
+	assert.IsType(t, &CommandError{}, results[0].Err)
 	c.Quit()
 	require.NoError(t, srv.WaitSessions(1, 5*time.Second))
 	assert.Equal(t, []string{"m0@example.com", "m3@example.com"}, deliveredFrom(srv))

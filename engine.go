@@ -80,15 +80,9 @@ type engine struct {
 	err      error // the connection's failure, once it has one
 }
 
-// newEngine sets the window for what the server offers, after EHLO.
-func (s *SMTP) newEngine(batch bool) *engine {
-	e := &engine{}
-	s.initEngine(e, batch)
-	return e
-}
-
-// initEngine is newEngine for an engine the caller allocated (Sendmail
-// allocates its engine and transaction together).
+// initEngine sets up e, which the caller allocated (with the transaction
+// and a first queue, in one allocation for a single mail), and sets its
+// window for what the server offers, after EHLO.
 func (s *SMTP) initEngine(e *engine, batch bool) {
 	*e = engine{s: s, window: 1, batch: batch, queue: e.queue[:0]}
 	if s.DoesESMTP && s.HasExtn("pipelining") && !s.cfg.noPipelining {

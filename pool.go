@@ -59,8 +59,8 @@ const maxPoolBatch = 256
 // between goroutines. Callers that find every connection busy wait in a
 // queue; the connection that becomes free next takes the queued mails
 // together (up to 256) and sends them as one SendBatch, so that with
-// PIPELINING they share its round trips. The first of them sends it and
-// gives the others their results.
+// PIPELINING they share its round trips. The caller of the first of them
+// sends the batch, and gives the others their results.
 //
 // A connection is replaced when the server answered 421, when it was lost
 // or a context ended it, and after [WithMaxMessagesPerConn] mails; one idle
@@ -101,6 +101,10 @@ type poolReq struct {
 	// connection (nil: a free place for one, to dial) and the batch, which
 	// that mail's caller sends.
 	lead chan poolLead
+	// For a mail sent alone: its batch and the list SendBatch takes,
+	// without allocations of their own.
+	alone [1]*poolReq
+	mails [1]Mail
 }
 
 type poolLead struct {
@@ -128,6 +132,7 @@ func NewPool(dial func(ctx context.Context) (*SMTP, error), opts ...PoolOption) 
 // waits for the result, which says what became of m.
 func (p *Pool) Send(ctx context.Context, m Mail) Result {
 	req := &poolReq{ctx: ctx, m: m}
+	req.alone[0] = req
 	p.mu.Lock()
 	switch {
 	case p.closed:
@@ -139,12 +144,12 @@ func (p *Pool) Send(ctx context.Context, m Mail) Result {
 		pc.free = false
 		p.wg.Add(1)
 		p.mu.Unlock()
-		return p.deliver(pc, []*poolReq{req}, req)
+		return p.deliver(pc, req.alone[:], req)
 	case p.open < p.cfg.size:
 		p.open++
 		p.wg.Add(1)
 		p.mu.Unlock()
-		return p.deliver(nil, []*poolReq{req}, req)
+		return p.deliver(nil, req.alone[:], req)
 	}
 	req.res = make(chan Result, 1)
 	req.lead = make(chan poolLead, 1)
@@ -247,7 +252,10 @@ func (p *Pool) deliver(pc *poolConn, batch []*poolReq, self *poolReq) Result {
 		}
 		pc = &poolConn{c: c}
 	}
-	mails := make([]Mail, len(live))
+	mails := self.mails[:]
+	if len(live) > 1 || live[0] != self {
+		mails = make([]Mail, len(live))
+	}
 	for i, req := range live {
 		mails[i] = req.m
 	}
