@@ -27,6 +27,7 @@ func main() {
 	var o options
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds; each figure is the median over them")
 	flag.IntVar(&o.small, "small", 1000, "messages of 1 KB sent over one connection")
+	flag.IntVar(&o.multi, "multi", 5000, "messages of 1 KB per connection in the cases of 4 connections")
 	flag.IntVar(&o.rttMsgs, "rtt-msgs", 200, "messages sent through the latency proxy")
 	flag.IntVar(&o.bigMB, "big-mb", 50, "size of the large message, in MiB")
 	flag.DurationVar(&o.delay, "delay", time.Millisecond, "latency the proxy adds each way")

@@ -24,7 +24,8 @@ import (
 var pythonClient []byte
 
 type options struct {
-	rounds, small, rttMsgs, bigMB int
+	rounds, small, multi, rttMsgs int
+	bigMB                         int
 	delay                         time.Duration
 	only, cases, sinkPath         string
 	pin, syscalls                 bool
@@ -179,12 +180,12 @@ func orchestrate(ctx context.Context, o options) error {
 		cases = append(cases,
 			&benchCase{key: "1k-smtp-sink/split", addr: sinkAddr, n: o.small, size: 1024, cpu: clientCPU},
 			&benchCase{key: "1k-smtp-sink/same", addr: sinkAddr, n: o.small, size: 1024, cpu: serverCPU},
-			&benchCase{key: "1k-smtp-sink-4/split", addr: sinkAddr, n: 4 * o.small, size: 1024, conns: 4, cpu: clientCPU})
+			&benchCase{key: "1k-smtp-sink-4/split", addr: sinkAddr, n: 4 * o.multi, size: 1024, conns: 4, cpu: clientCPU})
 	}
 	cases = append(cases,
 		&benchCase{key: "1k-fast/split", addr: full.addr(), n: o.small, size: 1024, sink: full, cpu: clientCPU},
 		&benchCase{key: "1k-fast/same", addr: full.addr(), n: o.small, size: 1024, sink: full, cpu: serverCPU},
-		&benchCase{key: "1k-fast-4/split", addr: full.addr(), n: 4 * o.small, size: 1024, conns: 4, sink: full, cpu: clientCPU},
+		&benchCase{key: "1k-fast-4/split", addr: full.addr(), n: 4 * o.multi, size: 1024, conns: 4, sink: full, cpu: clientCPU},
 		&benchCase{key: "rtt-chunking", addr: pxChunking.addr(), n: o.rttMsgs, size: 1024, sink: full, proxy: pxChunking, cpu: clientCPU},
 		&benchCase{key: "rtt-pipelining", addr: pxPipelining.addr(), n: o.rttMsgs, size: 1024, sink: plain, proxy: pxPipelining, cpu: clientCPU},
 		&benchCase{key: "big", addr: full.addr(), n: 1, size: bigSize, sink: full, cpu: clientCPU},

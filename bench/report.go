@@ -155,7 +155,7 @@ func printReport(o options, pinned bool, cases []*benchCase, clients []string, r
 	}
 
 	if len(small) > 0 {
-		p("\n%d messages of 1 KB, messages per second:\n\n| client |", o.small)
+		p("\n1 KB messages, %d over one connection, %d over each of 4 connections; messages per second:\n\n| client |", o.small, o.multi)
 		for _, k := range small {
 			p(" %s |", caseTitle(k))
 		}
