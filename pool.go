@@ -342,9 +342,9 @@ func (p *Pool) lose() {
 func (p *Pool) retire(pc *poolConn) {
 	p.running.Add(1)
 	go func() {
-		defer p.running.Add(-1)
 		pc.c.Quit()
 		pc.c.Close()
+		p.running.Add(-1) // before lose, which may let Close return
 		p.lose()
 	}()
 }
@@ -373,9 +373,9 @@ func (p *Pool) expire(pc *poolConn) {
 	p.wg.Add(1) // p.closed is false: Close has not started waiting
 	p.running.Add(1)
 	p.mu.Unlock()
-	defer p.running.Add(-1)
 	pc.c.Quit()
 	pc.c.Close()
+	p.running.Add(-1) // before lose, which may let Close return
 	p.lose()
 }
 
