@@ -136,6 +136,11 @@ func readReply(r *bufio.Reader, trace func(line []byte)) (Reply, error) {
 			return Reply{}, errTooLong
 		}
 		l := parseReplyLine(line)
+		if lines == 0 && !l.more {
+			// A reply of one line, the usual case: its text is copied
+			// once, straight from the reader's buffer.
+			return Reply{Code: l.code, Message: string(l.text)}, nil
+		}
 		if lines > 0 {
 			msg = append(msg, '\n')
 		}
