@@ -50,33 +50,23 @@ type Result struct {
 func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 	var (
 		results []Result
-		store   []txn
+		store   []txn // a mail whose options were refused has no transaction (o nil)
 		bodies  []body
 		txs     []*txn
-		index   []int
 		e       *engine
 	)
 	if len(mails) == 1 {
-		// One allocation for a batch of one, which is how a Pool sends
-		// most mails.
 		x := &struct {
+			oneTxn
 			results [1]Result
-			store   [1]txn
 			bodies  [1]body
-			txs     [1]*txn
-			index   [1]int
-			eng     engine
-			queue   [8]inflight
 		}{}
-		results, store, bodies, txs, index = x.results[:], x.store[:], x.bodies[:], x.txs[:0], x.index[:0]
-		e = &x.eng
-		e.queue = x.queue[:0]
+		results, store, bodies, txs, e = x.results[:], x.t[:], x.bodies[:], x.txs[:0], x.engine()
 	} else {
 		results = make([]Result, len(mails))
 		store = make([]txn, len(mails))
 		bodies = make([]body, len(mails))
 		txs = make([]*txn, 0, len(mails))
-		index = make([]int, 0, len(mails))
 		e = &engine{}
 	}
 	for i, m := range mails {
@@ -88,21 +78,24 @@ func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 		bodies[i] = body{b: m.Data, size: len(m.Data)}
 		store[i] = txn{from: m.From, to: m.To, b: &bodies[i], o: o}
 		txs = append(txs, &store[i])
-		index = append(index, i)
 	}
 	defer s.bind(ctx)()
 	if err := s.EhloOrHeloIfNeeded(); err != nil {
-		for _, i := range index {
-			results[i].Err = err
+		for i := range store {
+			if store[i].o != nil {
+				results[i].Err = err
+			}
 		}
 		return results, err
 	}
 	s.initEngine(e, true)
 	e.run(txs)
-	for k, t := range txs {
-		r := &results[index[k]]
-		r.Refused, r.Err = e.outcome(t)
-		r.Reply, _ = t.finalReply()
+	for i := range store {
+		if t := &store[i]; t.o != nil {
+			r := &results[i]
+			r.Refused, r.Err = e.outcome(t)
+			r.Reply, _ = t.finalReply()
+		}
 	}
 	return results, e.err
 }

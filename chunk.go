@@ -40,7 +40,7 @@ func (e *engine) sendChunks(t *txn) {
 	// A short message of known length gets a buffer its size, one of
 	// unknown length 64 KiB: a 1 MiB buffer for each small message costs
 	// more than sending it. Write grows it to a whole chunk when needed.
-	size := min(chunkSize, 64<<10)
+	size := 64 << 10
 	if t.b.size >= 0 {
 		size = min(chunkSize, t.b.size+2)
 	}

@@ -70,7 +70,7 @@ func (s *SMTP) Mail(sender string, options ...string) (Reply, error) {
 
 // mailArgs builds MAIL's argument, applying Mail's rules.
 func (s *SMTP) mailArgs(sender string, options []string) (string, error) {
-	if err := newlineInOptions(verbMail+" from:"+quoteAddr(sender), options); err != nil {
+	if err := newlineInOptions(verbMail+" from:", sender, options); err != nil {
 		return "", err
 	}
 	opts, err := s.optionList(options)
@@ -107,7 +107,7 @@ func (s *SMTP) Rcpt(recip string, options ...string) (Reply, error) {
 
 // rcptArgs builds RCPT's argument.
 func (s *SMTP) rcptArgs(recip string, options []string) (string, error) {
-	if err := newlineInOptions(verbRcpt+" to:"+quoteAddr(recip), options); err != nil {
+	if err := newlineInOptions(verbRcpt+" to:", recip, options); err != nil {
 		return "", err
 	}
 	opts, err := s.optionList(options)
@@ -123,11 +123,13 @@ func (s *SMTP) rcptArgs(recip string, options []string) (string, error) {
 
 // newlineInOptions refuses options with a CR or LF as smtplib's putcmd
 // refuses the line they would make, in its words (which CPython's tests
-// assert), showing that line with the line breaks escaped.
-func newlineInOptions(line string, options []string) error {
+// assert), showing that line with the line breaks escaped. The line, prefix
+// then addr as QuoteAddr quotes it, is built only for the error.
+func newlineInOptions(prefix, addr string, options []string) error {
 	for _, o := range options {
 		if strings.ContainsAny(o, "\r\n") {
-			return &CommandError{Command: escapeControls(line + " " + strings.Join(options, " ")),
+			line := prefix + quoteAddr(addr) + " " + strings.Join(options, " ")
+			return &CommandError{Command: escapeControls(line),
 				Reason: "command and arguments contain prohibited newline characters"}
 		}
 	}
@@ -174,9 +176,7 @@ func (s *SMTP) dataReplies(msg []byte, n int) ([]Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.debuglevel > 0 {
-		s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
-	}
+	s.debugData(r)
 	if r.Code != 354 {
 		return nil, &DataError{ResponseError(r)}
 	}
@@ -189,9 +189,7 @@ func (s *SMTP) dataReplies(msg []byte, n int) ([]Reply, error) {
 		if err != nil {
 			return replies, deliveryUnknown(err)
 		}
-		if s.debuglevel > 0 {
-			s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
-		}
+		s.debugData(r)
 		replies = append(replies, r)
 	}
 	return replies, nil

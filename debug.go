@@ -18,6 +18,14 @@ import (
 // arguments and the answers to AUTH challenges print as "<redacted>".
 func (s *SMTP) SetDebuglevel(level int) { s.debuglevel = level }
 
+// debugData prints a reply to DATA or to the end of the data as smtplib's
+// data does, when debugging is on.
+func (s *SMTP) debugData(r Reply) {
+	if s.debuglevel > 0 {
+		s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
+	}
+}
+
 // debugf prints one line of debug output.
 func (s *SMTP) debugf(format string, args ...any) {
 	w := s.cfg.debugOut

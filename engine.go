@@ -410,9 +410,7 @@ func (e *engine) judgeData(t *txn, r Reply) {
 		}
 		return
 	}
-	if e.s.debuglevel > 0 {
-		e.s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
-	}
+	e.s.debugData(r)
 	if r.Code == 354 {
 		t.dataGo = true
 		return
@@ -433,9 +431,7 @@ func (e *engine) judgeFinal(t *txn, r Reply) (more bool) {
 	if t.err != nil {
 		return false // BDAT LAST after a failed envelope or chunk: drained
 	}
-	if e.s.debuglevel > 0 {
-		e.s.debugf("data: (%d, %s)", r.Code, pyReprBytes([]byte(r.Message)))
-	}
+	e.s.debugData(r)
 	t.final = append(t.final, r)
 	if !e.s.lmtp {
 		t.done = true

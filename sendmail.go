@@ -185,20 +185,30 @@ func (s *SMTP) sendmail(ctx context.Context, from string, to []string, b *body, 
 	if err != nil {
 		return nil, err
 	}
-	// One allocation for the engine, the transaction and the queue of a
-	// small transaction: Sendmail is called message after message.
-	x := &struct {
-		eng   engine
-		t     txn
-		txs   [1]*txn
-		queue [8]inflight
-	}{}
-	x.t = txn{from: from, to: to, b: b, o: o, e: e}
-	x.txs[0] = &x.t
+	x := &oneTxn{}
+	x.t[0] = txn{from: from, to: to, b: b, o: o, e: e}
+	x.txs[0] = &x.t[0]
+	eng := x.engine()
+	s.initEngine(eng, false)
+	eng.run(x.txs[:])
+	return eng.outcome(&x.t[0])
+}
+
+// oneTxn is what a single transaction needs, in one allocation: the
+// engine, the transaction, and a queue long enough for a small envelope.
+// Sendmail is called message after message, and a Pool sends most mails
+// as batches of one.
+type oneTxn struct {
+	eng   engine
+	t     [1]txn
+	txs   [1]*txn
+	queue [8]inflight
+}
+
+// engine returns the engine, its queue in x.
+func (x *oneTxn) engine() *engine {
 	x.eng.queue = x.queue[:0]
-	s.initEngine(&x.eng, false)
-	x.eng.run(x.txs[:])
-	return x.eng.outcome(&x.t)
+	return &x.eng
 }
 
 // envelope holds the command lines of a transaction, built and checked

@@ -48,8 +48,7 @@ func (s *SMTP) StartTLSContext(ctx context.Context, config *tls.Config) (Reply, 
 	if !s.HasExtn("starttls") {
 		return Reply{}, &NotSupportedError{Msg: "STARTTLS extension not supported by server."}
 	}
-	stop := s.bind(ctx)
-	defer stop()
+	defer s.bind(ctx)()
 	r, err := s.Docmd(verbStartTLS, "")
 	if err != nil {
 		return r, err
