@@ -281,7 +281,6 @@ func (m *Message) makeMultipart(subtype string, disallowed []string) error {
 		}
 	}
 	content := newPart()
-	content.fields = nil
 	var kept []headerField
 	for _, f := range m.fields {
 		if isContentField(f.name) {
@@ -337,14 +336,7 @@ func isContentField(name string) bool {
 // clearContent removes the content: the Content- fields and the body or
 // parts (Python's clear_content).
 func (m *Message) clearContent() {
-	kept := m.fields[:0]
-	for _, f := range m.fields {
-		if !isContentField(f.name) {
-			kept = append(kept, f)
-		}
-	}
-	clear(m.fields[len(kept):])
-	m.fields = kept
+	m.deleteFields(0, isContentField)
 	m.body, m.data, m.hasData = nil, nil, false
 	m.multipart, m.parts, m.boundary, m.delims = false, nil, "", nil
 }

@@ -20,8 +20,10 @@ const (
 	// qpLineLen is the longest quoted-printable line written (RFC 2045
 	// section 6.7, rule 5), soft line break included.
 	qpLineLen = 76
-	// pyMaxLineLength is policy.SMTP's max_line_length, which Python's
-	// choice of encoding is measured against.
+	// pyMaxLineLength is policy.SMTP's max_line_length, the length RFC
+	// 5322 section 2.1.1 recommends: header values this package encodes
+	// are folded to it, and Python's choice of a transfer encoding is
+	// measured against it.
 	pyMaxLineLength = 78
 )
 
@@ -74,7 +76,7 @@ func encodeText(text []byte) (cte string, encoded []byte) {
 	for _, l := range lines {
 		long = long || len(l) > pyMaxLineLength
 	}
-	if !long && isASCII(string(body)) {
+	if !long && isASCII(body) {
 		return "7bit", body
 	}
 	sample := joinCRLF(lines[:min(10, len(lines))])
@@ -249,28 +251,25 @@ func decodeQP(b []byte) []byte {
 		if n := len(line); n > 0 && line[n-1] == '=' {
 			line, eol = line[:n-1], nil
 		}
-		for i := 0; i < len(line); i++ {
-			if line[i] == '=' && i+2 < len(line) && isHex(line[i+1]) && isHex(line[i+2]) {
-				out = append(out, hexValue(line[i+1])<<4|hexValue(line[i+2]))
-				i += 2
-				continue
-			}
-			out = append(out, line[i])
-		}
+		out = appendUnescaped(out, line, '=')
 		out = append(out, eol...)
 	}
 	return out
 }
 
-// hexValue is the value of a hex digit of either case.
-func hexValue(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c >= 'a':
-		return c - 'a' + 10
+// appendUnescaped appends s to out with each esc followed by two hex
+// digits (of either case) replaced by the byte they give, keeping an esc
+// that starts no such escape: quoted-printable's "=XX", RFC 2231's "%XX".
+func appendUnescaped[T ~string | ~[]byte](out []byte, s T, esc byte) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] == esc && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			out = append(out, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		out = append(out, s[i])
 	}
-	return c - 'A' + 10
+	return out
 }
 
 // decodeTransfer undoes the content transfer encoding cte of body; 7bit,

@@ -11,11 +11,6 @@ import (
 	"unicode/utf8"
 )
 
-// foldWidth is the line length RFC 5322 section 2.1.1 recommends, which
-// Python's policy.SMTP folds to (max_line_length); header values this
-// package encodes are folded to it.
-const foldWidth = 78
-
 // addressFields are the fields whose values are address lists, so that
 // only their display names become encoded-words (RFC 2047 section 5 (3)
 // forbids encoded-words in an addr-spec).
@@ -28,7 +23,7 @@ var addressFields = map[string]bool{
 // encodeHeaderValue returns value ready for the header field name: ASCII
 // as it is, otherwise with its non-ASCII text as RFC 2047 encoded-words,
 // every line break unfolded, and folded between words to lines of at most
-// foldWidth bytes where the words allow. The bool is false when value
+// pyMaxLineLength bytes where the words allow. The bool is false when value
 // needed no encoding.
 func encodeHeaderValue(name, value string) (string, bool) {
 	if isASCII(value) {
@@ -37,12 +32,12 @@ func encodeHeaderValue(name, value string) (string, bool) {
 	flat := unfoldText(value)
 	var words []string // the value's parts, to be joined by single spaces
 	if addressFields[strings.ToLower(name)] {
-		if words = encodeAddressList(flat, foldWidth-len(name)-2); words == nil {
-			words = encodeRuns(flat, foldWidth-len(name)-2)
+		if words = encodeAddressList(flat, pyMaxLineLength-len(name)-2); words == nil {
+			words = encodeRuns(flat, pyMaxLineLength-len(name)-2)
 		}
 	}
 	if words == nil {
-		words = encodeWords(strings.TrimLeft(flat, " \t"), foldWidth-len(name)-2)
+		words = encodeWords(strings.TrimLeft(flat, " \t"), pyMaxLineLength-len(name)-2)
 	}
 	return foldWords(len(name)+2, words), true
 }
@@ -235,7 +230,7 @@ func quotePhrase(name string) string {
 	return name
 }
 
-// foldWords joins words with spaces into lines of at most foldWidth bytes,
+// foldWords joins words with spaces into lines of at most pyMaxLineLength bytes,
 // the first of which starts after used bytes (the field name and ": "),
 // and returns them joined by CRLF and a space. A word longer than a line
 // gets a line of its own.
@@ -245,7 +240,7 @@ func foldWords(used int, words []string) string {
 	for i, w := range words {
 		switch {
 		case i == 0:
-		case n+1+len(w) > foldWidth:
+		case n+1+len(w) > pyMaxLineLength:
 			sb.WriteString("\r\n")
 			n = 0
 			fallthrough

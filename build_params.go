@@ -37,11 +37,11 @@ type mediaParam struct{ name, value string }
 
 // formatMediaHeader writes "value; name=param; ..." for a field whose name
 // and ": " take used bytes, each parameter as formatParam writes it, folded
-// before a parameter where the line would pass foldWidth.
+// before a parameter where the line would pass pyMaxLineLength.
 func formatMediaHeader(used int, value string, params []mediaParam) string {
 	words := []string{value}
 	for _, p := range params {
-		for _, w := range formatParam(p.name, p.value, foldWidth-2) {
+		for _, w := range formatParam(p.name, p.value, pyMaxLineLength-2) {
 			words[len(words)-1] += ";"
 			words = append(words, w)
 		}
@@ -232,17 +232,7 @@ func parseMediaHeader(v string) (string, map[string]string) {
 
 // percentDecode decodes %XX escapes, keeping a "%" that starts none.
 func percentDecode(s string) []byte {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			v, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
-			out = append(out, byte(v))
-			i += 2
-			continue
-		}
-		out = append(out, s[i])
-	}
-	return out
+	return appendUnescaped(make([]byte, 0, len(s)), s, '%')
 }
 
 func isHex(c byte) bool {

@@ -59,17 +59,7 @@ func (m *Message) segments(unixFrom, dropBcc bool) []segment {
 // or in a header block a space, so that it cannot start a line that is
 // not a field: b itself when there is none, else a copy.
 func toCRLF(b []byte, header bool) []byte {
-	clean := true
-	for i := 0; i < len(b) && clean; i++ {
-		switch b[i] {
-		case '\r':
-			clean = i+1 < len(b) && b[i+1] == '\n'
-			i++
-		case '\n':
-			clean = false
-		}
-	}
-	if clean {
+	if cleanCRLF(b) {
 		return b
 	}
 	out := make([]byte, 0, len(b)+len(b)/16)
@@ -95,23 +85,31 @@ func toCRLF(b []byte, header bool) []byte {
 
 func (m *Message) appendSegments(segs []segment, unixFrom, dropBcc bool) []segment {
 	if !m.headless {
-		h := &Message{sep: m.sep, eol: m.eol}
-		if unixFrom {
-			h.unixFrom = m.unixFrom
-		}
-		for _, f := range m.fields {
-			if !dropBcc || !(asciiEqualFold(f.name, "Bcc") || asciiEqualFold(f.name, "Resent-Bcc")) {
-				h.fields = append(h.fields, f)
-			}
-		}
-		if h.sep == nil && (m.structured() || len(m.body) > 0) {
-			h.sep = []byte(h.lineEnd())
-		}
-		var head bytes.Buffer
-		h.writeTo(&head, unixFrom) //nolint:errcheck // bytes.Buffer does not fail
-		segs = append(segs, segment{raw: head.Bytes(), header: true})
+		segs = append(segs, segment{raw: m.headerBlock(unixFrom, dropBcc), header: true})
 	}
 	return m.appendBody(segs)
+}
+
+// headerBlock returns m's header as written: with its mbox "From " line
+// when unixFrom is true, without Bcc and Resent-Bcc when dropBcc is true,
+// and ending in the blank line that separates it from a body, when one
+// follows.
+func (m *Message) headerBlock(unixFrom, dropBcc bool) []byte {
+	h := &Message{sep: m.sep, eol: m.eol}
+	if unixFrom {
+		h.unixFrom = m.unixFrom
+	}
+	for _, f := range m.fields {
+		if !dropBcc || !(asciiEqualFold(f.name, "Bcc") || asciiEqualFold(f.name, "Resent-Bcc")) {
+			h.fields = append(h.fields, f)
+		}
+	}
+	if h.sep == nil && (m.structured() || len(m.body) > 0) {
+		h.sep = []byte(h.lineEnd())
+	}
+	var head bytes.Buffer
+	h.writeTo(&head, unixFrom) //nolint:errcheck // bytes.Buffer does not fail
+	return head.Bytes()
 }
 
 // appendBody appends the segments of m's body.
@@ -214,7 +212,7 @@ func (m *Message) reencode() {
 		}
 		return
 	}
-	if m.hasData || m.headless || isASCII(string(m.body)) {
+	if m.hasData || m.headless || isASCII(m.body) {
 		return
 	}
 	switch strings.ToLower(m.Get("Content-Transfer-Encoding")) {

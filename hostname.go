@@ -76,7 +76,7 @@ func asciiHostname(name string) string {
 }
 
 // isASCII reports whether s has only 7-bit characters.
-func isASCII(s string) bool {
+func isASCII[T ~string | ~[]byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false

@@ -105,9 +105,15 @@ func (m *Message) Add(name, value string) {
 func (m *Message) Del(name string) { m.delFrom(name, 0) }
 
 func (m *Message) delFrom(name string, start int) {
+	m.deleteFields(start, func(n string) bool { return asciiEqualFold(n, name) })
+}
+
+// deleteFields removes the fields from index start on whose name drop
+// reports true, keeping the order of the others.
+func (m *Message) deleteFields(start int, drop func(name string) bool) {
 	kept := m.fields[:start]
 	for _, f := range m.fields[start:] {
-		if !asciiEqualFold(f.name, name) {
+		if !drop(f.name) {
 			kept = append(kept, f)
 		}
 	}

@@ -1,7 +1,6 @@
 package smtplib
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strings"
@@ -177,22 +176,8 @@ func (m *Message) sendReader() (r io.Reader, size int) {
 		}
 		return newSegReader(segs), size + crlfLen(raws...)
 	}
-	sent := &Message{sep: m.sep, body: m.body, eol: m.eol}
-	for _, f := range m.fields {
-		if !asciiEqualFold(f.name, "Bcc") && !asciiEqualFold(f.name, "Resent-Bcc") {
-			sent.fields = append(sent.fields, f)
-		}
-	}
-	// With the body set aside, writeTo gives the header and the separator.
-	var head bytes.Buffer
-	body := sent.body
-	sent.body = nil
-	if sent.sep == nil && len(body) > 0 {
-		sent.sep = []byte(sent.lineEnd())
-	}
-	sent.writeTo(&head, false) //nolint:errcheck // bytes.Buffer does not fail
-	size = crlfLen(head.Bytes(), body)
-	return &partsReader{parts: []*bytes.Reader{bytes.NewReader(head.Bytes()), bytes.NewReader(body)}}, size
+	head := m.headerBlock(false, true)
+	return newSegReader([]segment{{raw: head, header: true}, {raw: m.body}}), crlfLen(head, m.body)
 }
 
 // crlfLen is the length of the parts, one after the other, once the data
@@ -201,6 +186,9 @@ func crlfLen(parts ...[]byte) int {
 	n, cr := 0, false
 	for _, p := range parts {
 		n += len(p)
+		if !cr && cleanCRLF(p) {
+			continue // nothing to add, and p does not end in a CR
+		}
 		for _, c := range p {
 			if c == '\n' && !cr || cr && c != '\n' {
 				n++ // a lone LF gains its CR; a lone CR its LF
@@ -210,34 +198,6 @@ func crlfLen(parts ...[]byte) int {
 	}
 	if cr {
 		n++
-	}
-	return n
-}
-
-// partsReader reads its parts one after the other and knows how much is
-// left.
-type partsReader struct{ parts []*bytes.Reader }
-
-func (r *partsReader) Read(p []byte) (int, error) {
-	for len(r.parts) > 0 {
-		n, err := r.parts[0].Read(p)
-		if err == io.EOF {
-			r.parts = r.parts[1:]
-			if n == 0 {
-				continue
-			}
-			err = nil
-		}
-		return n, err
-	}
-	return 0, io.EOF
-}
-
-// Len returns the number of bytes not yet read.
-func (r *partsReader) Len() int {
-	n := 0
-	for _, p := range r.parts {
-		n += p.Len()
 	}
 	return n
 }

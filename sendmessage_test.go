@@ -348,7 +348,7 @@ func TestSendReader(t *testing.T) {
 				tc.edit(m)
 			}
 			sr, _ := m.sendReader()
-			r := sr.(*partsReader)
+			r := sr.(*segReader)
 			assert.Equal(t, len(tc.want), r.Len())
 			var buf bytes.Buffer
 			// Small reads cross the header/body boundary.

@@ -121,9 +121,13 @@ func parseHexPoint(h string) (rune, bool) {
 
 func isUpperHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'A' && c <= 'F' }
 
+// unhex is the value of a hex digit of either case.
 func unhex(c byte) byte {
-	if c <= '9' {
+	switch {
+	case c <= '9':
 		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
 	}
 	return c - 'A' + 10
 }
