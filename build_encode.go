@@ -283,3 +283,14 @@ func decodeTransfer(cte string, body []byte) []byte {
 	}
 	return body
 }
+
+// unhex is the value of a hex digit of either case.
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gosmtplib/smtplib/internal/xtext"
 )
 
 // DSNNotify is a condition under which the server is asked for a delivery
@@ -117,12 +119,11 @@ func (p envelopeParams) rcptParams(i int) []string {
 // *NotSupportedError.
 func (o *sendOptions) statusParams(s *SMTP, to []string) (envelopeParams, error) {
 	p := envelopeParams{base: o.rcpt}
-	if !o.usesDSN() && !o.requireTLS {
-		return p, o.checkFinal()
-	}
-	var err error
-	if err = o.checkFinal(); err != nil {
+	if err := o.checkFinal(); err != nil {
 		return p, err
+	}
+	if !o.usesDSN() && !o.requireTLS {
+		return p, nil
 	}
 	utf8Txn := s.DoesESMTP && slices.ContainsFunc(o.mail, func(m string) bool { return pyLower(m) == "smtputf8" })
 	notify, err := o.notifyValue()
@@ -211,7 +212,7 @@ func (o *sendOptions) dsnMailParams() ([]string, error) {
 			return nil, &CommandError{Command: escapeControls(id),
 				Reason: "EnvID: an envelope identifier must be 1 to 100 printable ASCII characters"}
 		}
-		mail = append(mail, "ENVID="+xtextEncode(id))
+		mail = append(mail, "ENVID="+xtext.Encode(id))
 	}
 	return mail, nil
 }
@@ -247,9 +248,9 @@ func orcptValue(original string, utf8Txn bool) (string, error) {
 			Reason: "ORcpt: the original address must be non-empty UTF-8 text without control characters"}
 	}
 	if utf8Txn || !isASCII(original) {
-		return "utf-8;" + utf8AddrEncode(original, utf8Txn), nil
+		return "utf-8;" + xtext.EncodeUTF8Addr(original, utf8Txn), nil
 	}
-	return "rfc822;" + xtextEncode(original), nil
+	return "rfc822;" + xtext.Encode(original), nil
 }
 
 // sameRecipient tells whether the address given to ORcpt names the

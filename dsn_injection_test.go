@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gosmtplib/smtplib/internal/xtext"
 	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,9 +27,9 @@ func checkStatusLines(t *testing.T, mail, rcpt string, mailPre []string, envID, 
 		require.False(t, strings.ContainsAny(line, "\r\n\x00"), "%q", line)
 	}
 	mp := strings.Split(mail[strings.IndexByte(mail, '>')+1:], " ")
-	want := append(append([]string{""}, mailPre...), "RET=HDRS", "ENVID="+xtextEncode(envID))
+	want := append(append([]string{""}, mailPre...), "RET=HDRS", "ENVID="+xtext.Encode(envID))
 	require.Equal(t, want, mp, "MAIL parameters of %q", mail)
-	dec, err := xtextDecode(strings.TrimPrefix(mp[len(mp)-1], "ENVID="))
+	dec, err := xtext.Decode(strings.TrimPrefix(mp[len(mp)-1], "ENVID="))
 	require.NoError(t, err)
 	assert.Equal(t, envID, dec)
 
@@ -39,9 +40,9 @@ func checkStatusLines(t *testing.T, mail, rcpt string, mailPre []string, envID, 
 	require.True(t, ok, "%q", rp[2])
 	switch typ {
 	case "rfc822":
-		dec, err = xtextDecode(val)
+		dec, err = xtext.Decode(val)
 	case "utf-8":
-		dec, err = utf8AddrDecode(val)
+		dec, err = xtext.DecodeUTF8Addr(val)
 	default:
 		t.Fatalf("ORCPT type %q", typ)
 	}

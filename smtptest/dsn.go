@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/gosmtplib/smtplib/internal/xtext"
 )
 
 // RcptDSN is what one RCPT asked of delivery status notifications (RFC
@@ -124,7 +125,7 @@ func mailDSN(params []string) (ret, envID string, err error) {
 		}
 	}
 	if v, ok := paramValue(params, "ENVID"); ok {
-		envID, err = decodeXtext(v)
+		envID, err = xtext.Decode(v)
 		if err != nil || envID == "" || len(envID) > 100 || !printable(envID) {
 			return "", "", dsnRefusal("Bad ENVID parameter syntax")
 		}
@@ -160,9 +161,9 @@ func rcptDSN(params []string) (RcptDSN, error) {
 		case !found:
 			err = fmt.Errorf("no address type")
 		case d.ORcptType == "utf-8":
-			d.ORcpt, err = decodeUTF8Addr(addr)
+			d.ORcpt, err = xtext.DecodeUTF8Addr(addr)
 		default:
-			d.ORcpt, err = decodeXtext(addr)
+			d.ORcpt, err = xtext.Decode(addr)
 			if err == nil && !printable(d.ORcpt) {
 				err = fmt.Errorf("not printable")
 			}
@@ -180,81 +181,8 @@ func printable(s string) bool {
 	return !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r > '~' })
 }
 
-// decodeXtext decodes RFC 3461 xtext: "+" and two upper-case hex digits
-// stand for a byte; other bytes must be printable ASCII other than "=".
-func decodeXtext(s string) (string, error) {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '+':
-			if i+2 >= len(s) {
-				return "", fmt.Errorf("xtext: short escape")
-			}
-			hi, ok1 := hexVal(s[i+1])
-			lo, ok2 := hexVal(s[i+2])
-			if !ok1 || !ok2 {
-				return "", fmt.Errorf("xtext: bad escape")
-			}
-			b.WriteByte(hi<<4 | lo)
-			i += 2
-		case c > ' ' && c < 0x7f && c != '=':
-			b.WriteByte(c)
-		default:
-			return "", fmt.Errorf("xtext: unencoded byte %#x", c)
-		}
-	}
-	return b.String(), nil
-}
-
-// decodeUTF8Addr decodes RFC 6533's utf-8-addr-xtext and
-// utf-8-addr-unitext: UTF-8 text in which "\x{HEX}" stands for a code
-// point, and "+", "=", "\", space and controls must be so escaped.
-func decodeUTF8Addr(s string) (string, error) {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		if strings.HasPrefix(s[i:], `\x{`) {
-			end := strings.IndexByte(s[i:], '}')
-			if end < 4 || end > 9 {
-				return "", fmt.Errorf("utf-8 address: bad escape")
-			}
-			var r rune
-			for _, h := range []byte(s[i+3 : i+end]) {
-				v, ok := hexVal(h)
-				if !ok {
-					return "", fmt.Errorf("utf-8 address: bad escape")
-				}
-				r = r<<4 | rune(v)
-			}
-			if !utf8.ValidRune(r) {
-				return "", fmt.Errorf("utf-8 address: bad code point")
-			}
-			b.WriteRune(r)
-			i += end + 1
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError || r <= ' ' || r == 0x7f || r == '+' || r == '=' || r == '\\' {
-			return "", fmt.Errorf("utf-8 address: unescaped %q", r)
-		}
-		b.WriteRune(r)
-		i += n
-	}
-	return b.String(), nil
-}
-
 // dsnRefusal is the text of the 501 reply to a malformed DSN parameter,
 // in Postfix's words.
 type dsnRefusal string
 
 func (e dsnRefusal) Error() string { return string(e) }
-
-// hexVal reads an upper-case hex digit, as RFC 3461 and RFC 6533 write them.
-func hexVal(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}

@@ -232,12 +232,11 @@ func (c *session) finish(override *string) error {
 			switch {
 			case tooBig:
 				text = replyTooBig
-			case !ok:
-				text = fmt.Sprintf("250 2.0.0 <%s> delivered", rcpt)
-			}
-			if ok && !tooBig {
+				c.reply(text)
+			case ok:
 				c.replyAsGiven(text)
-			} else {
+			default:
+				text = fmt.Sprintf("250 2.0.0 <%s> delivered", rcpt)
 				c.reply(text)
 			}
 			if replyCode(text)/100 == 2 {

@@ -99,17 +99,12 @@ func exitCode(err error) int {
 	case isTLSFailure(err):
 		return exitTLS
 	case errors.As(err, &refused):
-		return refusalCode(refused.refused)
+		// Some recipients refused, so the map is not empty.
+		return refusalExit((&smtplib.RecipientsRefusedError{Recipients: refused.refused}).Temporary())
 	case errors.As(err, &allRef):
-		if allRef.Temporary() {
-			return exitTempFail
-		}
-		return exitRefused
+		return refusalExit(allRef.Temporary())
 	case errors.As(err, &resp):
-		if resp.Temporary() {
-			return exitTempFail
-		}
-		return exitRefused
+		return refusalExit(resp.Temporary())
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
 		return exitRefused
 	case errors.As(err, &notSupp):
@@ -120,14 +115,13 @@ func exitCode(err error) int {
 	return exitTempFail
 }
 
-// refusalCode is 75 when every refusal is temporary (4xx), else 69.
-func refusalCode(m map[string]smtplib.Reply) int {
-	for _, r := range m {
-		if !r.Temporary() {
-			return exitRefused
-		}
+// refusalExit is 75 for a refusal that is temporary (4xx, every one of
+// them for several recipients), else 69.
+func refusalExit(temporary bool) int {
+	if temporary {
+		return exitTempFail
 	}
-	return exitTempFail
+	return exitRefused
 }
 
 // isTimeout reports whether err is a deadline that passed.

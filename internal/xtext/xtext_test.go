@@ -1,4 +1,4 @@
-package smtplib
+package xtext
 
 import (
 	"strings"
@@ -22,16 +22,16 @@ func TestXtext(t *testing.T) {
 		{"\x7f\x00", "+7F+00"},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.out, xtextEncode(tt.in), "encode %q", tt.in)
-		got, err := xtextDecode(tt.out)
+		assert.Equal(t, tt.out, Encode(tt.in), "encode %q", tt.in)
+		got, err := Decode(tt.out)
 		require.NoError(t, err)
 		assert.Equal(t, tt.in, got, "decode %q", tt.out)
 	}
 	for _, bad := range []string{"a b", "a=b", "+", "+4", "+4g", "+4a", "x\r\n", "é"} {
-		_, err := xtextDecode(bad)
+		_, err := Decode(bad)
 		assert.Error(t, err, "%q", bad)
 	}
-	got, err := xtextDecode("+41")
+	got, err := Decode("+41")
 	require.NoError(t, err)
 	assert.Equal(t, "A", got, "any character may be hex-encoded")
 }
@@ -46,16 +46,16 @@ func TestUTF8Addr(t *testing.T) {
 		{"😀@x", `\x{1F600}@x`, "😀@x"},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.xtext, utf8AddrEncode(tt.in, false), "xtext form of %q", tt.in)
-		assert.Equal(t, tt.unitext, utf8AddrEncode(tt.in, true), "unitext form of %q", tt.in)
+		assert.Equal(t, tt.xtext, EncodeUTF8Addr(tt.in, false), "xtext form of %q", tt.in)
+		assert.Equal(t, tt.unitext, EncodeUTF8Addr(tt.in, true), "unitext form of %q", tt.in)
 		for _, enc := range []string{tt.xtext, tt.unitext} {
-			got, err := utf8AddrDecode(enc)
+			got, err := DecodeUTF8Addr(enc)
 			require.NoError(t, err)
 			assert.Equal(t, tt.in, got)
 		}
 	}
 	for _, bad := range []string{`\x{}`, `\x{D800}`, `\x{110000}`, `\x{1234567}`, `\x{fc}`, `\x{FC`, "a b", "a+b", "a=b", `a\b`, "\xff"} {
-		_, err := utf8AddrDecode(bad)
+		_, err := DecodeUTF8Addr(bad)
 		assert.Error(t, err, "%q", bad)
 	}
 }
@@ -69,28 +69,28 @@ func FuzzXtext(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		enc := xtextEncode(s)
+		enc := Encode(s)
 		require.False(t, strings.ContainsFunc(enc, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '=' }),
 			"encoding %q has a space, control, '=' or non-ASCII byte: %q", s, enc)
-		dec, err := xtextDecode(enc)
+		dec, err := Decode(enc)
 		require.NoError(t, err)
 		require.Equal(t, s, dec)
 
-		if d, err := xtextDecode(s); err == nil {
-			again, err := xtextDecode(xtextEncode(d))
+		if d, err := Decode(s); err == nil {
+			again, err := Decode(Encode(d))
 			require.NoError(t, err)
 			require.Equal(t, d, again)
 		}
 
 		if utf8.ValidString(s) {
 			for _, raw := range []bool{false, true} {
-				u := utf8AddrEncode(s, raw)
+				u := EncodeUTF8Addr(s, raw)
 				require.False(t, strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '=' || r == '+' }),
 					"utf-8 encoding %q has a space, control, '+' or '=': %q", s, u)
 				if !raw {
-					require.True(t, isASCII(u), "%q", u)
+					require.False(t, strings.ContainsFunc(u, func(r rune) bool { return r >= 0x80 }), "not ASCII: %q", u)
 				}
-				back, err := utf8AddrDecode(u)
+				back, err := DecodeUTF8Addr(u)
 				require.NoError(t, err)
 				require.Equal(t, s, back)
 			}

@@ -1,4 +1,9 @@
-package smtplib
+// Package xtext encodes and decodes the values of the delivery-status
+// parameters: RFC 3461's xtext (ENVID, and ORCPT's "rfc822" addresses) and
+// RFC 6533's utf-8-addr-xtext and utf-8-addr-unitext (ORCPT's "utf-8"
+// addresses). The client encodes with it, and smtptest's server decodes
+// with it.
+package xtext
 
 import (
 	"fmt"
@@ -6,12 +11,12 @@ import (
 	"unicode/utf8"
 )
 
-// xtextEncode encodes s as RFC 3461 section 4 xtext: the printable ASCII
+// Encode encodes s as RFC 3461 section 4 xtext: the printable ASCII
 // characters from "!" to "~" stand for themselves, except "+" and "=",
 // which with every other byte become "+" and two upper-case hex digits.
 // The result never holds a space, "=" or a control character, so it cannot
 // end the parameter it is the value of, start another, or break the line.
-func xtextEncode(s string) string {
+func Encode(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
@@ -25,20 +30,22 @@ func xtextEncode(s string) string {
 	return b.String()
 }
 
-// xtextDecode reverses [xtextEncode] for any valid xtext, which may
+// Decode reverses [Encode] for any valid xtext, which may
 // encode as "+XX" characters that need no encoding. Hex digits must be
 // upper case, as RFC 3461 writes them, and every other byte a printable
 // ASCII character other than "+" and "=".
-func xtextDecode(s string) (string, error) {
+func Decode(s string) (string, error) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '+':
-			if i+2 >= len(s) || !isUpperHex(s[i+1]) || !isUpperHex(s[i+2]) {
+			hi, ok1 := upperHex(s, i+1)
+			lo, ok2 := upperHex(s, i+2)
+			if !ok1 || !ok2 {
 				return "", fmt.Errorf("xtext %q: a '+' not followed by two upper-case hex digits", s)
 			}
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			b.WriteByte(hi<<4 | lo)
 			i += 2
 		case c >= '!' && c <= '~' && c != '=':
 			b.WriteByte(c)
@@ -49,7 +56,7 @@ func xtextDecode(s string) (string, error) {
 	return b.String(), nil
 }
 
-// utf8AddrEncode encodes the address s for ORCPT's "utf-8" address type
+// EncodeUTF8Addr encodes the address s for ORCPT's "utf-8" address type
 // (RFC 6533 section 3): printable ASCII other than "+", "=" and "\" stands
 // for itself, those three and the space become "\x{XX}", and so does
 // every non-ASCII character unless raw is true (utf-8-addr-unitext, for a
@@ -57,7 +64,7 @@ func xtextDecode(s string) (string, error) {
 // Without raw the result (utf-8-addr-xtext) is plain ASCII and safe for any
 // server. s must be valid UTF-8 without control characters, which the
 // caller checks.
-func utf8AddrEncode(s string, raw bool) string {
+func EncodeUTF8Addr(s string, raw bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
@@ -75,8 +82,8 @@ func utf8AddrEncode(s string, raw bool) string {
 	return b.String()
 }
 
-// utf8AddrDecode reverses [utf8AddrEncode], for either form.
-func utf8AddrDecode(s string) (string, error) {
+// DecodeUTF8Addr reverses [EncodeUTF8Addr], for either form.
+func DecodeUTF8Addr(s string) (string, error) {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		if strings.HasPrefix(s[i:], `\x{`) {
@@ -111,23 +118,26 @@ func parseHexPoint(h string) (rune, bool) {
 	}
 	var r rune
 	for i := 0; i < len(h); i++ {
-		if !isUpperHex(h[i]) {
+		v, ok := upperHex(h, i)
+		if !ok {
 			return 0, false
 		}
-		r = r<<4 | rune(unhex(h[i]))
+		r = r<<4 | rune(v)
 	}
 	return r, utf8.ValidRune(r)
 }
 
-func isUpperHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'A' && c <= 'F' }
-
-// unhex is the value of a hex digit of either case.
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c >= 'a':
-		return c - 'a' + 10
+// upperHex reads s[i] as an upper-case hex digit, as RFC 3461 and RFC
+// 6533 write them; false when i is past the end or s[i] is not one.
+func upperHex(s string, i int) (byte, bool) {
+	if i >= len(s) {
+		return 0, false
 	}
-	return c - 'A' + 10
+	switch c := s[i]; {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
