@@ -159,7 +159,7 @@ func (c *chunkSender) emit(last bool) error {
 	}
 	c.buf = c.buf[:0]
 	if last {
-		t.dataSent = true
+		e.dataEnded(t)
 		e.add(inFinal, t, 0)
 		return nil
 	}

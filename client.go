@@ -534,11 +534,24 @@ func (s *SMTP) docmd(cmd, args string, w wr, phase int) (Reply, error) {
 // pipelined group, is written. Any byte already buffered was not asked
 // for (every command written so far has had its reply read), so the
 // session is out of step: the client is closed, and the error says why
-// (see Docmd). It costs no system call, only a look at the read buffer.
+// (see Docmd). It costs no system call, only a look at the read buffer,
+// unless the connection has been quiet for a while (see checkIdle).
 func (s *SMTP) checkInStep() error {
-	if s.br == nil || s.br.Buffered() == 0 || s.getConn() == nil {
+	if s.br == nil {
 		return nil
 	}
+	if s.br.Buffered() == 0 {
+		return s.checkIdle()
+	}
+	if s.getConn() == nil {
+		return nil
+	}
+	return s.strayFound()
+}
+
+// strayFound closes the client for the unasked bytes in the read buffer
+// and returns the error that says what they were.
+func (s *SMTP) strayFound() error {
 	peeked, _ := s.br.Peek(s.br.Buffered())
 	stray := bytes.Clone(peeked) // the error outlives the buffer
 	err := unaskedError(stray)

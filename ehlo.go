@@ -7,13 +7,30 @@ import (
 
 // Helo sends HELO with name, or with LocalHostname when name is "" (Python's
 // helo), and keeps the reply's text in HeloResp.
+//
+// A 421 reply is the server closing the session: the client is closed and
+// the reply is also returned as a [*HeloError], so the caller learns the
+// server's reason and that it may try again later.
 func (s *SMTP) Helo(name string) (Reply, error) {
 	r, err := s.Docmd("helo", s.greetName(name))
 	if err != nil {
 		return r, err
 	}
+	if err := s.closedBy(r); err != nil {
+		return r, err
+	}
 	s.HeloResp, s.heloDone = r.Message, true
 	return r, nil
+}
+
+// closedBy closes the client when r, the reply to EHLO or HELO, is 421,
+// and returns the [*HeloError] that carries it.
+func (s *SMTP) closedBy(r Reply) error {
+	if r.Code != 421 {
+		return nil
+	}
+	s.Close()
+	return &HeloError{ResponseError(r)}
 }
 
 // Ehlo sends EHLO (LHLO for LMTP) with name, or with LocalHostname when name
@@ -21,7 +38,8 @@ func (s *SMTP) Helo(name string) (Reply, error) {
 // 250 it is filled from the reply's lines after the first, and DoesESMTP is
 // set. A reply with no code and no text means the server hung up on EHLO,
 // as some old servers do: the client is closed and a
-// [*ServerDisconnectedError] returned.
+// [*ServerDisconnectedError] returned. A 421 closes the client too, as
+// for [SMTP.Helo].
 func (s *SMTP) Ehlo(name string) (Reply, error) {
 	s.ESMTPFeatures = map[string]string{}
 	r, err := s.Docmd(s.greetVerb(), s.greetName(name))
@@ -31,6 +49,9 @@ func (s *SMTP) Ehlo(name string) (Reply, error) {
 	if r.Code == -1 && r.Message == "" {
 		s.Close()
 		return r, &ServerDisconnectedError{Msg: "Server not connected", Err: errConnClosed}
+	}
+	if err := s.closedBy(r); err != nil {
+		return r, err
 	}
 	s.EhloResp, s.ehloDone = r.Message, true
 	if r.Code != 250 {
@@ -135,6 +156,8 @@ func pyLower(s string) string {
 // them was already said in this session (Python's ehlo_or_helo_if_needed).
 // When both are refused it returns a [*HeloError] with HELO's reply. An
 // LMTP client has no HELO to fall back to: a refused LHLO is the HeloError.
+// A 421 to EHLO is the HeloError at once: the server has closed the
+// session, and no HELO is tried.
 func (s *SMTP) EhloOrHeloIfNeeded() error {
 	return s.ehloOrHeloContext(context.Background())
 }

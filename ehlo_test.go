@@ -151,3 +151,44 @@ func FuzzEHLO(f *testing.F) {
 		}
 	})
 }
+
+// TestEhlo421 has the server answer EHLO with 421 and hang up, as a
+// server going down does: the client is closed and returns the 421 as a
+// *HeloError that says to try later, and no HELO is written into the
+// closed connection (it used to be, and the 421 was lost).
+func TestEhlo421(t *testing.T) {
+	calls := []struct {
+		name string
+		call func(c *SMTP) error
+	}{
+		{"EhloOrHeloIfNeeded", func(c *SMTP) error { return c.EhloOrHeloIfNeeded() }},
+		{"Sendmail", func(c *SMTP) error {
+			_, err := c.Sendmail("s@example.com", []string{"r@example.com"}, []byte("x\r\n"))
+			return err
+		}},
+		{"Ehlo", func(c *SMTP) error {
+			r, err := c.Ehlo("")
+			assert.Equal(t, Reply{421, "4.7.0 try later"}, r, "the reply is returned too")
+			return err
+		}},
+		{"Helo", func(c *SMTP) error { _, err := c.Helo(""); return err }},
+	}
+	for _, tt := range calls {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newScriptServer(t, `
+				S: 220 mx.example
+				C
+				S: 421 4.7.0 try later`)
+			c := dialScript(t, srv)
+			err := tt.call(c)
+			var he *HeloError
+			require.ErrorAs(t, err, &he)
+			assert.Equal(t, 421, he.Code)
+			assert.Equal(t, "4.7.0 try later", he.Message)
+			assert.True(t, he.Temporary())
+			assert.Equal(t, [3]int{4, 7, 0}, he.EnhancedCode())
+			assert.Nil(t, c.getConn(), "the client is closed")
+			assert.Len(t, srv.received(), 1, "no HELO after the 421")
+		})
+	}
+}

@@ -56,8 +56,11 @@ type txn struct {
 	accepted []string
 	final    []Reply // the replies after the data: one, or for LMTP one per accepted recipient
 	dataGo   bool    // DATA was answered 354 for an envelope that holds
-	dataSent bool    // the whole message was handed to the connection
-	unknown  bool    // the connection was lost after dataSent, before every reply after the data
+	dataSent bool    // the whole message was handed to the write buffer
+	endAt    int64   // where its end of data stands in the bytes written (see streamPos)
+	started  bool    // its MAIL was written
+	lastSeq  int     // the sequence number of the last reply it awaits
+	unknown  bool    // the connection was lost after the end of the data left, before every reply after it
 	done     bool    // every reply of the transaction was read
 	err      error   // why the transaction failed, once it has
 
@@ -74,10 +77,12 @@ type engine struct {
 	chunking bool // the message goes in BDAT chunks (RFC 3030)
 	batch    bool // transactions overlap
 	queue    []inflight
-	head     int   // queue[head:] are the replies not read yet
-	base     int   // the sequence number of queue[0]
-	rset     bool  // a RSET is owed before the next transaction
-	err      error // the connection's failure, once it has one
+	head     int    // queue[head:] are the replies not read yet
+	base     int    // the sequence number of queue[0]
+	synced   int    // replies numbered below it were read while the session was known in step
+	txs      []*txn // the transactions of the run
+	rset     bool   // a RSET is owed before the next transaction
+	err      error  // the connection's failure, once it has one
 }
 
 // initEngine sets up e, which the caller allocated (with the transaction
@@ -104,9 +109,10 @@ func (e *engine) pending() int  { return len(e.queue) - e.head }
 // run sends the transactions in order. Each one's outcome is left in it;
 // e.err tells whether the connection survived.
 func (e *engine) run(txs []*txn) {
+	e.txs = txs
 	for _, t := range txs {
 		if e.err != nil {
-			t.err = notSent(e.err)
+			t.err = e.notReached()
 			continue
 		}
 		if t.e == nil {
@@ -123,6 +129,12 @@ func (e *engine) run(txs []*txn) {
 		}
 	}
 	e.settle()
+	if e.err == nil && e.s.br != nil && e.s.br.Buffered() > 0 {
+		// A reply beyond the last one asked for: some reply read since
+		// the session was last known in step may belong to another
+		// command than the one it was taken for.
+		e.outOfStep(e.s.strayFound())
+	}
 	for _, t := range txs {
 		if t.err == nil && !t.done && e.err != nil {
 			t.err = e.err
@@ -141,7 +153,10 @@ func (e *engine) send(t *txn) {
 		e.rset = false
 		e.put(inReset, nil, 0, verbRset, "")
 	}
-	e.put(inMail, t, 0, verbMail, t.e.mail)
+	t.lastSeq = -1
+	if e.put(inMail, t, 0, verbMail, t.e.mail) >= 0 {
+		t.started = true
+	}
 	for i := range t.e.rcpts {
 		if e.stopped(t) {
 			return
@@ -162,14 +177,58 @@ func (e *engine) send(t *txn) {
 	if !e.inStep() {
 		return
 	}
-	// In a batch the final dot waits in the buffer for the next group.
-	if err := e.s.writeBody(newDataWriter(nil, true), t.b, wr{phase: phaseDataBlock, flush: !e.batch}); err != nil {
+	if err := e.s.writeBody(newDataWriter(nil, true), t.b, wr{phase: phaseDataBlock}); err != nil {
 		t.err = err
 		e.end(err, false)
 		return
 	}
-	t.dataSent = true
+	e.dataEnded(t)
+	// In a batch the final dot waits in the buffer for the next group.
+	if !e.batch {
+		if err := e.s.flush(wr{phase: phaseDataBlock}); err != nil {
+			t.err = e.lostWith(t, err)
+			e.end(err, true)
+			return
+		}
+	}
 	e.add(inFinal, t, 0)
+}
+
+// dataEnded records that t's end of data is in the write buffer, and
+// where it stands in the bytes written.
+func (e *engine) dataEnded(t *txn) {
+	t.dataSent = true
+	t.endAt = e.s.streamPos()
+}
+
+// dataGone reports whether t's end of data has left the client: handed
+// to the connection, so that the server may have read it.
+func (e *engine) dataGone(t *txn) bool {
+	return t.dataSent && e.s.dw != nil && e.s.dw.written >= t.endAt
+}
+
+// lostWith is the error of t when the connection failed with err: the
+// delivery is unknown if its end of data had left, and otherwise err,
+// which is [ErrNotSent].
+func (e *engine) lostWith(t *txn, err error) error {
+	if e.dataGone(t) {
+		t.unknown = true
+		return deliveryUnknown(err)
+	}
+	return err
+}
+
+// notReached is the error of a transaction that the run never began,
+// because the connection had failed: the failure itself when it came
+// before any transaction began (the connection was found closed), and
+// otherwise a "not sent" that names it.
+func (e *engine) notReached() error {
+	for _, t := range e.txs {
+		if t.started {
+			return notSent(e.err)
+		}
+	}
+	return e.err
 }
 
 // envelopesOpen reports whether a reply other than to an end of data, or
@@ -191,10 +250,38 @@ func (e *engine) envelopesOpen() bool {
 func (e *engine) inStep() bool {
 	if e.err == nil && e.pending() == 0 {
 		if err := e.s.checkInStep(); err != nil {
-			e.end(err, false)
+			if unasked(err) {
+				e.outOfStep(err)
+			} else {
+				e.end(err, false)
+			}
+			return false
 		}
+		e.synced = e.next()
 	}
 	return e.err == nil
+}
+
+// outOfStep ends the run after bytes nobody asked for were found: the
+// server answered some command twice, or out of turn, so any reply read
+// since the session was last known in step may have been taken for the
+// answer to the wrong command. No transaction with such a reply is
+// reported delivered, nor refused: each gets err (out of step, and not
+// sent), or, when its end of data had left, err as a delivery unknown.
+// Transactions whose every reply came before are left as they are.
+func (e *engine) outOfStep(err error) {
+	if e.err != nil {
+		return
+	}
+	for _, t := range e.txs {
+		if !t.started || t.lastSeq < e.synced {
+			continue
+		}
+		// Every recipient's fate is as unknown as the mail's.
+		t.refused, t.final, t.accepted = map[string]Reply{}, nil, t.to[:len(t.to):len(t.to)]
+		t.err = e.lostWith(t, err)
+	}
+	e.end(err, true)
 }
 
 // stopped reports whether t can go no further.
@@ -219,6 +306,9 @@ func (e *engine) put(kind int, t *txn, i int, cmd, args string) int {
 // reply read (a window of one empties).
 func (e *engine) add(kind int, t *txn, i int) int {
 	seq := e.next()
+	if t != nil {
+		t.lastSeq = seq
+	}
 	e.queue = append(e.queue, inflight{kind, t, i})
 	if e.pending() < e.window {
 		return seq
@@ -277,7 +367,8 @@ func (e *engine) writeFailed(err error, cut *inflight) {
 		}
 	}
 	if e.err == nil {
-		e.end(e.s.disconnected("Server not connected", we.err), false)
+		// What had left before the failure may have reached the server.
+		e.end(e.s.disconnected("Server not connected", we.err), true)
 	}
 }
 
@@ -311,8 +402,9 @@ func (e *engine) readOne() {
 
 // end marks the connection as failed with err, which has closed the client,
 // and gives each transaction still awaiting a reply its error: a
-// transaction whose whole message went out may have been delivered
-// (unknown, when the connection was lost rather than shut down with 421).
+// transaction whose end of data had left the client may have been
+// delivered (unknown), when the connection was lost rather than shut
+// down with 421, after which the server acts on nothing.
 func (e *engine) end(err error, lost bool) {
 	if e.err != nil {
 		return
@@ -324,9 +416,8 @@ func (e *engine) end(err error, lost bool) {
 			continue
 		}
 		t.err = err
-		if t.dataSent && lost {
-			t.unknown = true
-			t.err = deliveryUnknown(err)
+		if lost {
+			t.err = e.lostWith(t, err)
 		}
 	}
 	e.base += len(e.queue)

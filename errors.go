@@ -69,11 +69,31 @@ func (e *ServerDisconnectedError) Error() string {
 // Unwrap returns the cause.
 func (e *ServerDisconnectedError) Unwrap() error { return e.Err }
 
-// Is reports whether target is [ErrSMTP], or [ErrDeliveryUnknown] for a
-// connection lost after the end of the data.
+// Is reports whether target is [ErrSMTP], [ErrDeliveryUnknown] for a
+// connection lost after the end of the data, or [ErrNotSent] for one lost
+// before it.
 func (e *ServerDisconnectedError) Is(target error) bool {
-	return target == ErrSMTP || e.afterData && target == ErrDeliveryUnknown
+	switch target {
+	case ErrSMTP:
+		return true
+	case ErrDeliveryUnknown:
+		return e.afterData
+	case ErrNotSent:
+		return !e.afterData
+	}
+	return false
 }
+
+// ErrNotSent marks a mail that the connection failed to carry: the
+// connection was lost, found closed, shut down by the server's 421 or
+// ended by a context before the end of the mail's data was written, or
+// before its turn in a batch. The server cannot have accepted it, so it
+// may be sent again, on a new connection. errors.Is(err, ErrNotSent)
+// holds for every [*ServerDisconnectedError] that is not
+// [ErrDeliveryUnknown]; it never holds for a refusal (a [*ResponseError]
+// or [*RecipientsRefusedError]: the server answered) nor for the
+// caller's mistakes.
+var ErrNotSent = errors.New("smtplib: not sent: the connection was gone before the end of the data")
 
 // ErrDeliveryUnknown marks a connection lost after the whole message was
 // sent (the final dot of DATA, or BDAT LAST) and before the server's reply

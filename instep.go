@@ -56,3 +56,12 @@ func (e *strayError) Error() string {
 
 // Is reports whether target is [ErrOutOfStep].
 func (e *strayError) Is(target error) bool { return target == ErrOutOfStep }
+
+// unasked reports whether err is checkInStep's report of bytes that
+// arrived unasked (a stray reply, or an unasked 421), rather than of a
+// connection found closed.
+func unasked(err error) bool {
+	var stray *strayError
+	var shutdown *shutdownError
+	return errors.As(err, &stray) || errors.As(err, &shutdown)
+}

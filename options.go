@@ -22,6 +22,19 @@ type config struct {
 	insecureAuth  bool
 	noPipelining  bool
 	noChunking    bool
+	probeAfter    time.Duration // 0: idleProbeAfter; below 0: before every command
+}
+
+// idleProbe is how long the connection must be quiet before checkIdle
+// looks at it.
+func (c *config) idleProbe() time.Duration {
+	if c.probeAfter < 0 {
+		return 0
+	}
+	if c.probeAfter == 0 {
+		return idleProbeAfter
+	}
+	return c.probeAfter
 }
 
 // ContextDialer is what [WithDialer] takes: *net.Dialer and the proxy

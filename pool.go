@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,9 +65,13 @@ const maxPoolBatch = 256
 //
 // A connection is replaced when the server answered 421, when it was lost
 // or a context ended it, and after [WithMaxMessagesPerConn] mails; one idle
-// for [WithIdleTimeout] is closed. A Pool is safe for use by many
-// goroutines; [Pool.Close] ends it, and returns once every connection is
-// closed.
+// for [WithIdleTimeout] is closed. A mail that a connection failed to
+// carry ([ErrNotSent]: the connection was found closed after sitting idle,
+// the server shut it down, or it was lost before the mail's end of data
+// left) is sent once more, on a new connection, before its caller gets a
+// result; a mail refused, or whose delivery is unknown, never is. A Pool
+// is safe for use by many goroutines; [Pool.Close] ends it, and returns
+// once every connection is closed.
 type Pool struct {
 	dial func(ctx context.Context) (*SMTP, error)
 	cfg  poolConfig
@@ -76,6 +81,11 @@ type Pool struct {
 	open   int         // connections open or being dialled, free or not
 	queue  []*poolReq  // mails waiting for a connection
 	closed bool
+	busy   map[*poolConn]struct{} // connections sending, for CloseContext to abort
+	// closing bounds the QUITs of connections given back after Close:
+	// CloseContext's context, or Background.
+	closing context.Context
+	hurried bool // CloseContext's context ended: no connection sends again
 	// wg counts connections in use (by a caller, or being closed): Close
 	// waits for them.
 	wg      sync.WaitGroup
@@ -105,6 +115,9 @@ type poolReq struct {
 	// without allocations of their own.
 	alone [1]*poolReq
 	mails [1]Mail
+	// resent is set once the mail was sent again after a connection
+	// failed to carry it: it is never sent a third time.
+	resent bool
 }
 
 type poolLead struct {
@@ -182,15 +195,26 @@ func (p *Pool) Send(ctx context.Context, m Mail) Result {
 
 // Close closes the pool: mails still waiting for a connection get
 // [ErrPoolClosed], mails being sent are finished, every connection is
-// closed with QUIT, and Close returns once that is done. Calling it again
-// does nothing.
+// closed with QUIT, and Close returns once that is done. The QUITs go out
+// at once, one goroutine a connection, so a server that does not answer
+// them holds Close for one timeout of the clients, not one each. Calling
+// it again does nothing.
 func (p *Pool) Close() error {
+	return p.CloseContext(context.Background())
+}
+
+// CloseContext is [Pool.Close] for a caller in a hurry: when ctx ends
+// before Close is done, every connection still open is closed at once,
+// without waiting for its QUIT, and a mail still being sent is given up
+// (its [Result] says how far it got: not sent, or delivery unknown).
+// It returns ctx's error then, and nil otherwise.
+func (p *Pool) CloseContext(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil
 	}
-	p.closed = true
+	p.closed, p.closing = true, ctx
 	waiting, free := p.queue, p.free
 	p.queue, p.free = nil, nil
 	p.open -= len(free)
@@ -202,12 +226,45 @@ func (p *Pool) Close() error {
 	for _, req := range waiting {
 		req.res <- Result{Err: ErrPoolClosed}
 	}
+	var quits sync.WaitGroup
 	for _, pc := range free {
-		pc.c.Quit()
+		quits.Add(1)
+		go func() {
+			defer quits.Done()
+			quit(ctx, pc.c)
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		quits.Wait()
+		p.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	// Abort what is left: a QUIT bound to ctx has ended with it, and a
+	// connection still sending is closed under its sender, whose send
+	// then ends at once.
+	p.mu.Lock()
+	p.hurried = true
+	for pc := range p.busy {
 		pc.c.Close()
 	}
-	p.wg.Wait()
-	return nil
+	p.mu.Unlock()
+	<-done
+	return ctx.Err()
+}
+
+// quit ends c's session with QUIT, bounded by ctx as well as by c's own
+// timeout, and closes it.
+func quit(ctx context.Context, c *SMTP) {
+	stop := c.bind(ctx)
+	c.Quit()
+	stop()
+	c.Close()
 }
 
 // deliver sends batch over pc, dialling first if pc is nil, gives each
@@ -239,43 +296,121 @@ func (p *Pool) deliver(pc *poolConn, batch []*poolReq, self *poolReq) Result {
 		}
 		return own
 	}
-	ctx, cancel := batchContext(live)
-	defer cancel()
+	results, pc, _ := p.sendOn(pc, live, self)
 	if pc == nil {
-		c, err := p.dial(ctx)
-		if err != nil {
-			for _, req := range live {
-				answer(req, Result{Err: err})
+		// The connection failed. The mails it failed to carry go once
+		// more, on a new connection in its place.
+		var again []*poolReq
+		for i, req := range live {
+			if errors.Is(results[i].Err, ErrNotSent) && !req.resent && req.ctx.Err() == nil {
+				req.resent = true
+				again = append(again, req)
+			} else {
+				answer(req, results[i])
 			}
+		}
+		if len(again) == 0 {
 			p.lose()
 			return own
 		}
-		pc = &poolConn{c: c}
-	}
-	mails := self.mails[:]
-	if len(live) > 1 || live[0] != self {
-		mails = make([]Mail, len(live))
-	}
-	for i, req := range live {
-		mails[i] = req.m
-	}
-	results, err := pc.c.SendBatch(ctx, mails)
-	pc.sent += len(live)
-	switch {
-	case err != nil:
-		pc.c.Close()
-		p.lose()
-	case p.cfg.perConn > 0 && pc.sent >= p.cfg.perConn:
-		p.retire(pc)
-	default:
-		p.release(pc)
+		first := make([]error, len(again))
+		for i, req := range again {
+			first[i] = results[slices.Index(live, req)].Err
+		}
+		live = again
+		var dialErr error
+		results, pc, dialErr = p.sendOn(nil, again, self)
+		if dialErr != nil {
+			// The mails are still not sent, for the reason the first
+			// connection gave.
+			for i := range results {
+				results[i].Err = fmt.Errorf("%w; sending it again on a new connection failed: %w", first[i], dialErr)
+			}
+		}
+		if pc == nil {
+			p.lose()
+		}
 	}
 	// The connection is given back before the callers are answered, so
 	// that a caller sending its next mail finds it free.
+	if pc != nil {
+		p.giveBack(pc)
+	}
 	for i, req := range live {
 		answer(req, results[i])
 	}
 	return own
+}
+
+// sendOn sends reqs over pc as one batch, dialling a connection first if
+// pc is nil, and returns their results in order and the connection, or
+// nil once it failed (closed) or could not be made; dialErr is the dial's
+// failure, which every result then carries. While it sends, the
+// connection is one CloseContext may abort.
+func (p *Pool) sendOn(pc *poolConn, reqs []*poolReq, self *poolReq) (results []Result, _ *poolConn, dialErr error) {
+	ctx, cancel := batchContext(reqs)
+	defer cancel()
+	if pc == nil {
+		c, err := p.dial(ctx)
+		if err != nil {
+			results := make([]Result, len(reqs))
+			for i := range results {
+				results[i].Err = err
+			}
+			return results, nil, err
+		}
+		pc = &poolConn{c: c}
+	}
+	if !p.track(pc, true) {
+		// CloseContext has given up on the pool's connections: this one
+		// sends nothing, and its mails are not sent.
+		pc.c.Close()
+	}
+	mails := self.mails[:]
+	if len(reqs) > 1 || reqs[0] != self {
+		mails = make([]Mail, len(reqs))
+	}
+	for i, req := range reqs {
+		mails[i] = req.m
+	}
+	results, err := pc.c.SendBatch(ctx, mails)
+	p.track(pc, false)
+	pc.sent += len(reqs)
+	if err != nil {
+		pc.c.Close()
+		return results, nil, nil
+	}
+	return results, pc, nil
+}
+
+// track adds pc to the connections sending, or removes it; it reports
+// false when the pool was closed in a hurry (CloseContext's context
+// ended), so that a connection being added must not send.
+func (p *Pool) track(pc *poolConn, sending bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !sending {
+		delete(p.busy, pc)
+		return true
+	}
+	if p.hurried {
+		return false
+	}
+	if p.busy == nil {
+		p.busy = map[*poolConn]struct{}{}
+	}
+	p.busy[pc] = struct{}{}
+	return true
+}
+
+// giveBack returns pc, which has just carried mails, to the pool, or
+// retires it after its share.
+func (p *Pool) giveBack(pc *poolConn) {
+	if p.cfg.perConn > 0 && pc.sent >= p.cfg.perConn {
+		p.retire(pc)
+		return
+	}
+	p.release(pc)
 }
 
 // take removes the mails a connection that has carried sent mails may
@@ -295,9 +430,9 @@ func (p *Pool) release(pc *poolConn) {
 	p.mu.Lock()
 	if p.closed {
 		p.open--
+		ctx := p.closing
 		p.mu.Unlock()
-		pc.c.Quit()
-		pc.c.Close()
+		quit(ctx, pc.c)
 		p.wg.Done()
 		return
 	}

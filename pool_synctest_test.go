@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -28,6 +29,8 @@ import (
 // command at a time). It records each session's senders and QUIT; while
 // stall is set it holds its reply to the end of data until stall is
 // closed, and when noopReply is set it answers NOOP once that is closed.
+// When gate is set, every session holds its reply to the end of data
+// until gate is closed; when muteQuit is set, QUIT gets no reply.
 type pipeServer struct {
 	mu        sync.Mutex
 	sessions  int
@@ -35,6 +38,8 @@ type pipeServer struct {
 	from      []string
 	stall     chan struct{}
 	noopReply chan struct{}
+	gate      chan struct{}
+	muteQuit  bool
 }
 
 func (ps *pipeServer) holdData() chan struct{} {
@@ -79,6 +84,9 @@ func (ps *pipeServer) serve(conn net.Conn) {
 			if stall != nil {
 				<-stall
 			}
+			if ps.gate != nil {
+				<-ps.gate
+			}
 			reply = "250 queued\r\n"
 		case strings.HasPrefix(lower, "mail from:"):
 			ps.mu.Lock()
@@ -92,6 +100,10 @@ func (ps *pipeServer) serve(conn net.Conn) {
 			ps.mu.Lock()
 			ps.quits++
 			ps.mu.Unlock()
+			if ps.muteQuit {
+				io.Copy(io.Discard, conn) // until the client closes
+				return
+			}
 			say("221 bye\r\n")
 			return
 		}
@@ -236,5 +248,87 @@ func TestPoolFailedDialHandsOn(t *testing.T) {
 		sessions, _, from := ps.counts()
 		assert.Equal(t, 1, sessions)
 		assert.Equal(t, []string{"m1@example.com", "m2@example.com"}, from)
+	})
+}
+
+// fourOpen has four callers send at once through p, of size 4, while ps
+// holds every session's data: each caller dials a connection of its own.
+// They all return, and leave four connections free.
+func fourOpen(t *testing.T, p *Pool, ps *pipeServer) {
+	ps.gate = make(chan struct{})
+	var wg sync.WaitGroup
+	for _, m := range batchOf(4) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, p.Send(context.Background(), m).Err)
+		}()
+	}
+	synctest.Wait()
+	close(ps.gate)
+	wg.Wait()
+	sessions, _, _ := ps.counts()
+	require.Equal(t, 4, sessions)
+}
+
+// TestPoolCloseQuitsAtOnce closes a pool of four connections to a server
+// that never answers QUIT: the QUITs go out together, so Close takes one
+// timeout of the clients, not four (it used to take four, and with the
+// default timeouts four times five minutes).
+func TestPoolCloseQuitsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := &pipeServer{muteQuit: true}
+		pipes := rawsrv.NewPipes(ps.serve)
+		p := NewPool(func(ctx context.Context) (*SMTP, error) {
+			return DialContext(ctx, "mx.example", 25, WithDialer(pipes), WithTimeout(time.Second))
+		}, WithPoolSize(4))
+		fourOpen(t, p, ps)
+
+		start := time.Now()
+		require.NoError(t, p.Close())
+		assert.Equal(t, time.Second, time.Since(start), "one timeout, on the fake clock")
+		pipes.Wait()
+		_, quits, _ := ps.counts()
+		assert.Equal(t, 4, quits)
+		closePool(t, p)
+	})
+}
+
+// TestPoolCloseContext gives Close less time than the QUITs need, and
+// then also less than a mail in flight needs: CloseContext returns when
+// its context ends, with its error, every connection closed, and the mail
+// in flight reported unknown (its data had gone).
+func TestPoolCloseContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := &pipeServer{muteQuit: true}
+		pipes := rawsrv.NewPipes(ps.serve)
+		p := NewPool(func(ctx context.Context) (*SMTP, error) {
+			return DialContext(ctx, "mx.example", 25, WithDialer(pipes), WithTimeout(time.Hour))
+		}, WithPoolSize(4))
+		fourOpen(t, p, ps)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		assert.ErrorIs(t, p.CloseContext(ctx), context.DeadlineExceeded)
+		assert.Equal(t, 100*time.Millisecond, time.Since(start))
+		pipes.Wait()
+		closePool(t, p)
+
+		ps = &pipeServer{}
+		pipes = rawsrv.NewPipes(ps.serve)
+		p = NewPool(func(ctx context.Context) (*SMTP, error) {
+			return DialContext(ctx, "mx.example", 25, WithDialer(pipes), WithTimeout(time.Hour))
+		}, WithPoolSize(1))
+		stall := ps.holdData()
+		defer close(stall)
+		sent := make(chan Result, 1)
+		go func() { sent <- p.Send(context.Background(), batchOf(1)[0]) }()
+		synctest.Wait() // the mail waits for the server's reply to its data
+		ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		assert.ErrorIs(t, p.CloseContext(ctx), context.DeadlineExceeded)
+		r := <-sent
+		assert.ErrorIs(t, r.Err, ErrDeliveryUnknown, "%v", r.Err)
+		closePool(t, p)
 	})
 }

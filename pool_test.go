@@ -111,16 +111,19 @@ func TestPoolMessagesPerConn(t *testing.T) {
 }
 
 // TestPoolReplacesConnection checks that a connection that got 421, or was
-// lost, is replaced: the next mail goes over a new one.
+// lost, is replaced: the next mail goes over a new one. A mail the lost
+// connection never carried to its end of data is sent again on the new
+// one; a refused mail and one whose delivery is unknown are not.
 func TestPoolReplacesConnection(t *testing.T) {
 	tests := []struct {
 		name    string
 		opt     smtptest.Option
 		unknown bool
+		resent  bool
 	}{
-		{"421", smtptest.WithRefuseSender("m0@example.com", "421 4.3.2 shutting down"), false},
-		{"dropped after the end of the data", smtptest.WithFault(smtptest.Fault{At: "DOT"}), true},
-		{"dropped at MAIL", smtptest.WithFault(smtptest.Fault{At: "MAIL"}), false},
+		{name: "421", opt: smtptest.WithRefuseSender("m0@example.com", "421 4.3.2 shutting down")},
+		{name: "dropped after the end of the data", opt: smtptest.WithFault(smtptest.Fault{At: "DOT"}), unknown: true},
+		{name: "dropped at MAIL", opt: smtptest.WithFault(smtptest.Fault{At: "MAIL"}), resent: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,14 +132,21 @@ func TestPoolReplacesConnection(t *testing.T) {
 			p := NewPool(d.dial, WithPoolSize(1))
 			mails := batchOf(2)
 			r := p.Send(context.Background(), mails[0])
-			require.Error(t, r.Err)
-			assert.Equal(t, tt.unknown, errors.Is(r.Err, ErrDeliveryUnknown), "%v", r.Err)
+			want := []string{"m1@example.com"}
+			if tt.resent {
+				require.NoError(t, r.Err, "sent again on a new connection")
+				want = []string{"m0@example.com", "m1@example.com"}
+			} else {
+				require.Error(t, r.Err)
+				assert.Equal(t, tt.unknown, errors.Is(r.Err, ErrDeliveryUnknown), "%v", r.Err)
+				assert.NotErrorIs(t, r.Err, ErrNotSent)
+			}
 			r = p.Send(context.Background(), mails[1])
 			require.NoError(t, r.Err)
 			assert.Equal(t, 250, r.Reply.Code)
 			closePool(t, p)
 			assert.Equal(t, int32(2), d.dials.Load())
-			assert.Equal(t, []string{"m1@example.com"}, deliveredFrom(srv))
+			assert.Equal(t, want, deliveredFrom(srv))
 		})
 	}
 }
@@ -217,4 +227,86 @@ func TestPoolClosed(t *testing.T) {
 	assert.ErrorIs(t, p.Send(context.Background(), batchOf(1)[0]).Err, ErrPoolClosed)
 	assert.NoError(t, p.Close())
 	assert.Zero(t, d.dials.Load())
+}
+
+// TestPoolIdleConnectionClosed has the server close the pool's idle
+// connection, silently or after a 421, in every mode: the next mail is
+// not lost (it used to fail, and under CHUNKING as "delivery unknown"),
+// but sent again, once, on a new connection.
+func TestPoolIdleConnectionClosed(t *testing.T) {
+	for _, mode := range modes {
+		for _, way := range idleWays {
+			t.Run(mode.name+"/"+way.name, func(t *testing.T) {
+				configure, closeNow, closed := idleClose(way.with421)
+				ws := newFlightServer(t, mode.ext, configure)
+				var dials atomic.Int32
+				p := NewPool(func(ctx context.Context) (*SMTP, error) {
+					dials.Add(1)
+					return DialContext(ctx, "127.0.0.1", ws.Port(), WithTimeout(testTimeout), probeAlways())
+				}, WithPoolSize(1))
+				mails := batchOf(2)
+				r := p.Send(context.Background(), mails[0])
+				require.NoError(t, r.Err)
+				close(closeNow)
+				<-closed
+
+				r = p.Send(context.Background(), mails[1])
+				require.NoError(t, r.Err, "sent again on a new connection")
+				assert.Equal(t, "2.0.0 Ok: queued as WIRE1", r.Reply.Message, "the new session's first mail")
+				closePool(t, p)
+				assert.Equal(t, int32(2), dials.Load())
+				assert.Equal(t, []string{"m0@example.com", "m1@example.com"}, ws.received())
+			})
+		}
+	}
+}
+
+// TestPoolResendsOnce checks what the pool sends again: a mail refused
+// (here a 421 to MAIL, the server's own answer) is not sent again; a mail
+// whose connection is found closed is sent again once, and when the new
+// connection fails too, or cannot be made, its result says it was not
+// sent, with both reasons.
+func TestPoolResendsOnce(t *testing.T) {
+	ws := newFlightServer(t, []string{"PIPELINING", "CHUNKING"}, func(ws *flightServer) {
+		ws.replies = func(verb string, n int) []string {
+			if verb == "MAIL" {
+				return []string{"421 4.3.2 going down"}
+			}
+			return nil
+		}
+	})
+	var dials atomic.Int32
+	p := NewPool(func(ctx context.Context) (*SMTP, error) {
+		dials.Add(1)
+		return DialContext(ctx, "127.0.0.1", ws.Port(), WithTimeout(testTimeout))
+	}, WithPoolSize(1))
+	r := p.Send(context.Background(), batchOf(1)[0])
+	var refused *SenderRefusedError
+	require.ErrorAs(t, r.Err, &refused, "a 421 to MAIL is the server's answer")
+	assert.Equal(t, int32(1), dials.Load(), "a refused mail is not sent again")
+	closePool(t, p)
+
+	refusing := errors.New("dial refused")
+	for _, redial := range []string{"closed again", "refused"} {
+		t.Run(redial, func(t *testing.T) {
+			var dials atomic.Int32
+			p := NewPool(func(ctx context.Context) (*SMTP, error) {
+				if dials.Add(1) > 1 && redial == "refused" {
+					return nil, refusing
+				}
+				c, err := DialContext(ctx, "127.0.0.1", ws.Port(), WithTimeout(testTimeout))
+				if err == nil {
+					c.Close() // found closed when the mail goes
+				}
+				return c, err
+			}, WithPoolSize(1))
+			r := p.Send(context.Background(), batchOf(1)[0])
+			assert.ErrorIs(t, r.Err, ErrNotSent)
+			assert.Equal(t, int32(2), dials.Load(), "one dial for the mail, one to send it again")
+			if redial == "refused" {
+				assert.ErrorIs(t, r.Err, refusing, "the second connection could not be made")
+			}
+			closePool(t, p)
+		})
+	}
 }

@@ -1,6 +1,9 @@
 package smtplib
 
-import "net"
+import (
+	"net"
+	"time"
+)
 
 // How bytes reach the connection: every write says how it behaves, rather
 // than a field flipped on the client and flipped back.
@@ -28,10 +31,11 @@ var wrCommand = wr{phase: phaseCommand, flush: true}
 // costs no deadline, and one that arrives in pieces is bounded as a
 // whole from its first read.
 type deadlineReader struct {
-	conn  net.Conn
-	s     *SMTP
-	phase int
-	fresh bool // a reply has begun: the next read from conn sets its deadline
+	conn     net.Conn
+	s        *SMTP
+	phase    int
+	fresh    bool      // a reply has begun: the next read from conn sets its deadline
+	lastRead time.Time // when bytes last arrived, for checkIdle
 }
 
 func (r *deadlineReader) Read(p []byte) (int, error) {
@@ -39,7 +43,11 @@ func (r *deadlineReader) Read(p []byte) (int, error) {
 		r.fresh = false
 		r.s.renewDeadline(r.conn.SetReadDeadline, r.phase)
 	}
-	return r.conn.Read(p)
+	n, err := r.conn.Read(p)
+	if n > 0 {
+		r.lastRead = time.Now()
+	}
+	return n, err
 }
 
 // deadlineWriter renews the write deadline before each write to the
@@ -47,15 +55,23 @@ func (r *deadlineReader) Read(p []byte) (int, error) {
 // than the whole of it. Its phase is that of the write under way, which
 // every write passes in its wr.
 type deadlineWriter struct {
-	conn  net.Conn
-	s     *SMTP
-	phase int
+	conn    net.Conn
+	s       *SMTP
+	phase   int
+	written int64 // bytes the connection took, for telling what reached the server
 }
 
 func (w *deadlineWriter) Write(p []byte) (int, error) {
 	w.s.renewDeadline(w.conn.SetWriteDeadline, w.phase)
-	return w.conn.Write(p)
+	n, err := w.conn.Write(p)
+	w.written += int64(n)
+	return n, err
 }
+
+// streamPos is the position in the bytes written to the connection
+// that the write buffer's end stands at: once dw.written reaches it,
+// everything buffered so far has left the client.
+func (s *SMTP) streamPos() int64 { return s.dw.written + int64(s.bw.Buffered()) }
 
 // write puts b on the wire as w says. A failure closes the client, unless
 // w holds it back as a *writeError.
