@@ -20,9 +20,11 @@ type Mail struct {
 // After a 421 or a lost connection, Err tells the mails that were not sent
 // from those whose fate is unknown: errors.Is(Err, [ErrDeliveryUnknown])
 // holds for a mail whose whole message went out before the connection was
-// lost, and for no other. Every other mail with an error was not
-// delivered (a [*ServerDisconnectedError] for those the connection never
-// carried to their end), and may be sent again.
+// lost, and errors.Is(Err, [ErrNotSent]) for those the connection never
+// carried to their end, which may be sent again. When the server sent a
+// reply nobody asked for, every mail whose replies were read since the
+// session was last known in step has one of the two, with
+// [ErrOutOfStep]: the others keep their results.
 type Result struct {
 	Refused map[string]Reply
 	Reply   Reply

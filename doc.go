@@ -50,14 +50,18 @@
 //	*RecipientsRefusedError    every RCPT refused        450 4.2.1, 550 5.1.1  Temporary: every refusal was 4xx
 //	*DataError                 DATA or the data refused  451 4.3.0, 554 5.7.1  4xx later; 5xx no
 //	*ResponseError             any other refusal         4xx, 5xx              4xx later; 5xx no
-//	*ServerDisconnectedError   no reply (connection)     none                  yes, on a new connection, unless
-//	                                                                           errors.Is(err, ErrDeliveryUnknown)
+//	*ServerDisconnectedError   no reply (connection)     none                  ErrNotSent: yes, on a new connection;
+//	                                                                           ErrDeliveryUnknown: it may have gone
 //	*LMTPDeliveryError         LMTP replies cut short    per recipient         the Pending recipients: unknown
 //	*NotSupportedError         server lacks a feature    none                  no: another server or no option
 //	*CommandError              the caller's arguments    none                  no: fix the call; nothing was sent
 //	*MessageError              the caller's message      none                  no: fix the message; nothing was sent
 //
-// A refusal of some recipients is no error: Sendmail returns them in its
+// Every failed send is one of: refused (a reply-carrying error), not sent
+// ([ErrNotSent]: the connection failed, or was found closed after sitting
+// idle, before the end of the data left), or unknown
+// ([ErrDeliveryUnknown]: the connection was lost after it), and
+// [ErrOutOfStep] may come with the last two. A refusal of some recipients is no error: Sendmail returns them in its
 // map, each [Reply] with its own EnhancedCode and Temporary. The
 // per-recipient codes of a [*RecipientsRefusedError] are in its Recipients;
 // its own EnhancedCode is the code they all share, if any. A 421 (4.x.x)
@@ -135,7 +139,13 @@
 //     command's answer: the command finds it, closes the client, and
 //     returns an error for which errors.Is(err, [ErrOutOfStep]) holds (an
 //     unasked 421 is reported as the server's shutdown, with its text).
-//     smtplib reads it as the answer and stays one reply behind.
+//     smtplib reads it as the answer and stays one reply behind. A reply
+//     left over after a pipelined transaction's last one means its
+//     replies may have been matched to the wrong commands: no mail read
+//     since the session was last known in step is reported delivered.
+//   - A connection quiet for a millisecond or more is looked at (one
+//     non-blocking peek) before the next command: one the server closed
+//     meanwhile fails the command without writing it.
 //   - Replies are bounded in lines and bytes, not only per line, and every
 //     operation has a deadline (RFC 5321's by default, see [WithTimeout]).
 //   - Authentication mechanisms are matched without regard to case, and

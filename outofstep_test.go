@@ -41,22 +41,6 @@ func TestOutOfTurnReplies(t *testing.T) {
 		{name: "after the 354, before the data",
 			opts:   []smtptest.Option{smtptest.WithExtensions(), smtptest.WithReply("DATA", "354 go on\r\n250 early")},
 			unsent: "<data"},
-		{name: "between pipelined groups",
-			opts: []smtptest.Option{smtptest.WithExtensions("PIPELINING"),
-				smtptest.WithReplies("DOT", "250 queued\r\n250 stray")},
-			first: func(c *SMTP) error {
-				_, err := c.Sendmail("s@example.com", []string{"r@example.com"}, msg)
-				return err
-			},
-			unsent: "mail"},
-		{name: "between pipelined groups with BDAT",
-			opts: []smtptest.Option{smtptest.WithExtensions("PIPELINING", "CHUNKING"),
-				smtptest.WithReplies("BDAT", "250 queued\r\n250 stray")},
-			first: func(c *SMTP) error {
-				_, err := c.Sendmail("s@example.com", []string{"r@example.com"}, msg)
-				return err
-			},
-			unsent: "mail"},
 		{name: "after a reply with code -1",
 			opts: []smtptest.Option{smtptest.WithReplies("NOOP", "abc-def\r\n250 rest of it")},
 			first: func(c *SMTP) error {
