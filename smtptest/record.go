@@ -177,6 +177,9 @@ func (s *Server) WaitSessions(n int, timeout time.Duration) error {
 
 // logLine appends one transcript line for the session and the server.
 func (s *Server) logLine(rec *sessionRecord, line string) {
+	if s.noRecording {
+		return
+	}
 	s.mu.Lock()
 	rec.transcript.WriteString(line)
 	rec.transcript.WriteByte('\n')
@@ -185,12 +188,22 @@ func (s *Server) logLine(rec *sessionRecord, line string) {
 	s.mu.Unlock()
 }
 
-// record stores an accepted message and returns its queue ID.
-func (s *Server) record(m Message) string {
+// record gives an accepted message its queue ID, passes it to OnMessage,
+// and then stores it, unless OnMessage refused it.
+func (s *Server) record(m Message) (string, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.queueID++
 	m.ID = fmt.Sprintf("%08X", s.queueID)
-	s.messages = append(s.messages, m)
-	return m.ID
+	s.mu.Unlock()
+	if s.OnMessage != nil {
+		if err := s.OnMessage(m); err != nil {
+			return "", err
+		}
+	}
+	if !s.noRecording {
+		s.mu.Lock()
+		s.messages = append(s.messages, m)
+		s.mu.Unlock()
+	}
+	return m.ID, nil
 }

@@ -65,6 +65,23 @@ type Server struct {
 	// instead of a loopback TCP port.
 	UnixSocket string
 
+	// ListenAddr, when not empty, is the TCP address to listen on instead
+	// of a free loopback port: "127.0.0.1:1025", "[::1]:2525", or ":1025"
+	// for every interface. Port 0 picks a free port; Addr tells which.
+	ListenAddr string
+
+	// OnMessage, when not nil, is called with each message the server is
+	// about to accept: after the whole data has arrived, before the final
+	// reply. A nil error lets the server accept it; any other error makes
+	// the reply "451 4.3.0 Error: queue file write error" (for each
+	// recipient, in LMTP mode), as a server that could not store it says,
+	// and the message is not recorded. Data that stopped short (a client
+	// gone, or the server closed, before the end of the data) never comes
+	// here. The function runs on the session's goroutine, so calls for
+	// different sessions may run at once, and the session waits for it.
+	// It must not modify the message's slices, which the server may keep.
+	OnMessage func(Message) error
+
 	t           testing.TB // nil when made by New
 	implicitTLS bool
 
@@ -82,6 +99,16 @@ type Server struct {
 	// noEnhancedCodes takes the RFC 3463 codes out of the server's own
 	// replies (WithoutEnhancedStatusCodes).
 	noEnhancedCodes bool
+	// noRecording keeps no transcript, message or session history
+	// (WithoutRecording).
+	noRecording bool
+	// anyCredentials makes AUTH accept every user and secret
+	// (WithAnyCredentials).
+	anyCredentials bool
+	// oauthTokens and oauthScope are WithOAuth's: the bearer tokens of
+	// XOAUTH2 and OAUTHBEARER by user, and the scope of the error.
+	oauthTokens map[string]string
+	oauthScope  string
 	faultFired      []bool
 	faultCounts     map[string]int
 
@@ -228,6 +255,9 @@ func (s *Server) listen() (net.Listener, error) {
 	if s.UnixSocket != "" {
 		return net.Listen("unix", s.UnixSocket)
 	}
+	if s.ListenAddr != "" {
+		return net.Listen("tcp", s.ListenAddr)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err == nil {
 		return ln, nil
@@ -270,7 +300,9 @@ func (s *Server) serve(ln net.Listener) {
 			return
 		}
 		rec := &sessionRecord{remote: conn.RemoteAddr().String()}
-		s.sessions = append(s.sessions, rec)
+		if !s.noRecording {
+			s.sessions = append(s.sessions, rec)
+		}
 		s.conns[conn] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
