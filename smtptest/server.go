@@ -109,8 +109,8 @@ type Server struct {
 	// XOAUTH2 and OAUTHBEARER by user, and the scope of the error.
 	oauthTokens map[string]string
 	oauthScope  string
-	faultFired      []bool
-	faultCounts     map[string]int
+	faultFired  []bool
+	faultCounts map[string]int
 
 	certMu    sync.Mutex
 	cert      *tls.Certificate
