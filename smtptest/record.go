@@ -34,6 +34,8 @@ type Message struct {
 	AuthUser string
 	// Helo is the argument of the session's EHLO, HELO or LHLO.
 	Helo string
+	// RemoteAddr is the address of the client that sent the message.
+	RemoteAddr string
 	// Ret and EnvID are MAIL's RET (upper case) and ENVID (decoded from
 	// xtext) of RFC 3461, recorded when the server offers DSN ([WithDSN]);
 	// "" when absent.

@@ -119,6 +119,7 @@ func TestMessageHook(t *testing.T) {
 	assert.Equal(t, []string{"b@example.com", "c@example.com"}, seen[0].To)
 	assert.Equal(t, "Subject: x\r\n\r\n.dot\r\n", string(seen[0].Data))
 	assert.Equal(t, "client.example", seen[0].Helo)
+	assert.Equal(t, c.conn.LocalAddr().String(), seen[0].RemoteAddr)
 	assert.Equal(t, "00000002", seen[1].ID)
 	assert.Equal(t, []string{"BODY=8BITMIME"}, seen[1].MailOptions)
 	assert.True(t, seen[1].Chunked)

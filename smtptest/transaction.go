@@ -301,6 +301,7 @@ func (c *session) record(tx *transaction, to []string, opts [][]string) (string,
 		TLS:         c.tls,
 		AuthUser:    c.authUser,
 		Helo:        c.helo,
+		RemoteAddr:  c.rec.remote,
 		RequireTLS:  hasParam(tx.mailOpts, "REQUIRETLS"),
 	}
 	if tx.dsn {
