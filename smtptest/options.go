@@ -228,6 +228,14 @@ func WithListenAddr(addr string) Option {
 	return func(s *Server) { s.ListenAddr = addr }
 }
 
+// WithImplicitTLS makes every connection begin with a TLS handshake
+// (SMTPS, RFC 8314), as [Server.StartTLS] does, for a server started by
+// [New] or [Server.Serve], which return an error where StartTLS fails the
+// test.
+func WithImplicitTLS() Option {
+	return func(s *Server) { s.implicitTLS = true }
+}
+
 // WithMessageHook sets [Server].OnMessage: fn sees each message before
 // the server accepts it, and can refuse it with an error (451).
 func WithMessageHook(fn func(Message) error) Option {

@@ -2,6 +2,7 @@ package smtptest_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"strings"
@@ -61,6 +62,17 @@ func TestServeListenAddr(t *testing.T) {
 	_, err = net.Dial("tcp", s.Addr)
 	assert.Error(t, err, "the listener is closed once Serve returns")
 	assert.True(t, c.closed(), "and so are the connections")
+}
+
+func TestServeImplicitTLS(t *testing.T) {
+	s, _, _ := serve(t, smtptest.WithImplicitTLS())
+	conn, err := tls.Dial("tcp", s.Addr, s.TLSConfig())
+	require.NoError(t, err)
+	c := newClient(t, conn)
+	assert.Equal(t, banner, c.reply())
+	c.cmd("EHLO c")
+	assert.Equal(t, queued1, c.sendMail("a@example.com", []string{"b@example.com"}, "x\r\n"))
+	assert.True(t, s.Messages()[0].TLS)
 }
 
 func TestServeAddressTaken(t *testing.T) {

@@ -188,7 +188,7 @@ func TestProbeUsage(t *testing.T) {
 		{[]string{"probe", "host:99999"}, "smtp: bad port \"99999\" in \"host:99999\"\n"},
 		{[]string{"probe", "host", "--nosuch"}, "smtp: flag provided but not defined: --nosuch\n"},
 		{[]string{"probe", "--cafile", "/nonexistent/ca.pem", "host"}, "smtp: --cafile: open /nonexistent/ca.pem: no such file or directory\n"},
-		{[]string{"frobnicate"}, "smtp: unknown command \"frobnicate\" (want probe, send or help)\n"},
+		{[]string{"frobnicate"}, "smtp: unknown command \"frobnicate\" (want probe, send, serve or help)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
