@@ -143,17 +143,58 @@ func (c *cli) report(err error) int {
 	return code
 }
 
-// printFlags prints a command's usage line and its flags.
+// aliasMark starts the usage of a flag that is another spelling of the
+// flag named after it; printFlags shows it beside that flag.
+const aliasMark = "\x00alias of "
+
+// alias makes name another spelling of the flag target, as swaks spells
+// it ("-t" for "--to").
+func alias(fs *flag.FlagSet, name, target string) {
+	fs.Var(fs.Lookup(target).Value, name, aliasMark+target)
+}
+
+// dashes returns a flag's name as the usage shows it: "-t" for one or
+// two letters, as swaks spells those, "--name" for the others.
+func dashes(name string) string {
+	if len(name) <= 2 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// printFlags prints a command's usage line and its flags, each with its
+// other spellings: "-t, --to address".
 func printFlags(w io.Writer, fs *flag.FlagSet, head string) {
 	fmt.Fprint(w, head)
+	others := map[string][]string{}
 	fs.VisitAll(func(f *flag.Flag) {
+		if target, ok := strings.CutPrefix(f.Usage, aliasMark); ok {
+			others[target] = append(others[target], f.Name)
+		}
+	})
+	fs.VisitAll(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Usage, aliasMark) {
+			return
+		}
 		name, text := flag.UnquoteUsage(f)
-		line := "  --" + f.Name
+		var short, long []string
+		for _, o := range others[f.Name] {
+			if len(o) <= 2 {
+				short = append(short, dashes(o))
+			} else {
+				long = append(long, dashes(o))
+			}
+		}
+		line := "  " + strings.Join(append(append(short, "--"+f.Name), long...), ", ")
 		if name != "" {
 			line += " " + name
 		}
 		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" {
 			text += " (default " + f.DefValue + ")"
+		}
+		if len(line) > 28 {
+			fmt.Fprintf(w, "%s\n%-28s %s\n", line, "", text)
+			return
 		}
 		fmt.Fprintf(w, "%-28s %s\n", line, text)
 	})

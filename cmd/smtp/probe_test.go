@@ -217,7 +217,8 @@ func TestHelp(t *testing.T) {
 	}
 	r := run1(t, "help", "send")
 	assert.Equal(t, 0, r.code)
-	assert.Contains(t, r.stdout, "  --to address")
+	assert.Contains(t, r.stdout, "  -t, --to address")
+	assert.Contains(t, r.stdout, "  --tls, --tls-on-connect, --tlsc\n")
 	r = run1(t)
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "Usage:")
