@@ -143,7 +143,7 @@ func (s *summary) walkMultipart(r io.Reader, boundary string, depth int) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("multipart: %v", err)
+			return err // "multipart: ..." already
 		}
 		if err := s.walk(part.Header, part, depth+1); err != nil {
 			return err
