@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -55,8 +56,21 @@ type serving struct {
 // returns once it listens. The test's cleanup stops it.
 func startServe(t testing.TB, args ...string) *serving {
 	t.Helper()
-	s := &serving{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan int, 1)}
-	c := newCLI(strings.NewReader(""), s.stdout, s.stderr, func(string) string { return "" })
+	s := &serving{stdout: &syncBuffer{}}
+	return s.start(t, s.stdout, args)
+}
+
+// startServeDiscard is startServe with stdout thrown away, for runs too
+// long to keep what serve prints.
+func startServeDiscard(t testing.TB, args ...string) *serving {
+	t.Helper()
+	return (&serving{}).start(t, io.Discard, args)
+}
+
+func (s *serving) start(t testing.TB, stdout io.Writer, args []string) *serving {
+	t.Helper()
+	s.stderr, s.done = &syncBuffer{}, make(chan int, 1)
+	c := newCLI(strings.NewReader(""), stdout, s.stderr, func(string) string { return "" })
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	c.ctx = ctx
