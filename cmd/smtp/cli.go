@@ -153,10 +153,14 @@ func alias(fs *flag.FlagSet, name, target string) {
 	fs.Var(fs.Lookup(target).Value, name, aliasMark+target)
 }
 
-// dashes returns a flag's name as the usage shows it: "-t" for one or
-// two letters, as swaks spells those, "--name" for the others.
+// swaksShort are swaks's short flags, which the usage shows with one
+// dash, as swaks does; the flag package takes one dash or two for any.
+var swaksShort = map[string]bool{"t": true, "f": true, "s": true, "au": true, "ap": true}
+
+// dashes returns a flag's name as the usage shows it: "-t" for swaks's
+// short flags, "--name" for the others.
 func dashes(name string) string {
-	if len(name) <= 2 {
+	if swaksShort[name] {
 		return "-" + name
 	}
 	return "--" + name
@@ -179,13 +183,13 @@ func printFlags(w io.Writer, fs *flag.FlagSet, head string) {
 		name, text := flag.UnquoteUsage(f)
 		var short, long []string
 		for _, o := range others[f.Name] {
-			if len(o) <= 2 {
+			if swaksShort[o] {
 				short = append(short, dashes(o))
 			} else {
 				long = append(long, dashes(o))
 			}
 		}
-		line := "  " + strings.Join(append(append(short, "--"+f.Name), long...), ", ")
+		line := "  " + strings.Join(append(append(short, dashes(f.Name)), long...), ", ")
 		if name != "" {
 			line += " " + name
 		}

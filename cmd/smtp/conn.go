@@ -35,6 +35,9 @@ func (f *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.servername, "servername", "", "the `name` the certificate must be valid for (default: the host)")
 	fs.StringVar(&f.ehlo, "ehlo", "", "the `name` to say EHLO with (default: this host's name)")
 	fs.BoolVar(&f.debug, "debug", false, "print the SMTP dialogue on stderr (credentials redacted)")
+	// swaks's spellings of implicit TLS.
+	alias(fs, "tls-on-connect", "tls")
+	alias(fs, "tlsc", "tls")
 }
 
 // roots returns the pool of --cafile, or nil for the system's roots.

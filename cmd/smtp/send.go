@@ -82,8 +82,6 @@ func sendFlags() (*flag.FlagSet, *sendOptions) {
 	alias(fs, "au", "user")
 	alias(fs, "auth-user", "user")
 	alias(fs, "auth-password", "ap")
-	alias(fs, "tls-on-connect", "tls")
-	alias(fs, "tlsc", "tls")
 	return fs, o
 }
 

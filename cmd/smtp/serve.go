@@ -44,7 +44,9 @@ EHLO, HELO, LHLO, MAIL, RCPT, DATA, BDAT, DOT (the end of the data), AUTH,
 STARTTLS, RSET, NOOP, VRFY or QUIT.
 
 The listening address and the certificate are printed on stderr; the
-messages on stdout.
+messages on stdout. Exit status: 0 when stopped by Ctrl-C or SIGTERM; 64
+for a mistake in the flags; 75 when it cannot listen (the address is
+taken, say).
 
 Flags:
 `
@@ -72,7 +74,7 @@ type serveOptions struct {
 func serveFlags() (*flag.FlagSet, *serveOptions) {
 	o := &serveOptions{}
 	fs := newFlagSet("serve")
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:1025", "listen on `HOST:PORT` (port 0: any free port), or on a Unix socket `/PATH`")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:1025", "listen on `HOST:PORT` (port 0: any free port), or on a Unix socket /PATH")
 	fs.StringVar(&o.hostname, "hostname", "localhost", "the server's `name` in its greeting and certificate")
 	fs.StringVar(&o.dir, "dir", "", "keep each message in `DIR` as a .eml file")
 	fs.BoolVar(&o.maildir, "maildir", false, "keep them in --dir as a Maildir (new/, cur/, tmp/)")
@@ -282,9 +284,9 @@ func (c *cli) serve(args []string) error {
 		}
 	}
 	p := newPrinter(c.stdout, o.raw, o.json)
-	var count atomic.Int64
+	var seq, kept atomic.Int64 // messages seen, and accepted
 	hook := func(m smtptest.Message) error {
-		n := count.Add(1)
+		n := seq.Add(1)
 		at := c.now()
 		var file string
 		if st != nil {
@@ -296,6 +298,7 @@ func (c *cli) serve(args []string) error {
 			}
 		}
 		p.print(n, at, m, file)
+		kept.Add(1)
 		return nil
 	}
 	srv, err := smtptest.New(append(cfg.opts, smtptest.WithMessageHook(hook))...)
@@ -315,7 +318,7 @@ func (c *cli) serve(args []string) error {
 	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv.Serve(ctx) //nolint:errcheck // started above: Serve returns nil
-	fmt.Fprintf(c.stderr, "smtp serve: stopped after %d messages\n", count.Load())
+	fmt.Fprintf(c.stderr, "smtp serve: stopped after %d messages\n", kept.Load())
 	return nil
 }
 

@@ -376,6 +376,7 @@ func TestServeCannotKeep(t *testing.T) {
 	assert.Equal(t, 451, dataErr.Code, "the client hears it was not kept, and may send it again")
 	srv.stop()
 	assert.Contains(t, srv.stderr.String(), "smtp serve: keeping the message: open "+dir)
+	assert.Contains(t, srv.stderr.String(), "smtp serve: stopped after 0 messages\n", "a message not kept is not counted")
 	assert.Empty(t, srv.stdout.String())
 }
 
