@@ -134,7 +134,8 @@ type Server struct {
 }
 
 // New starts a server for use outside a test function, such as in an
-// example or a TestMain. The caller must call [Server.Close].
+// example, a TestMain or a program of its own (see [Server.Serve]). The
+// caller must call [Server.Close], or Serve, which closes it at the end.
 func New(opts ...Option) (*Server, error) {
 	s := newServer(nil, opts)
 	if err := s.start(); err != nil {
