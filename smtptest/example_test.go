@@ -80,6 +80,7 @@ func ExampleServer_Serve() {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error)
 	go func() { done <- srv.Serve(ctx) }()
 
