@@ -96,6 +96,8 @@ func (c *session) auth(arg string) error {
 		user, err = c.authCramMD5()
 	case "XOAUTH2":
 		user, err = c.authXOAuth2(resp)
+	case "OAUTHBEARER":
+		user, err = c.authOAuthBearer(resp)
 	default:
 		// Offered (a test may offer anything) but not implemented.
 		c.reply("504 5.5.4 Unrecognized authentication type")
@@ -148,6 +150,9 @@ func (c *session) ask(challenge string) ([]byte, error) {
 // check compares a password without leaking its length through timing,
 // which matters little here but costs nothing.
 func (c *session) check(user, password string) bool {
+	if c.s.anyCredentials {
+		return true
+	}
 	want, ok := c.s.Users[user]
 	return ok && hmac.Equal([]byte(want), []byte(password))
 }
@@ -218,41 +223,11 @@ func (c *session) authCramMD5() (string, error) {
 	pass, ok := c.s.Users[user]
 	mac := hmac.New(md5.New, []byte(pass))
 	mac.Write([]byte(challenge))
+	if c.s.anyCredentials {
+		return user, nil
+	}
 	if !ok || !hmac.Equal([]byte(hex.EncodeToString(mac.Sum(nil))), []byte(strings.ToLower(digest))) {
 		return "", c.failed()
 	}
 	return user, nil
-}
-
-// authXOAuth2 implements Google's XOAUTH2: "user=U\x01auth=Bearer T\x01\x01".
-// On failure the server sends a JSON error as a challenge and refuses
-// after the client's (empty) answer, as Gmail does.
-func (c *session) authXOAuth2(resp []byte) (string, error) {
-	if resp == nil {
-		var err error
-		if resp, err = c.ask(""); err != nil {
-			return "", err
-		}
-	}
-	var user, token string
-	for _, field := range strings.Split(string(resp), "\x01") {
-		switch {
-		case strings.HasPrefix(field, "user="):
-			user = field[len("user="):]
-		case strings.HasPrefix(field, "auth="):
-			scheme, t, _ := strings.Cut(field[len("auth="):], " ")
-			if strings.EqualFold(scheme, "Bearer") {
-				token = t
-			}
-		}
-	}
-	if user != "" && token != "" && c.check(user, token) {
-		return user, nil
-	}
-	status := `{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`
-	if _, err := c.ask(base64.StdEncoding.EncodeToString([]byte(status))); err != nil {
-		return "", err
-	}
-	c.reply("535 5.7.8 Username and Password not accepted")
-	return "", errAuthEnded
 }

@@ -12,14 +12,20 @@
 //     RFC 6152 8BITMIME and RFC 6531 SMTPUTF8;
 //   - RFC 3207 STARTTLS and RFC 8314 implicit TLS, with a generated
 //     self-signed certificate that [Server.TLSConfig] trusts;
-//   - RFC 4954 AUTH with PLAIN (RFC 4616), LOGIN, CRAM-MD5 (RFC 2195) and
-//     XOAUTH2;
+//   - RFC 4954 AUTH with PLAIN (RFC 4616), LOGIN, CRAM-MD5 (RFC 2195),
+//     XOAUTH2 and OAUTHBEARER (RFC 7628), with RFC 7628's error challenge
+//     for a refused token;
 //   - RFC 2033 LMTP, over TCP or a Unix socket.
 //
 // Replies are buffered and written only when no further command is
 // waiting, as a PIPELINING server does, and each write is counted in
 // [Session.RoundTrips], so that a test can check how many round trips a
 // client needed.
+//
+// It can also run as a long-lived server in a program of its own, as the
+// smtp command's "serve" does: [WithListenAddr] chooses the address,
+// [Server.Serve] serves until a context ends, [WithMessageHook] sees each
+// message as it is accepted, and [WithoutRecording] keeps memory flat.
 //
 // The package imports only the standard library, and not the smtplib
 // package, whose tests use it.

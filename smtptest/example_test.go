@@ -1,6 +1,7 @@
 package smtptest_test
 
 import (
+	"context"
 	"fmt"
 	"net/textproto"
 	"strings"
@@ -61,4 +62,53 @@ func Example() {
 	// Subject: hello
 	//
 	// Hi Bob.
+}
+
+// This example runs a server as a program of its own would, as "smtp
+// serve" does: on an address of its choosing, seeing each message through
+// a hook and keeping nothing itself, until its context ends.
+func ExampleServer_Serve() {
+	srv, err := smtptest.New(
+		smtptest.WithListenAddr("127.0.0.1:0"), // ":1025" for every interface
+		smtptest.WithMessageHook(func(m smtptest.Message) error {
+			fmt.Printf("message %s from %s to %v, %d bytes\n", m.ID, m.From, m.To, len(m.Data))
+			return nil // an error would make the reply 451
+		}),
+		smtptest.WithoutRecording())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- srv.Serve(ctx) }()
+
+	c, err := textproto.Dial("tcp", srv.Addr)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	c.ReadResponse(220)
+	for _, cmd := range []string{"EHLO client.example", "MAIL FROM:<app@example.com>", "RCPT TO:<dev@example.org>"} {
+		c.PrintfLine("%s", cmd)
+		c.ReadResponse(250)
+	}
+	c.PrintfLine("DATA")
+	c.ReadResponse(354)
+	w := c.DotWriter()
+	fmt.Fprint(w, "Subject: hello\r\n\r\nHi.\r\n")
+	w.Close()
+	_, msg, _ := c.ReadResponse(250)
+	fmt.Println(msg)
+
+	cancel() // as Ctrl-C would, through signal.NotifyContext
+	fmt.Println("Serve returned", <-done)
+	fmt.Println(len(srv.Messages()), "messages recorded")
+	// Output:
+	// message 00000001 from app@example.com to [dev@example.org], 23 bytes
+	// 2.0.0 Ok: queued as 00000001
+	// Serve returned <nil>
+	// 0 messages recorded
 }

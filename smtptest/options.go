@@ -113,8 +113,9 @@ func WithSTARTTLS() Option {
 }
 
 // WithAuth offers "AUTH" with mechs (RFC 4954), checked against the users
-// of [WithUsers]. The server implements PLAIN, LOGIN, CRAM-MD5 and
-// XOAUTH2; no mechs means all four.
+// of [WithUsers]. The server implements PLAIN, LOGIN, CRAM-MD5, XOAUTH2
+// and OAUTHBEARER; no mechs means the first four (see [WithOAuth] for the
+// two that take bearer tokens).
 func WithAuth(mechs ...string) Option {
 	if len(mechs) == 0 {
 		mechs = []string{"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"}
@@ -123,7 +124,8 @@ func WithAuth(mechs ...string) Option {
 }
 
 // WithUsers sets the user names and passwords that AUTH accepts; for
-// XOAUTH2 the password is the bearer token.
+// XOAUTH2 and OAUTHBEARER the password is the bearer token, unless
+// [WithOAuth] gives the tokens.
 func WithUsers(users map[string]string) Option {
 	return func(s *Server) {
 		s.Users = make(map[string]string, len(users))
@@ -217,4 +219,42 @@ func WithFault(f Fault) Option {
 // another name.
 func WithCertificate(cert tls.Certificate) Option {
 	return func(s *Server) { s.cert = &cert }
+}
+
+// WithListenAddr makes the server listen on the TCP address addr, such as
+// "127.0.0.1:1025", rather than on a free loopback port (see
+// [Server].ListenAddr).
+func WithListenAddr(addr string) Option {
+	return func(s *Server) { s.ListenAddr = addr }
+}
+
+// WithImplicitTLS makes every connection begin with a TLS handshake
+// (SMTPS, RFC 8314), as [Server.StartTLS] does, for a server started by
+// [New] or [Server.Serve], which return an error where StartTLS fails the
+// test.
+func WithImplicitTLS() Option {
+	return func(s *Server) { s.implicitTLS = true }
+}
+
+// WithMessageHook sets [Server].OnMessage: fn sees each message before
+// the server accepts it, and can refuse it with an error (451).
+func WithMessageHook(fn func(Message) error) Option {
+	return func(s *Server) { s.OnMessage = fn }
+}
+
+// WithoutRecording makes the server keep nothing of what it sees, so that
+// its memory stays flat however long it runs: [Server.Transcript] stays
+// empty, [Server.Messages] and [Server.Sessions] return nothing, and
+// messages are seen only through [WithMessageHook]. [Server.WaitSessions]
+// still counts the sessions that ended.
+func WithoutRecording() Option {
+	return func(s *Server) { s.noRecording = true }
+}
+
+// WithAnyCredentials makes AUTH accept every user name with any password
+// or token, whatever [WithUsers] and [WithOAuth] say, as a mail catcher
+// does; CRAM-MD5's digest is not checked either. The user name is still
+// recorded as the authenticated identity.
+func WithAnyCredentials() Option {
+	return func(s *Server) { s.anyCredentials = true }
 }

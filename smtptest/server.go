@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // DefaultHostname is the name a [Server] gives itself when its Hostname
@@ -66,6 +65,23 @@ type Server struct {
 	// instead of a loopback TCP port.
 	UnixSocket string
 
+	// ListenAddr, when not empty, is the TCP address to listen on instead
+	// of a free loopback port: "127.0.0.1:1025", "[::1]:2525", or ":1025"
+	// for every interface. Port 0 picks a free port; Addr tells which.
+	ListenAddr string
+
+	// OnMessage, when not nil, is called with each message the server is
+	// about to accept: after the whole data has arrived, before the final
+	// reply. A nil error lets the server accept it; any other error makes
+	// the reply "451 4.3.0 Error: queue file write error" (for each
+	// recipient, in LMTP mode), as a server that could not store it says,
+	// and the message is not recorded. Data that stopped short (a client
+	// gone, or the server closed, before the end of the data) never comes
+	// here. The function runs on the session's goroutine, so calls for
+	// different sessions may run at once, and the session waits for it.
+	// It must not modify the message's slices, which the server may keep.
+	OnMessage func(Message) error
+
 	t           testing.TB // nil when made by New
 	implicitTLS bool
 
@@ -83,8 +99,18 @@ type Server struct {
 	// noEnhancedCodes takes the RFC 3463 codes out of the server's own
 	// replies (WithoutEnhancedStatusCodes).
 	noEnhancedCodes bool
-	faultFired      []bool
-	faultCounts     map[string]int
+	// noRecording keeps no transcript, message or session history
+	// (WithoutRecording).
+	noRecording bool
+	// anyCredentials makes AUTH accept every user and secret
+	// (WithAnyCredentials).
+	anyCredentials bool
+	// oauthTokens and oauthScope are WithOAuth's: the bearer tokens of
+	// XOAUTH2 and OAUTHBEARER by user, and the scope of the error.
+	oauthTokens map[string]string
+	oauthScope  string
+	faultFired  []bool
+	faultCounts map[string]int
 
 	certMu    sync.Mutex
 	cert      *tls.Certificate
@@ -107,81 +133,9 @@ type Server struct {
 	closeOnce  sync.Once
 }
 
-// Message is one message the server accepted, as it arrived.
-type Message struct {
-	// ID is the queue identifier given in the final reply.
-	ID string
-	// From is the MAIL FROM address without the angle brackets.
-	From string
-	// MailOptions are the MAIL parameters after the address, as sent.
-	MailOptions []string
-	// To are the accepted recipients without angle brackets, in order. In
-	// LMTP mode only recipients whose delivery reply was 2xx are listed.
-	To []string
-	// RcptOptions are the RCPT parameters of each recipient in To.
-	RcptOptions [][]string
-	// Data is the message after dot-unstuffing, otherwise byte for byte as
-	// received, without the terminating ".\r\n". For BDAT it is the
-	// concatenated chunks.
-	Data []byte
-	// Raw is the data exactly as on the wire: dot-stuffed and ending with
-	// ".\r\n" for DATA, the chunk bytes for BDAT.
-	Raw []byte
-	// Chunked tells that the message was sent with BDAT.
-	Chunked bool
-	// TLS tells that the session was under TLS when the message was sent.
-	TLS bool
-	// AuthUser is the authenticated identity, "" if none.
-	AuthUser string
-	// Helo is the argument of the session's EHLO, HELO or LHLO.
-	Helo string
-	// Ret and EnvID are MAIL's RET (upper case) and ENVID (decoded from
-	// xtext) of RFC 3461, recorded when the server offers DSN ([WithDSN]);
-	// "" when absent.
-	Ret, EnvID string
-	// DSN holds each recipient's DSN parameters, decoded, in the order of
-	// To, when the server offers DSN; nil otherwise.
-	DSN []RcptDSN
-	// RequireTLS tells that MAIL had REQUIRETLS (RFC 8689).
-	RequireTLS bool
-}
-
-// Session describes one connection to the server.
-type Session struct {
-	// Transcript holds the session's lines, in the format of
-	// [Server.Transcript].
-	Transcript string
-	// RoundTrips counts the server's writes: each time it sent what it had
-	// buffered because no further command was waiting. The greeting counts
-	// as one.
-	RoundTrips int
-	// TLS tells whether TLS was active at the end of the session (or now,
-	// for a session still open).
-	TLS bool
-	// AuthUser is the authenticated identity, "" if none.
-	AuthUser string
-	// Helo is the argument of the last successful EHLO, HELO or LHLO.
-	Helo string
-	// RemoteAddr is the client's address.
-	RemoteAddr string
-	// Ended tells that the connection is closed.
-	Ended bool
-}
-
-// sessionRecord is the server's live view of a session, guarded by
-// Server.mu because tests read it while the session runs.
-type sessionRecord struct {
-	transcript strings.Builder
-	roundTrips int
-	tls        bool
-	authUser   string
-	helo       string
-	remote     string
-	ended      bool
-}
-
 // New starts a server for use outside a test function, such as in an
-// example or a TestMain. The caller must call [Server.Close].
+// example, a TestMain or a program of its own (see [Server.Serve]). The
+// caller must call [Server.Close], or Serve, which closes it at the end.
 func New(opts ...Option) (*Server, error) {
 	s := newServer(nil, opts)
 	if err := s.start(); err != nil {
@@ -302,6 +256,9 @@ func (s *Server) listen() (net.Listener, error) {
 	if s.UnixSocket != "" {
 		return net.Listen("unix", s.UnixSocket)
 	}
+	if s.ListenAddr != "" {
+		return net.Listen("tcp", s.ListenAddr)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err == nil {
 		return ln, nil
@@ -344,7 +301,9 @@ func (s *Server) serve(ln net.Listener) {
 			return
 		}
 		rec := &sessionRecord{remote: conn.RemoteAddr().String()}
-		s.sessions = append(s.sessions, rec)
+		if !s.noRecording {
+			s.sessions = append(s.sessions, rec)
+		}
 		s.conns[conn] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
@@ -416,122 +375,6 @@ func (s *Server) Port() int {
 	}
 	n, _ := strconv.Atoi(port)
 	return n
-}
-
-// Messages returns copies of the accepted messages, in the order their
-// final replies were sent.
-func (s *Server) Messages() []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Message, len(s.messages))
-	for i, m := range s.messages {
-		out[i] = m.clone()
-	}
-	return out
-}
-
-func (m Message) clone() Message {
-	m.MailOptions = cloneStrings(m.MailOptions)
-	m.To = cloneStrings(m.To)
-	if m.RcptOptions != nil {
-		opts := make([][]string, len(m.RcptOptions))
-		for i, o := range m.RcptOptions {
-			opts[i] = cloneStrings(o)
-		}
-		m.RcptOptions = opts
-	}
-	if m.DSN != nil {
-		dsn := make([]RcptDSN, len(m.DSN))
-		for i, d := range m.DSN {
-			d.Notify = cloneStrings(d.Notify)
-			dsn[i] = d
-		}
-		m.DSN = dsn
-	}
-	m.Data = append([]byte(nil), m.Data...)
-	m.Raw = append([]byte(nil), m.Raw...)
-	return m
-}
-
-func cloneStrings(s []string) []string {
-	if s == nil {
-		return nil
-	}
-	return append([]string(nil), s...)
-}
-
-// Transcript returns the lines of all sessions so far, in the order they
-// were read or written, each ending in "\n": "C: " and a line the client
-// sent, "S: " and a line the server sent, without their CRLF. Message
-// data appears as one line "C: <data N bytes>" and each BDAT chunk as
-// "C: <chunk N bytes>", N counting the bytes on the wire (for DATA,
-// including dot-stuffing and the final ".\r\n").
-func (s *Server) Transcript() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.transcript.String()
-}
-
-// Sessions returns a description of every connection so far, in the order
-// they were accepted.
-func (s *Server) Sessions() []Session {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Session, len(s.sessions))
-	for i, r := range s.sessions {
-		out[i] = Session{
-			Transcript: r.transcript.String(),
-			RoundTrips: r.roundTrips,
-			TLS:        r.tls,
-			AuthUser:   r.authUser,
-			Helo:       r.helo,
-			RemoteAddr: r.remote,
-			Ended:      r.ended,
-		}
-	}
-	return out
-}
-
-// WaitSessions waits until at least n sessions have ended, so that a test
-// can inspect the server's side of a conversation the client has finished,
-// without sleeping. It returns an error if that takes longer than
-// timeout. A stalled session (see [Stall]) ends only with Close.
-func (s *Server) WaitSessions(n int, timeout time.Duration) error {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		s.mu.Lock()
-		ended, ch := s.ended, s.endedCh
-		s.mu.Unlock()
-		if ended >= n {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-timer.C:
-			return fmt.Errorf("smtptest: %d of %d sessions ended within %v", ended, n, timeout)
-		}
-	}
-}
-
-// logLine appends one transcript line for the session and the server.
-func (s *Server) logLine(rec *sessionRecord, line string) {
-	s.mu.Lock()
-	rec.transcript.WriteString(line)
-	rec.transcript.WriteByte('\n')
-	s.transcript.WriteString(line)
-	s.transcript.WriteByte('\n')
-	s.mu.Unlock()
-}
-
-// record stores an accepted message and returns its queue ID.
-func (s *Server) record(m Message) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queueID++
-	m.ID = fmt.Sprintf("%08X", s.queueID)
-	s.messages = append(s.messages, m)
-	return m.ID
 }
 
 // scripted returns the scripted reply for key (a verb, "GREETING" or

@@ -28,6 +28,7 @@ const (
 	replyNeedMail      = "503 5.5.1 Error: need MAIL command"
 	replyNeedRcpt      = "503 5.5.1 Error: need RCPT command"
 	replyTooBig        = "552 5.3.4 Message size exceeds fixed limit"
+	replyNotStored     = "451 4.3.0 Error: queue file write error"
 )
 
 // errClose ends a session on purpose: after QUIT, a 421 or a fault.
@@ -118,6 +119,9 @@ func (c *session) greet() error {
 
 // log adds a line to the transcripts.
 func (c *session) log(prefix, line string) {
+	if c.s.noRecording {
+		return // before the concatenation, which a busy server feels
+	}
 	c.s.logLine(c.rec, prefix+line)
 }
 

@@ -214,10 +214,13 @@ func (c *session) finish(override *string) error {
 		text, scripted = *override, true
 	}
 	if scripted {
-		c.replyAsGiven(text)
-		if code := replyCode(text); code >= 200 && code < 300 {
-			c.record(tx, tx.to, tx.rcptOpts)
+		code := replyCode(text)
+		if code >= 200 && code < 300 {
+			if _, err := c.record(tx, tx.to, tx.rcptOpts); err != nil {
+				text = replyNotStored
+			}
 		}
+		c.replyAsGiven(text)
 		if strings.HasPrefix(text, "421") {
 			return errClose
 		}
@@ -225,44 +228,68 @@ func (c *session) finish(override *string) error {
 	}
 	tooBig := tx.tooBig(c.sizeLimit())
 	if c.s.LMTP {
-		var to []string
-		var opts [][]string
-		for i, rcpt := range tx.to {
-			text, ok := c.s.lmtpReplies[strings.ToLower(rcpt)]
-			switch {
-			case tooBig:
-				text = replyTooBig
-				c.reply(text)
-			case ok:
-				c.replyAsGiven(text)
-			default:
-				text = fmt.Sprintf("250 2.0.0 <%s> delivered", rcpt)
-				c.reply(text)
-			}
-			if replyCode(text)/100 == 2 {
-				to = append(to, rcpt)
-				opts = append(opts, tx.rcptOpts[i])
-			}
-		}
-		if len(to) > 0 {
-			c.record(tx, to, opts)
-		}
+		c.finishLMTP(tx, tooBig)
 		return nil
 	}
 	if tooBig {
 		c.reply(replyTooBig)
 		return nil
 	}
-	id := c.record(tx, tx.to, tx.rcptOpts)
-	if tx.chunked {
+	id, err := c.record(tx, tx.to, tx.rcptOpts)
+	switch {
+	case err != nil:
+		c.reply(replyNotStored)
+	case tx.chunked:
 		c.reply("250 2.0.0 Message accepted")
-		return nil
+	default:
+		c.reply("250 2.0.0 Ok: queued as " + id)
 	}
-	c.reply("250 2.0.0 Ok: queued as " + id)
 	return nil
 }
 
-func (c *session) record(tx *transaction, to []string, opts [][]string) string {
+// finishLMTP sends one reply per recipient (RFC 2033 section 4.2) and
+// records the message for those whose reply is 2xx; if OnMessage refuses
+// it, each of those gets replyNotStored instead.
+func (c *session) finishLMTP(tx *transaction, tooBig bool) {
+	texts := make([]string, len(tx.to))
+	given := make([]bool, len(tx.to)) // scripted: sent exactly as given
+	var to []string
+	var opts [][]string
+	for i, rcpt := range tx.to {
+		text, ok := c.s.lmtpReplies[strings.ToLower(rcpt)]
+		switch {
+		case tooBig:
+			text = replyTooBig
+		case ok:
+			given[i] = true
+		default:
+			text = fmt.Sprintf("250 2.0.0 <%s> delivered", rcpt)
+		}
+		texts[i] = text
+		if replyCode(text)/100 == 2 {
+			to = append(to, rcpt)
+			opts = append(opts, tx.rcptOpts[i])
+		}
+	}
+	if len(to) > 0 {
+		if _, err := c.record(tx, to, opts); err != nil {
+			for i, text := range texts {
+				if replyCode(text)/100 == 2 {
+					texts[i], given[i] = replyNotStored, false
+				}
+			}
+		}
+	}
+	for i, text := range texts {
+		if given[i] {
+			c.replyAsGiven(text)
+		} else {
+			c.reply(text)
+		}
+	}
+}
+
+func (c *session) record(tx *transaction, to []string, opts [][]string) (string, error) {
 	m := Message{
 		From:        tx.from,
 		MailOptions: tx.mailOpts,
@@ -274,6 +301,7 @@ func (c *session) record(tx *transaction, to []string, opts [][]string) string {
 		TLS:         c.tls,
 		AuthUser:    c.authUser,
 		Helo:        c.helo,
+		RemoteAddr:  c.rec.remote,
 		RequireTLS:  hasParam(tx.mailOpts, "REQUIRETLS"),
 	}
 	if tx.dsn {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,6 +29,10 @@ type cli struct {
 	isTerminal func(stream any) bool
 	// readPassword reads a password from the terminal without echo.
 	readPassword func() ([]byte, error)
+	// ctx ends serve, as Ctrl-C does.
+	ctx context.Context
+	// listening, when not nil, is told serve's address once it listens.
+	listening func(addr string)
 }
 
 // run runs the command with args (without the program name) and returns
@@ -44,6 +49,7 @@ func newCLI(stdin io.Reader, stdout, stderr io.Writer, env func(string) string) 
 		env:        env,
 		now:        time.Now,
 		isTerminal: isTerminal,
+		ctx:        context.Background(),
 	}
 	c.readPassword = func() ([]byte, error) {
 		f, _ := c.stdin.(*os.File)
@@ -61,16 +67,20 @@ func isTerminal(stream any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-const usage = `smtp sends mail and probes mail servers.
+const usage = `smtp sends mail, probes mail servers, and catches mail for tests.
 
 Usage:
   smtp probe [flags] HOST[:PORT]   show what a server offers, over TLS too
-  smtp send [flags] --to ADDR      send a message
-  smtp help [probe|send]           show the flags of a command
+  smtp send [flags] -t ADDR        send a message
+  smtp serve [flags]               a local server that prints and keeps what
+                                   it receives, and never relays it
+  smtp help [probe|send|serve]     show the flags of a command
 
 Exit status: 0 done; 64 bad command line or input; 69 refused for good
 (5xx); 75 temporary failure (4xx, timeout, lost connection); 78 TLS or
-certificate failure.
+certificate failure (the server expects TLS first, or does not speak it);
+79 sent to some recipients but refused for others (each one is listed
+on stderr: send again to those only).
 `
 
 func (c *cli) run(args []string) int {
@@ -84,10 +94,12 @@ func (c *cli) run(args []string) int {
 		err = c.probe(rest)
 	case "send":
 		err = c.send(rest)
+	case "serve":
+		err = c.serve(rest)
 	case "help", "-h", "-help", "--help":
 		return c.help(rest)
 	default:
-		err = usageErrorf("unknown command %q (want probe, send or help)", cmd)
+		err = usageErrorf("unknown command %q (want probe, send, serve or help)", cmd)
 	}
 	return c.report(err)
 }
@@ -105,8 +117,11 @@ func (c *cli) help(args []string) int {
 	case "send":
 		fs, _ := sendFlags()
 		printFlags(c.stdout, fs, sendUsage)
+	case "serve":
+		fs, _ := serveFlags()
+		printFlags(c.stdout, fs, serveUsage)
 	default:
-		return c.report(usageErrorf("no help for %q (want probe or send)", args[0]))
+		return c.report(usageErrorf("no help for %q (want probe, send or serve)", args[0]))
 	}
 	return exitOK
 }
@@ -128,17 +143,62 @@ func (c *cli) report(err error) int {
 	return code
 }
 
-// printFlags prints a command's usage line and its flags.
+// aliasMark starts the usage of a flag that is another spelling of the
+// flag named after it; printFlags shows it beside that flag.
+const aliasMark = "\x00alias of "
+
+// alias makes name another spelling of the flag target, as swaks spells
+// it ("-t" for "--to").
+func alias(fs *flag.FlagSet, name, target string) {
+	fs.Var(fs.Lookup(target).Value, name, aliasMark+target)
+}
+
+// swaksShort are swaks's short flags, which the usage shows with one
+// dash, as swaks does; the flag package takes one dash or two for any.
+var swaksShort = map[string]bool{"t": true, "f": true, "s": true, "au": true, "ap": true}
+
+// dashes returns a flag's name as the usage shows it: "-t" for swaks's
+// short flags, "--name" for the others.
+func dashes(name string) string {
+	if swaksShort[name] {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// printFlags prints a command's usage line and its flags, each with its
+// other spellings: "-t, --to address".
 func printFlags(w io.Writer, fs *flag.FlagSet, head string) {
 	fmt.Fprint(w, head)
+	others := map[string][]string{}
 	fs.VisitAll(func(f *flag.Flag) {
+		if target, ok := strings.CutPrefix(f.Usage, aliasMark); ok {
+			others[target] = append(others[target], f.Name)
+		}
+	})
+	fs.VisitAll(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Usage, aliasMark) {
+			return
+		}
 		name, text := flag.UnquoteUsage(f)
-		line := "  --" + f.Name
+		var short, long []string
+		for _, o := range others[f.Name] {
+			if swaksShort[o] {
+				short = append(short, dashes(o))
+			} else {
+				long = append(long, dashes(o))
+			}
+		}
+		line := "  " + strings.Join(append(append(short, dashes(f.Name)), long...), ", ")
 		if name != "" {
 			line += " " + name
 		}
 		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" {
 			text += " (default " + f.DefValue + ")"
+		}
+		if len(line) > 28 {
+			fmt.Fprintf(w, "%s\n%-28s %s\n", line, "", text)
+			return
 		}
 		fmt.Fprintf(w, "%-28s %s\n", line, text)
 	})

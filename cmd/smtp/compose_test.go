@@ -104,7 +104,7 @@ func TestSendAttachmentOnly(t *testing.T) {
 	parts := trimCRLF(leaves(t, "", m.Header, m.Body))
 	require.Len(t, parts, 2)
 	assert.Equal(t, "multipart/mixed > text/plain", parts[0].path)
-	assert.Equal(t, "", parts[0].content)
+	assert.Equal(t, "This is a test mailing", parts[0].content, "swaks's default body")
 	assert.Equal(t, "data.bin", parts[1].filename)
 	assert.Equal(t, "\x01\x02\x03", parts[1].content)
 }

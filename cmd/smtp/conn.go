@@ -35,6 +35,9 @@ func (f *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.servername, "servername", "", "the `name` the certificate must be valid for (default: the host)")
 	fs.StringVar(&f.ehlo, "ehlo", "", "the `name` to say EHLO with (default: this host's name)")
 	fs.BoolVar(&f.debug, "debug", false, "print the SMTP dialogue on stderr (credentials redacted)")
+	// swaks's spellings of implicit TLS.
+	alias(fs, "tls-on-connect", "tls")
+	alias(fs, "tlsc", "tls")
 }
 
 // roots returns the pool of --cafile, or nil for the system's roots.
@@ -93,26 +96,29 @@ func (s *session) fail(step string, err error) error {
 // STARTTLS, and returns the session and the server's greeting. A greeting
 // other than 220 is an error, as smtplib's constructor makes it.
 //
-// With a countingDialer d, the connection is made by d, which times the
-// dial and counts the bytes written (for probe's step times and send's
-// progress bar); with nil, by the library itself.
+// The connection is made by d (a new one when nil), which times the dial
+// and counts the bytes written (for probe's step times and send's
+// progress bar), and, without implicit TLS, watches for a server that
+// expects TLS first (see tlsFirstWait).
 func (c *cli) connect(f *connFlags, host string, port int, tlsConfig *tls.Config, d *countingDialer) (*session, smtplib.Reply, error) {
+	if d == nil {
+		d = &countingDialer{now: c.now}
+	}
+	d.watchGreeting = !f.implicitTLS
 	opts := []smtplib.Option{
 		smtplib.WithTimeout(f.timeout),
 		smtplib.WithTLSConfig(tlsConfig),
 		smtplib.WithDebugOutput(c.stderr),
+		smtplib.WithDialer(d),
 	}
-	if d != nil {
-		opts = append(opts, smtplib.WithDialer(d))
-		// The library never lets a password go in clear through a
-		// dialer of WithDialer, which might be a proxy to anywhere. This
-		// one dials directly, so the library's own rule is kept instead:
-		// in clear to a loopback address only, which the dialer
-		// enforces for a loopback host.
-		if ip := net.ParseIP(host); strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback()) {
-			d.loopbackOnly = true
-			opts = append(opts, smtplib.WithInsecureAuth())
-		}
+	// The library never lets a password go in clear through a dialer of
+	// WithDialer, which might be a proxy to anywhere. This one dials
+	// directly, so the library's own rule is kept instead: in clear to a
+	// loopback address only, which the dialer enforces for a loopback
+	// host.
+	if ip := net.ParseIP(host); strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback()) {
+		d.loopbackOnly = true
+		opts = append(opts, smtplib.WithInsecureAuth())
 	}
 	if f.ehlo != "" {
 		opts = append(opts, smtplib.WithLocalHostname(f.ehlo))
@@ -128,6 +134,10 @@ func (c *cli) connect(f *connFlags, host string, port int, tlsConfig *tls.Config
 	}
 	s := &session{SMTP: client, addr: net.JoinHostPort(host, strconv.Itoa(port)), timeout: f.timeout}
 	r, err := client.Connect(host, port)
+	if d.greeting != nil && d.greeting.found() {
+		client.Close()
+		return nil, smtplib.Reply{}, s.fail("connect to "+s.addr, &tlsError{errTLSFirst})
+	}
 	if err != nil {
 		return nil, r, s.fail("connect to "+s.addr, err)
 	}
@@ -147,7 +157,11 @@ type countingDialer struct {
 	// loopbackOnly refuses a connection that does not stay on this
 	// machine, for a host name such as "localhost" that should.
 	loopbackOnly bool
-	written      atomic.Int64
+	// watchGreeting makes the dialer watch the connection's first read
+	// for a server that expects TLS first; greeting is that watch.
+	watchGreeting bool
+	greeting      *greetingConn
+	written       atomic.Int64
 
 	mu       sync.Mutex
 	dialed   time.Time
@@ -167,6 +181,10 @@ func (d *countingDialer) DialContext(ctx context.Context, network, addr string) 
 	d.mu.Lock()
 	d.dialed = d.now()
 	d.mu.Unlock()
+	if d.watchGreeting {
+		d.greeting = &greetingConn{Conn: conn}
+		conn = d.greeting
+	}
 	return &countingConn{Conn: conn, d: d}, nil
 }
 

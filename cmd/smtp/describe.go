@@ -37,10 +37,18 @@ func describeCause(err error, timeout time.Duration) string {
 		gone     *smtplib.ServerDisconnectedError
 		dnsErr   *net.DNSError
 		dial     *net.OpError
+		record   tls.RecordHeaderError
 	)
 	switch {
 	case isTimeout(err) && timeout > 0:
 		return fmt.Sprintf("no answer within %v (--timeout)", timeout)
+	case errors.As(err, &record) && record.RecordHeader[0] >= '0' && record.RecordHeader[0] <= '9':
+		// A TLS handshake that got "220 ..." back: --tls to a port that
+		// greets in plain text, as swaks's --tls habit gives.
+		return fmt.Sprintf("the server answered in plain text (%q), not TLS: drop --tls, "+
+			"or use --starttls to switch to TLS after the greeting", clean(string(record.RecordHeader[:])))
+	case errors.As(err, &record):
+		return "the server's answer is not TLS: " + clean(record.Error())
 	case errors.As(err, &allRef):
 		return "every recipient was refused"
 	case errors.As(err, &verify):

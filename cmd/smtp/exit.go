@@ -21,6 +21,10 @@ const (
 	exitRefused  = 69 // EX_UNAVAILABLE: refused for good (5xx)
 	exitTempFail = 75 // EX_TEMPFAIL: 4xx, a timeout, a lost connection
 	exitTLS      = 78 // EX_CONFIG: TLS or the certificate failed
+	// exitPartial is past sysexits' range, so that no failure shares it:
+	// the message went to some recipients and not to others, so sending
+	// it again to all would give those a second copy.
+	exitPartial = 79
 )
 
 // usageError is a mistake in the command line or in the input it names:
@@ -99,8 +103,7 @@ func exitCode(err error) int {
 	case isTLSFailure(err):
 		return exitTLS
 	case errors.As(err, &refused):
-		// Some recipients refused, so the map is not empty.
-		return refusalExit((&smtplib.RecipientsRefusedError{Recipients: refused.refused}).Temporary())
+		return exitPartial
 	case errors.As(err, &allRef):
 		return refusalExit(allRef.Temporary())
 	case errors.As(err, &resp):

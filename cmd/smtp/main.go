@@ -5,7 +5,8 @@
 //
 //	smtp probe [flags] HOST[:PORT]
 //	smtp send [flags] --to ADDR [--to ADDR ...]
-//	smtp help [probe|send]
+//	smtp serve [flags]
+//	smtp help [probe|send|serve]
 //
 // probe connects, reads the greeting, says EHLO, starts TLS when the
 // server offers it (or connects with implicit TLS under --tls), shows the
@@ -18,6 +19,13 @@
 // STARTTLS (--starttls) or implicit TLS (--tls), logging in with --user.
 // The password comes from the SMTP_PASSWORD environment variable, from
 // --password-file, or from a prompt on the terminal; never from a flag.
+// swaks's spellings work too: -t, -f, -s, -au, -ap, --tls-on-connect.
+// Without --subject or --body, the message is swaks's "test" and the date,
+// and "This is a test mailing".
+//
+// serve is a mail catcher for development and tests: it listens on
+// --listen (127.0.0.1:1025), prints each message it receives, keeps it in
+// --dir, and never relays anything. See "smtp help serve".
 //
 // The exit status tells a script what happened:
 //
@@ -26,7 +34,10 @@
 //	64  the command line or its input is wrong
 //	69  the server refused for good (a 5xx reply), or the host does not exist
 //	75  a temporary failure: a 4xx reply, a timeout, a lost connection
-//	78  TLS failed, or the certificate did not verify
+//	78  TLS failed, or the certificate did not verify, or the server
+//	    expects TLS first (try --tls) or does not speak it
+//	79  the message was sent to some recipients and refused for others,
+//	    each listed on stderr: send it again to those only
 //
 // --debug prints the SMTP dialogue on stderr as smtplib prints it, with
 // credentials redacted.

@@ -188,7 +188,7 @@ func TestProbeUsage(t *testing.T) {
 		{[]string{"probe", "host:99999"}, "smtp: bad port \"99999\" in \"host:99999\"\n"},
 		{[]string{"probe", "host", "--nosuch"}, "smtp: flag provided but not defined: --nosuch\n"},
 		{[]string{"probe", "--cafile", "/nonexistent/ca.pem", "host"}, "smtp: --cafile: open /nonexistent/ca.pem: no such file or directory\n"},
-		{[]string{"frobnicate"}, "smtp: unknown command \"frobnicate\" (want probe, send or help)\n"},
+		{[]string{"frobnicate"}, "smtp: unknown command \"frobnicate\" (want probe, send, serve or help)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -217,7 +217,8 @@ func TestHelp(t *testing.T) {
 	}
 	r := run1(t, "help", "send")
 	assert.Equal(t, 0, r.code)
-	assert.Contains(t, r.stdout, "  --to address")
+	assert.Contains(t, r.stdout, "  -t, --to address")
+	assert.Contains(t, r.stdout, "  --tls, --tls-on-connect, --tlsc\n")
 	r = run1(t)
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "Usage:")

@@ -6,25 +6,35 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
+	"time"
 
 	"github.com/gosmtplib/smtplib"
 )
 
-const sendUsage = `Usage: smtp send [flags] --from ADDR --to ADDR [--to ADDR ...]
+const sendUsage = `Usage: smtp send [flags] -f ADDR -t ADDR [-t ADDR ...]
 
 Builds a message from the flags, or takes a ready one with --eml, and
 sends it to --server (default localhost): port 25, 587 with --starttls,
 465 with --tls. --from and --to are the envelope; they also go into the
 header of a built message, unless --header replaces them. With --eml
-they are optional and default to the message's own fields.
+they are optional and default to the message's own fields. Without
+--subject the subject is "test" and the date, and without --body or
+--html the body is "This is a test mailing", as swaks sends.
 
 --user logs in; the password comes from the SMTP_PASSWORD environment
-variable, from --password-file, or from a prompt on the terminal.
+variable, from --password-file, or from a prompt on the terminal (-ap
+says so, as in swaks); never from a flag, where any user of the machine
+could read it.
+
+swaks users: -t, -f, -s, -au and -ap are spelled as in swaks, and
+--tls-on-connect is --tls; but swaks's --tls, STARTTLS, is --starttls.
 
 --body and --html take text, @FILE for a file's contents, or - for
-standard input. Exit status: 0 sent to every recipient; 69 or 75 when
-some or all were refused (each is listed on stderr), 64, 69, 75, 78 as
-for every command (see smtp help).
+standard input. Exit status: 0 sent to every recipient; 79 sent to some
+and refused for others, 69 or 75 refused for all (each refused
+recipient is listed on stderr); 64, 69, 75, 78 as for every command
+(see smtp help).
 
 Flags:
 `
@@ -44,6 +54,7 @@ type sendOptions struct {
 	attach       stringList
 	header       stringList
 	eml          string
+	askPassword  bool
 }
 
 func sendFlags() (*flag.FlagSet, *sendOptions) {
@@ -63,7 +74,43 @@ func sendFlags() (*flag.FlagSet, *sendOptions) {
 	fs.Var(&o.attach, "attach", "attach `file` (repeatable)")
 	fs.Var(&o.header, "header", "add or replace a header field, `\"Name: value\"` (repeatable)")
 	fs.StringVar(&o.eml, "eml", "", "send this ready message `file` (- for standard input) instead of building one")
+	fs.BoolVar(&o.askPassword, "ap", false, "take the password from SMTP_PASSWORD, or ask for it (swaks's -ap)")
+	// swaks's spellings.
+	alias(fs, "t", "to")
+	alias(fs, "f", "from")
+	alias(fs, "s", "server")
+	alias(fs, "au", "user")
+	alias(fs, "auth-user", "user")
+	alias(fs, "auth-password", "ap")
 	return fs, o
+}
+
+// passwordFlags are the flags a user may try for a password, which send
+// answers with the ways it takes one.
+var passwordFlags = []string{"password", "pass", "pw"}
+
+// checkPasswordFlag refuses a password given on the command line, before
+// the flags are parsed, with the ways a password can be given.
+func checkPasswordFlag(args []string) error {
+	for i, a := range args {
+		if a == "--" {
+			return nil
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		isPassword := false
+		for _, p := range passwordFlags {
+			isPassword = isPassword || (strings.HasPrefix(a, "-") && name == p)
+		}
+		// swaks's "-ap SECRET": -ap takes no value here.
+		apValue := (a == "-ap" || a == "--ap" || a == "--auth-password" || a == "-auth-password") &&
+			i+1 < len(args) && !strings.HasPrefix(args[i+1], "-")
+		if isPassword || apValue || strings.HasPrefix(a, "-ap=") || strings.HasPrefix(a, "--ap=") {
+			return usageErrorf("%s: a password is never given as a flag, where any user of the machine could read it; "+
+				"set SMTP_PASSWORD, give --password-file FILE, or give -ap (or just --user) to be asked on the terminal",
+				strings.SplitN(a, "=", 2)[0])
+		}
+	}
+	return nil
 }
 
 // check refuses contradictory or incomplete flags, before any file is
@@ -76,6 +123,10 @@ func (o *sendOptions) check(fs *flag.FlagSet) error {
 		return usageErrorf("--tls and --starttls exclude each other: --tls is TLS from the start, --starttls switches to it")
 	case o.passwordFile != "" && o.user == "":
 		return usageErrorf("--password-file needs --user")
+	case o.askPassword && o.user == "":
+		return usageErrorf("-ap needs --user (-au): say who logs in")
+	case o.askPassword && o.passwordFile != "":
+		return usageErrorf("-ap and --password-file exclude each other: -ap takes SMTP_PASSWORD or asks")
 	case o.eml != "":
 		for _, name := range []string{"subject", "body", "html", "attach"} {
 			if set[name] {
@@ -100,6 +151,9 @@ func (o *sendOptions) check(fs *flag.FlagSet) error {
 }
 
 func (c *cli) send(args []string) error {
+	if err := checkPasswordFlag(args); err != nil {
+		return err
+	}
 	fs, o := sendFlags()
 	pos, err := c.parse(fs, sendUsage, args)
 	if err != nil {
@@ -111,6 +165,7 @@ func (c *cli) send(args []string) error {
 	if err := o.check(fs); err != nil {
 		return err
 	}
+	o.defaults(fs, c.now())
 	def := smtplib.SMTPPort
 	switch {
 	case o.implicitTLS:
@@ -138,6 +193,23 @@ func (c *cli) send(args []string) error {
 	}
 	cfg := &tls.Config{RootCAs: roots, ServerName: o.servername, InsecureSkipVerify: o.insecure} //nolint:gosec // only with --insecure
 	return c.deliver(o, host, port, cfg, msg, password)
+}
+
+// defaults gives a built message swaks's subject and body when the flags
+// give none: "test" and the date, and "This is a test mailing". An empty
+// --subject "" is kept as given.
+func (o *sendOptions) defaults(fs *flag.FlagSet, now time.Time) {
+	if o.eml != "" {
+		return
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["subject"] {
+		o.subject = "test " + now.Format(time.RFC1123Z)
+	}
+	if !set["body"] && !set["html"] {
+		o.body = "This is a test mailing\n"
+	}
 }
 
 // deliver connects, starts TLS and logs in as o says, sends msg, and

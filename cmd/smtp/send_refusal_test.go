@@ -23,9 +23,18 @@ func TestSendRefusals(t *testing.T) {
 			name: "one recipient refused for good",
 			opts: []smtptest.Option{smtptest.WithRefuseRecipient("nobody@example.org", "550 5.1.1 No such user")},
 			args: []string{"--to", "nobody@example.org"},
-			code: exitRefused,
+			code: exitPartial,
 			stderr: "smtp: 1 of 2 recipients refused; the message was sent to the others\n" +
 				"smtp: refused nobody@example.org: 550 5.1.1 No such user\n",
+			delivered: []string{"bob@example.org"},
+		},
+		{
+			name: "one recipient refused for now",
+			opts: []smtptest.Option{smtptest.WithRefuseRecipient("nobody@example.org", "450 4.2.0 Try later")},
+			args: []string{"--to", "nobody@example.org"},
+			code: exitPartial,
+			stderr: "smtp: 1 of 2 recipients refused; the message was sent to the others\n" +
+				"smtp: refused nobody@example.org: 450 4.2.0 Try later\n",
 			delivered: []string{"bob@example.org"},
 		},
 		{

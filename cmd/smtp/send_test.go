@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -172,4 +173,87 @@ func TestSendBadInput(t *testing.T) {
 	assert.Equal(t, exitRefused, r.code)
 	assert.Equal(t, "smtp: sending to "+srv.Addr+": every recipient was refused\n"+
 		`smtp: refused "": 501 5.5.4 Syntax: RCPT TO:<address>`+"\n", r.stderr)
+}
+
+func TestSendSwaksSpellings(t *testing.T) {
+	srv := submission(t)
+	h := newHarness()
+	h.env["SMTP_PASSWORD"] = "s3cret"
+	r := h.run(t, "send", "-s", srv.Addr, "-f", "alice@example.com", "-t", "bob@example.org", "-t", "carol@example.org",
+		"--starttls", "--cafile", caFile(t, srv), "-au", "alice", "-ap")
+	require.Equal(t, 0, r.code, r.stderr)
+	got, _ := received(t, srv)
+	assert.Equal(t, "alice@example.com", got.From)
+	assert.Equal(t, []string{"bob@example.org", "carol@example.org"}, got.To)
+	assert.Equal(t, "alice", got.AuthUser)
+
+	h.env = map[string]string{}
+	h.terminal, h.typed = true, "s3cret"
+	r = h.run(t, "send", "--server", srv.Addr, "--from", "alice@example.com", "--to", "bob@example.org",
+		"--starttls", "--cafile", caFile(t, srv), "--auth-user", "alice", "--auth-password")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "Password for alice: \n", r.stderr, "-ap asks when SMTP_PASSWORD is not set")
+}
+
+func TestSendPasswordFlag(t *testing.T) {
+	const ways = ": a password is never given as a flag, where any user of the machine could read it; " +
+		"set SMTP_PASSWORD, give --password-file FILE, or give -ap (or just --user) to be asked on the terminal\n"
+	tests := []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"--password", "s3cret"}, "--password"},
+		{[]string{"--password=s3cret"}, "--password"},
+		{[]string{"-pass", "s3cret"}, "-pass"},
+		{[]string{"--pw", "s3cret"}, "--pw"},
+		{[]string{"-ap", "s3cret"}, "-ap"},
+		{[]string{"--auth-password", "s3cret"}, "--auth-password"},
+		{[]string{"--ap=s3cret"}, "--ap"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := run1(t, append([]string{"send", "-f", "a@example.com", "-t", "b@example.org", "-au", "alice"}, tt.args...)...)
+			assert.Equal(t, exitUsage, r.code)
+			assert.Equal(t, "smtp: "+tt.flag+ways, r.stderr)
+		})
+	}
+	r := run1(t, "send", "-f", "a@example.com", "-t", "b@example.org", "-ap")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Equal(t, "smtp: -ap needs --user (-au): say who logs in\n", r.stderr)
+	r = run1(t, "send", "-f", "a@example.com", "-t", "b@example.org", "-au", "alice", "-ap", "--password-file", "pw")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Equal(t, "smtp: -ap and --password-file exclude each other: -ap takes SMTP_PASSWORD or asks\n", r.stderr)
+}
+
+func TestSendDefaults(t *testing.T) {
+	tests := []struct {
+		name        string
+		args        []string
+		subject     string // "" for a test of the date
+		body        string
+		wantDefault bool
+	}{
+		{"none given", nil, "", "This is a test mailing\r\n", true},
+		{"subject given", []string{"--subject", "Hello"}, "Hello", "This is a test mailing\r\n", false},
+		{"empty subject kept", []string{"--subject", "", "--body", "x"}, "", "x\r\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t)
+			h := newHarness()
+			r := h.run(t, append([]string{"send", "-s", srv.Addr, "-f", "a@example.com", "-t", "b@example.org"}, tt.args...)...)
+			require.Equal(t, 0, r.code, r.stderr)
+			got, m := received(t, srv)
+			if tt.wantDefault {
+				subject := m.Header.Get("Subject")
+				require.True(t, strings.HasPrefix(subject, "test "), subject)
+				date, err := time.Parse(time.RFC1123Z, strings.TrimPrefix(subject, "test "))
+				require.NoError(t, err, "swaks's subject is test and the date")
+				assert.WithinDuration(t, h.base, date, time.Minute)
+			} else {
+				assert.Equal(t, tt.subject, m.Header.Get("Subject"))
+			}
+			assert.True(t, strings.HasSuffix(string(got.Data), "\r\n\r\n"+tt.body), string(got.Data))
+		})
+	}
 }
