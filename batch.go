@@ -90,7 +90,7 @@ func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 		}
 		return results, err
 	}
-	s.initEngine(e, true)
+	s.initEngine(e)
 	e.run(txs)
 	for i := range store {
 		if t := &store[i]; t.o != nil {

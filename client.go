@@ -60,7 +60,7 @@ type SMTP struct {
 	br          *bufio.Reader
 	bw          *bufio.Writer
 	host        string // the host dialled, for TLS names and the loopback test
-	lmtp        bool   // an LMTP client: LHLO, Unix sockets, a reply per recipient
+	protocol    *protocol // SMTP's or LMTP's; nil is SMTP
 	implicitTLS bool
 	isTLS       bool
 	heloDone    bool // Python's helo_resp is not None
@@ -136,7 +136,7 @@ func (s *SMTP) connect(ctx context.Context, host string, port int) (Reply, error
 		host = "localhost"
 	}
 	network, addr := "unix", host
-	if !(s.lmtp && strings.HasPrefix(host, "/")) {
+	if !(s.proto().unixSockets && strings.HasPrefix(host, "/")) {
 		network = "tcp"
 		var err error
 		if host, port, err = splitHostPort(host, port); err != nil {
@@ -297,22 +297,10 @@ func (s *SMTP) bind(ctx context.Context) (stop func()) {
 
 // defaultPort is the port of Connect's port 0: the class's default.
 func (s *SMTP) defaultPort() int {
-	switch {
-	case s.lmtp:
-		return LMTPPort
-	case s.implicitTLS:
+	if s.implicitTLS {
 		return SMTPSSLPort
 	}
-	return SMTPPort
-}
-
-// greetVerb is the verb of Ehlo: EHLO, or LHLO for LMTP (smtplib's
-// ehlo_msg).
-func (s *SMTP) greetVerb() string {
-	if s.lmtp {
-		return "lhlo"
-	}
-	return "ehlo"
+	return s.proto().defaultPort
 }
 
 // getConn returns the connection, nil when the client is closed.
@@ -363,7 +351,7 @@ func notConnected() error {
 // and no line break refused, only characters that CommandEncoding cannot
 // carry. It is for the rare command that Putcmd cannot express.
 func (s *SMTP) Send(str string) error {
-	if err := s.checkEncoding(str); err != nil {
+	if err := checkEncoding(str, s.CommandEncoding); err != nil {
 		return err
 	}
 	if s.getConn() == nil {
@@ -386,7 +374,11 @@ func (s *SMTP) Putcmd(cmd, args string) error {
 // putcmd is Putcmd writing as w says: left in the buffer for a pipelined
 // group, hidden from the debug output for credentials.
 func (s *SMTP) putcmd(cmd, args string, w wr) error {
-	if err := s.checkCommand(cmd, args); err != nil {
+	enc := w.enc
+	if enc == "" {
+		enc = s.CommandEncoding
+	}
+	if err := checkCommand(cmd, args, enc); err != nil {
 		return err
 	}
 	if s.getConn() == nil {
@@ -414,20 +406,20 @@ func joinCommand(cmd, args string) string {
 	return cmd + " " + args
 }
 
-// checkCommand is checkLine for the line that cmd and args make, without
-// making it unless it has to be reported.
-func (s *SMTP) checkCommand(cmd, args string) error {
+// checkCommand is checkLine for the line that cmd and args make, in the
+// encoding enc, without making it unless it has to be reported.
+func checkCommand(cmd, args, enc string) error {
 	const bad = "\r\n\x00"
 	plain := !strings.ContainsAny(cmd, bad) && !strings.ContainsAny(args, bad)
-	if enc := s.CommandEncoding; plain && (enc == "utf-8" || (enc == "ascii" || enc == "") && isASCII(cmd) && isASCII(args)) {
+	if plain && (enc == "utf-8" || (enc == "ascii" || enc == "") && isASCII(cmd) && isASCII(args)) {
 		return nil
 	}
-	return s.checkLine(joinCommand(cmd, args))
+	return checkLine(joinCommand(cmd, args), enc)
 }
 
 // checkLine refuses a command line that would carry more than one command,
-// or characters the command encoding cannot.
-func (s *SMTP) checkLine(line string) error {
+// or characters the encoding enc cannot.
+func checkLine(line, enc string) error {
 	if i := strings.IndexAny(line, "\r\n\x00"); i >= 0 {
 		reason := "command and arguments contain prohibited newline characters"
 		if line[i] == 0 {
@@ -435,13 +427,13 @@ func (s *SMTP) checkLine(line string) error {
 		}
 		return &CommandError{Command: escapeControls(line), Reason: reason}
 	}
-	return s.checkEncoding(line)
+	return checkEncoding(line, enc)
 }
 
-// checkEncoding refuses text that CommandEncoding cannot carry, as Python's
-// str.encode does before anything is sent.
-func (s *SMTP) checkEncoding(line string) error {
-	switch strings.ToLower(s.CommandEncoding) {
+// checkEncoding refuses text that the command encoding enc cannot carry,
+// as Python's str.encode does before anything is sent.
+func checkEncoding(line, enc string) error {
+	switch strings.ToLower(enc) {
 	case "", "ascii", "us-ascii":
 		for i, c := range line {
 			if c >= 0x80 {
@@ -452,7 +444,7 @@ func (s *SMTP) checkEncoding(line string) error {
 		}
 	case "utf-8", "utf8":
 	default:
-		return &CommandError{Command: line, Reason: "unsupported command encoding " + strconv.Quote(s.CommandEncoding)}
+		return &CommandError{Command: line, Reason: "unsupported command encoding " + strconv.Quote(enc)}
 	}
 	return nil
 }

@@ -61,38 +61,42 @@ func (s *SMTP) Noop() (Reply, error) {
 // space or control character, is refused with a [*CommandError] before
 // anything is sent, so no value can smuggle in another parameter.
 func (s *SMTP) Mail(sender string, options ...string) (Reply, error) {
-	args, err := s.mailArgs(sender, options)
+	args, utf8, err := s.mailArgs(sender, options)
 	if err != nil {
 		return Reply{}, err
+	}
+	if utf8 {
+		s.CommandEncoding = "utf-8"
 	}
 	return s.Docmd(verbMail, args)
 }
 
-// mailArgs builds MAIL's argument, applying Mail's rules.
-func (s *SMTP) mailArgs(sender string, options []string) (string, error) {
+// mailArgs builds MAIL's argument, applying Mail's rules, and reports
+// whether the SMTPUTF8 option is among those sent.
+func (s *SMTP) mailArgs(sender string, options []string) (args string, utf8 bool, err error) {
 	if err := newlineInOptions(verbMail+" from:", sender, options); err != nil {
-		return "", err
+		return "", false, err
 	}
 	opts, err := s.optionList(options)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if opts != "" {
 		for _, o := range options {
 			if pyLower(o) == "smtputf8" {
 				if !s.HasExtn("smtputf8") {
-					return "", &NotSupportedError{Msg: "SMTPUTF8 not supported by server"}
+					return "", false, &NotSupportedError{Msg: "SMTPUTF8 not supported by server"}
 				}
-				s.CommandEncoding = "utf-8"
+				utf8 = true
 				break
 			}
 		}
 	}
 	addr, err := safeQuoteAddr(sender)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	return "from:" + addr + opts, nil
+	return "from:" + addr + opts, utf8, nil
 }
 
 // Rcpt sends RCPT TO with recip quoted by [QuoteAddr] and, when the server

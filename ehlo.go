@@ -42,7 +42,7 @@ func (s *SMTP) closedBy(r Reply) error {
 // for [SMTP.Helo].
 func (s *SMTP) Ehlo(name string) (Reply, error) {
 	s.ESMTPFeatures = map[string]string{}
-	r, err := s.Docmd(s.greetVerb(), s.greetName(name))
+	r, err := s.Docmd(s.proto().greetVerb, s.greetName(name))
 	if err != nil {
 		return r, err
 	}
@@ -175,7 +175,7 @@ func (s *SMTP) ehloOrHeloContext(ctx context.Context) error {
 	if r.Code >= 200 && r.Code <= 299 {
 		return nil
 	}
-	if !s.lmtp {
+	if s.proto().heloBack {
 		if r, err = s.Helo(""); err != nil {
 			return err
 		}

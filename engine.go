@@ -11,8 +11,9 @@ package smtplib
 //     before the next is written, as smtplib does;
 //   - with PIPELINING (RFC 2920) the window is maxInFlight, so MAIL, every
 //     RCPT and DATA (or the first BDAT chunk) go as one group;
-//   - in a batch the window also spans transactions: the next MAIL goes
-//     out behind the previous message's end of data, before its reply.
+//   - across transactions too: the next MAIL goes out behind the previous
+//     message's end of data, before its reply, so a batch's transactions
+//     overlap (Sendmail's one transaction is a batch of one).
 //
 // DATA still waits for its 354 before the message goes (RFC 2920 section
 // 3.1 makes DATA the last command of a group), and a second BDAT chunk
@@ -75,21 +76,25 @@ type engine struct {
 	s        *SMTP
 	window   int  // replies that may be outstanding before one is read
 	chunking bool // the message goes in BDAT chunks (RFC 3030)
-	batch    bool // transactions overlap
 	queue    []inflight
 	head     int    // queue[head:] are the replies not read yet
 	base     int    // the sequence number of queue[0]
 	synced   int    // replies numbered below it were read while the session was known in step
 	txs      []*txn // the transactions of the run
-	rset     bool   // a RSET is owed before the next transaction
-	err      error  // the connection's failure, once it has one
+	rset     bool   // a RSET is owed before the next transaction, or at the end
+	// dataRefused is the reply to a DATA that was not answered 354: the
+	// server still holds that envelope, so a transaction after it starts
+	// with RSET, or, after a 421, never starts. Sendmail's one transaction
+	// leaves it be, as smtplib does.
+	dataRefused *Reply
+	err         error // the connection's failure, once it has one
 }
 
 // initEngine sets up e, which the caller allocated (with the transaction
 // and a first queue, in one allocation for a single mail), and sets its
 // window for what the server offers, after EHLO.
-func (s *SMTP) initEngine(e *engine, batch bool) {
-	*e = engine{s: s, window: 1, batch: batch, queue: e.queue[:0]}
+func (s *SMTP) initEngine(e *engine) {
+	*e = engine{s: s, window: 1, queue: e.queue[:0]}
 	if s.DoesESMTP && s.HasExtn("pipelining") && !s.cfg.noPipelining {
 		e.window = maxInFlight
 	}
@@ -115,18 +120,15 @@ func (e *engine) run(txs []*txn) {
 			t.err = e.notReached()
 			continue
 		}
-		if t.e == nil {
-			e.s.CommandEncoding = "ascii"
-			if t.e, t.err = e.s.buildEnvelope(t.from, t.to, t.b.size, t.o); t.err != nil {
-				continue
-			}
+		if t.e, t.err = e.s.buildEnvelope(t.from, t.to, t.b.size, t.o); t.err != nil {
+			continue
 		}
+		// CommandEncoding reports the encoding of the transaction under
+		// way; it does not steer it.
+		e.s.CommandEncoding = t.e.enc
 		t.refused = map[string]Reply{}
 		t.final, t.accepted = t.finalBuf[:0], t.acceptedBuf[:0]
 		e.send(t)
-		if !e.batch {
-			e.settle()
-		}
 	}
 	e.settle()
 	if e.err == nil && e.s.br != nil && e.s.br.Buffered() > 0 {
@@ -147,7 +149,15 @@ func (e *engine) run(txs []*txn) {
 
 // send writes transaction t, as far as its replies allow.
 func (e *engine) send(t *txn) {
-	if e.rset || e.batch && e.envelopesOpen() {
+	if r := e.dataRefused; r != nil {
+		e.dataRefused = nil
+		if r.Code == 421 {
+			e.refuse(nil, *r, nil) // the server has closed the session
+			return
+		}
+		e.rset = true
+	}
+	if e.rset || e.envelopesOpen() {
 		// The server may still hold an earlier transaction that failed
 		// before its end of data; the reset makes this one start clean.
 		e.rset = false
@@ -182,15 +192,9 @@ func (e *engine) send(t *txn) {
 		e.end(err, false)
 		return
 	}
+	// The final dot waits in the buffer for the next group, or for the
+	// reply it awaits.
 	e.dataEnded(t)
-	// In a batch the final dot waits in the buffer for the next group.
-	if !e.batch {
-		if err := e.s.flush(wr{phase: phaseDataBlock}); err != nil {
-			t.err = e.lostWith(t, err)
-			e.end(err, true)
-			return
-		}
-	}
 	e.add(inFinal, t, 0)
 }
 
@@ -293,7 +297,11 @@ func (e *engine) put(kind int, t *txn, i int, cmd, args string) int {
 	if !e.inStep() {
 		return -1
 	}
-	if err := e.s.putcmd(cmd, args, wr{phase: phaseCommand, hold: e.pipelined()}); err != nil {
+	w := wr{phase: phaseCommand, hold: e.pipelined()}
+	if t != nil {
+		w.enc = t.e.enc
+	}
+	if err := e.s.putcmd(cmd, args, w); err != nil {
 		e.writeFailed(err, &inflight{kind, t, i})
 		return -1
 	}
@@ -506,13 +514,10 @@ func (e *engine) judgeData(t *txn, r Reply) {
 		t.dataGo = true
 		return
 	}
-	if e.batch {
-		// The server still holds the envelope; the next mail needs it gone.
-		e.refuse(t, r, &DataError{ResponseError(r)})
-		return
-	}
-	// smtplib neither resets nor closes here, even on 421.
+	// smtplib neither resets nor closes here, even on 421: the next
+	// transaction, if any, does (see engine.dataRefused).
 	t.err = &DataError{ResponseError(r)}
+	e.dataRefused = &r
 }
 
 // judgeFinal judges a reply after the end of the data, and reports
@@ -524,7 +529,7 @@ func (e *engine) judgeFinal(t *txn, r Reply) (more bool) {
 	}
 	e.s.debugData(r)
 	t.final = append(t.final, r)
-	if !e.s.lmtp {
+	if !e.s.proto().perRecipient {
 		t.done = true
 		if r.Code != 250 {
 			e.refuse(t, r, &DataError{ResponseError(r)})
@@ -549,11 +554,5 @@ func (e *engine) judgeFinal(t *txn, r Reply) (more bool) {
 // outcome is what Sendmail returns for t.
 func (e *engine) outcome(t *txn) (map[string]Reply, error) {
 	t.o.noteFinal(t)
-	if e.s.lmtp {
-		return e.s.lmtpOutcome(t)
-	}
-	if t.err != nil {
-		return nil, t.err
-	}
-	return t.refused, nil
+	return e.s.proto().outcome(e.s, t)
 }

@@ -31,7 +31,7 @@ type LMTP struct {
 // the host.
 func NewLMTP(opts ...Option) *LMTP {
 	s := New(opts...)
-	s.lmtp = true
+	s.protocol = lmtpProtocol
 	return &LMTP{s}
 }
 
@@ -157,10 +157,10 @@ func (e *LMTPDeliveryError) Unwrap() error { return e.Err }
 func (e *LMTPDeliveryError) Is(target error) bool { return target == ErrSMTP }
 
 // lmtpOutcome turns a transaction's replies into LMTP's results (see
-// LMTP.Sendmail). Failures before the data are SMTP's, returned as they
+// LMTP.Sendmail): the outcome of [lmtpProtocol]. Failures before the data are SMTP's, returned as they
 // are; so is a failure while the data was being sent, since no reply for
 // any recipient can have been given then.
-func (s *SMTP) lmtpOutcome(t *txn) (map[string]Reply, error) {
+func lmtpOutcome(s *SMTP, t *txn) (map[string]Reply, error) {
 	if t.err != nil {
 		if !t.unknown {
 			return nil, t.err

@@ -181,15 +181,11 @@ func (s *SMTP) sendmail(ctx context.Context, from string, to []string, b *body, 
 	if err := s.EhloOrHeloIfNeeded(); err != nil {
 		return nil, err
 	}
-	e, err := s.buildEnvelope(from, to, b.size, o)
-	if err != nil {
-		return nil, err
-	}
 	x := &oneTxn{}
-	x.t[0] = txn{from: from, to: to, b: b, o: o, e: e}
+	x.t[0] = txn{from: from, to: to, b: b, o: o}
 	x.txs[0] = &x.t[0]
 	eng := x.engine()
-	s.initEngine(eng, false)
+	s.initEngine(eng)
 	eng.run(x.txs[:])
 	return eng.outcome(&x.t[0])
 }
@@ -212,12 +208,13 @@ func (x *oneTxn) engine() *engine {
 }
 
 // envelope holds the command lines of a transaction, built and checked
-// before any is sent.
+// before any is sent, and the encoding they are checked in: "utf-8" when
+// the transaction uses SMTPUTF8, "ascii" otherwise. The encoding is the
+// transaction's own, never what an earlier one left on the client.
 type envelope struct {
-	from  string
 	mail  string   // MAIL's argument
-	to    []string // the recipients as given
 	rcpts []string // RCPT's argument for each
+	enc   string
 }
 
 // buildEnvelope applies Sendmail's option rules and checks every line.
@@ -234,18 +231,22 @@ func (s *SMTP) buildEnvelope(from string, to []string, size int, o *sendOptions)
 		opts = append(opts, o.mail...)
 	}
 	opts = append(opts, status.mail...)
-	e := &envelope{from: from, to: to, rcpts: make([]string, len(to))}
-	if e.mail, err = s.mailArgs(from, opts); err != nil {
+	e := &envelope{rcpts: make([]string, len(to)), enc: "ascii"}
+	var utf8 bool
+	if e.mail, utf8, err = s.mailArgs(from, opts); err != nil {
 		return nil, err
 	}
-	if err = s.checkCommand(verbMail, e.mail); err != nil {
+	if utf8 {
+		e.enc = "utf-8"
+	}
+	if err = checkCommand(verbMail, e.mail, e.enc); err != nil {
 		return nil, err
 	}
 	for i, rcpt := range to {
 		if e.rcpts[i], err = s.rcptArgs(rcpt, status.rcptParams(i)); err != nil {
 			return nil, err
 		}
-		if err = s.checkCommand(verbRcpt, e.rcpts[i]); err != nil {
+		if err = checkCommand(verbRcpt, e.rcpts[i], e.enc); err != nil {
 			return nil, err
 		}
 	}

@@ -235,7 +235,7 @@ func TestZeroValue(t *testing.T) {
 	require.ErrorAs(t, err, &sd)
 	assert.Equal(t, "smtplib: not connected: use Dial or Connect first", err.Error())
 	assert.Equal(t, SMTPPort, unconnected.defaultPort())
-	assert.Equal(t, "ehlo", unconnected.greetVerb())
+	assert.Equal(t, "ehlo", unconnected.proto().greetVerb)
 }
 
 // TestCredentialsNeverPrint: after Login, no fmt verb shows the password,

@@ -19,6 +19,7 @@ type wr struct {
 	flush  bool
 	hold   bool
 	redact bool
+	enc    string // the command encoding to check in; "": CommandEncoding
 }
 
 // wrCommand writes a command on its own: flushed, and closing the client
