@@ -59,7 +59,7 @@ type SMTP struct {
 	conn        net.Conn
 	br          *bufio.Reader
 	bw          *bufio.Writer
-	host        string // the host dialled, for TLS names and the loopback test
+	host        string    // the host dialled, for TLS names and the loopback test
 	protocol    *protocol // SMTP's or LMTP's; nil is SMTP
 	implicitTLS bool
 	isTLS       bool
