@@ -63,7 +63,7 @@ func dsnEnvelope(envID, original string, smtputf8 bool) (*envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.buildEnvelope("s@example.com", []string{"a@example.com"}, -1, o)
+	return s.buildEnvelope("s@example.com", []string{"a@example.com"}, &body{size: -1}, o)
 }
 
 // No value given to a DSN option can add a parameter or a command: it is

@@ -120,7 +120,7 @@ func (e *engine) run(txs []*txn) {
 			t.err = e.notReached()
 			continue
 		}
-		if t.e, t.err = e.s.buildEnvelope(t.from, t.to, t.b.size, t.o); t.err != nil {
+		if t.e, t.err = e.s.buildEnvelope(t.from, t.to, t.b, t.o); t.err != nil {
 			continue
 		}
 		// CommandEncoding reports the encoding of the transaction under

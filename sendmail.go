@@ -2,8 +2,10 @@ package smtplib
 
 import (
 	"context"
+	"encoding/binary"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // Sendmail sends msg from the envelope sender from to each of the
@@ -94,6 +96,37 @@ type body struct {
 	b    []byte
 	r    io.Reader
 	size int
+}
+
+// eightBit reports whether the message, known before MAIL, has a byte
+// over 127, for which RFC 6152 wants BODY=8BITMIME declared. A stream is
+// not read ahead: it is sent as the caller's options say.
+func (b *body) eightBit() bool {
+	p := b.b
+	for len(p) >= 8 {
+		if binary.LittleEndian.Uint64(p)&0x8080808080808080 != 0 {
+			return true
+		}
+		p = p[8:]
+	}
+	for _, c := range p {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// hasParam reports whether options hold the ESMTP parameter name
+// ("body" for "BODY=7BIT"), case ignored.
+func hasParam(options []string, name string) bool {
+	for _, o := range options {
+		key, _, _ := strings.Cut(o, "=")
+		if strings.EqualFold(key, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // writeTo passes the whole body through w. A message in memory goes from
@@ -218,17 +251,21 @@ type envelope struct {
 }
 
 // buildEnvelope applies Sendmail's option rules and checks every line.
-func (s *SMTP) buildEnvelope(from string, to []string, size int, o *sendOptions) (*envelope, error) {
+func (s *SMTP) buildEnvelope(from string, to []string, b *body, o *sendOptions) (*envelope, error) {
 	status, err := o.statusParams(s, to)
 	if err != nil {
 		return nil, err
 	}
 	var opts []string
 	if s.DoesESMTP {
-		if s.HasExtn("size") && size >= 0 {
-			opts = append(opts, "size="+strconv.Itoa(size))
+		if s.HasExtn("size") && b.size >= 0 {
+			opts = append(opts, "size="+strconv.Itoa(b.size))
 		}
 		opts = append(opts, o.mail...)
+		if s.HasExtn("8bitmime") && b.eightBit() && !hasParam(o.mail, "body") {
+			// RFC 6152 section 3: 8-bit data goes with BODY=8BITMIME.
+			opts = append(opts, "BODY=8BITMIME")
+		}
 	}
 	opts = append(opts, status.mail...)
 	e := &envelope{rcpts: make([]string, len(to)), enc: "ascii"}

@@ -278,3 +278,70 @@ func TestSendmailLargeFromMemory(t *testing.T) {
 		})
 	}
 }
+
+// TestSendmailBody8BitMIME checks RFC 6152's rule for data known before
+// MAIL: 8-bit bytes to a server that offers 8BITMIME go with BODY=8BITMIME,
+// unless the caller gave a BODY parameter; 7-bit data, a server without
+// 8BITMIME and a stream (sent as the caller says) get none.
+func TestSendmailBody8BitMIME(t *testing.T) {
+	eight := []byte("Subject: caf\xc3\xa9\r\n\r\ncaf\xc3\xa9\r\n")
+	seven := []byte("Subject: cafe\r\n\r\ncafe\r\n")
+	tests := []struct {
+		name  string
+		ext   []string
+		send  func(c *SMTP) error
+		param string // the BODY parameter expected on MAIL, "" for none
+	}{
+		{"8-bit bytes", []string{"8BITMIME"}, func(c *SMTP) error {
+			_, err := c.Sendmail("s@example.com", []string{"r@example.com"}, eight)
+			return err
+		}, "BODY=8BITMIME"},
+		{"8-bit past the first word", []string{"8BITMIME"}, func(c *SMTP) error {
+			_, err := c.Sendmail("s@example.com", []string{"r@example.com"}, append([]byte("Subject: long enough\r\n\r\n"), 0xe9))
+			return err
+		}, "BODY=8BITMIME"},
+		{"the caller's BODY", []string{"8BITMIME"}, func(c *SMTP) error {
+			_, err := c.Sendmail("s@example.com", []string{"r@example.com"}, eight, MailOptions("body=7BIT"))
+			return err
+		}, "body=7BIT"},
+		{"7-bit bytes", []string{"8BITMIME"}, func(c *SMTP) error {
+			_, err := c.Sendmail("s@example.com", []string{"r@example.com"}, seven)
+			return err
+		}, ""},
+		{"no 8BITMIME", nil, func(c *SMTP) error {
+			_, err := c.Sendmail("s@example.com", []string{"r@example.com"}, eight)
+			return err
+		}, ""},
+		{"a stream", []string{"8BITMIME"}, func(c *SMTP) error {
+			_, err := c.SendmailReader("s@example.com", []string{"r@example.com"}, bytes.NewReader(eight))
+			return err
+		}, ""},
+		{"a batch", []string{"8BITMIME"}, func(c *SMTP) error {
+			rs, err := c.SendBatch(context.Background(), []Mail{{From: "s@example.com", To: []string{"r@example.com"}, Data: eight}})
+			if err == nil {
+				err = rs[0].Err
+			}
+			return err
+		}, "BODY=8BITMIME"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(tt.ext...))
+			c := robustDial(t, srv)
+			require.NoError(t, tt.send(c))
+			msgs := srv.Messages()
+			require.Len(t, msgs, 1)
+			var body []string
+			for _, o := range msgs[0].MailOptions {
+				if strings.HasPrefix(strings.ToLower(o), "body=") {
+					body = append(body, o)
+				}
+			}
+			if tt.param == "" {
+				assert.Empty(t, body)
+			} else {
+				assert.Equal(t, []string{tt.param}, body)
+			}
+		})
+	}
+}

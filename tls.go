@@ -69,3 +69,15 @@ func (s *SMTP) handshake(ctx context.Context, conn net.Conn, cfg *tls.Config) (*
 	}
 	return tc, nil
 }
+
+// TLSConnectionState returns the state of the connection's TLS session
+// (the version, the cipher suite, the server's certificates), and false
+// when the connection is not encrypted or the client is not connected, as
+// net/smtp's TLSConnectionState does.
+func (s *SMTP) TLSConnectionState() (tls.ConnectionState, bool) {
+	tc, ok := s.getConn().(*tls.Conn)
+	if !ok {
+		return tls.ConnectionState{}, false
+	}
+	return tc.ConnectionState(), true
+}

@@ -20,9 +20,16 @@ import (
 func TestStartTLS(t *testing.T) {
 	srv := newAuthServer(t, smtptest.WithSTARTTLS(), smtptest.WithAuth("PLAIN"))
 	c := dialTest(t, srv)
+	_, ok := c.TLSConnectionState()
+	assert.False(t, ok, "no TLS before STARTTLS")
 	r, err := c.StartTLS(srv.TLSConfig())
 	require.NoError(t, err)
 	assert.Equal(t, Reply{220, "2.0.0 Ready to start TLS"}, r)
+	state, ok := c.TLSConnectionState()
+	require.True(t, ok)
+	assert.True(t, state.HandshakeComplete)
+	assert.GreaterOrEqual(t, state.Version, uint16(tls.VersionTLS12))
+	require.NotEmpty(t, state.PeerCertificates)
 
 	// What the server said in clear is forgotten (RFC 3207 section 4.2).
 	assert.True(t, c.isTLS)
@@ -33,7 +40,7 @@ func TestStartTLS(t *testing.T) {
 	assert.False(t, c.DoesESMTP)
 	assert.False(t, c.heloDone)
 	assert.False(t, c.ehloDone)
-	_, ok := c.conn.(*tls.Conn)
+	_, ok = c.conn.(*tls.Conn)
 	assert.True(t, ok, "the client talks through the TLS connection")
 
 	// Login greets again, over TLS, where STARTTLS is no longer offered.
@@ -46,6 +53,8 @@ func TestStartTLS(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Quit()
 	require.NoError(t, err)
+	_, ok = c.TLSConnectionState()
+	assert.False(t, ok, "not connected after QUIT")
 
 	require.NoError(t, srv.WaitSessions(1, 10*time.Second))
 	assert.Equal(t, 2, strings.Count(srv.Transcript(), "C: ehlo client.example"))
