@@ -63,6 +63,7 @@ type txn struct {
 	lastSeq  int     // the sequence number of the last reply it awaits
 	unknown  bool    // the connection was lost after the end of the data left, before every reply after it
 	done     bool    // every reply of the transaction was read
+	written  bool    // every command of it that will be written was
 	err      error   // why the transaction failed, once it has
 
 	// Room for the usual case, one recipient and one reply after the data,
@@ -71,7 +72,9 @@ type txn struct {
 	acceptedBuf [1]string
 }
 
-// engine runs transactions over one client. It lives for one call.
+// engine runs transactions over one client: for one call of Sendmail or
+// SendBatch, or, for a connection of a [Pool], for the connection's life,
+// transactions joining it as they come.
 type engine struct {
 	s        *SMTP
 	window   int  // replies that may be outstanding before one is read
@@ -80,7 +83,12 @@ type engine struct {
 	head     int    // queue[head:] are the replies not read yet
 	base     int    // the sequence number of queue[0]
 	synced   int    // replies numbered below it were read while the session was known in step
-	txs      []*txn // the transactions of the run
+	txs      []*txn // the transactions begun, but for those told done to onDone
+	// onDone, when set, is given each transaction once its outcome is
+	// known, in the order they were begun, and the transaction is then
+	// forgotten: a pool connection tells each caller as soon as its own
+	// replies are read.
+	onDone func(t *txn)
 	rset     bool   // a RSET is owed before the next transaction, or at the end
 	// dataRefused is the reply to a DATA that was not answered 354: the
 	// server still holds that envelope, so a transaction after it starts
@@ -114,14 +122,32 @@ func (e *engine) pending() int  { return len(e.queue) - e.head }
 // run sends the transactions in order. Each one's outcome is left in it;
 // e.err tells whether the connection survived.
 func (e *engine) run(txs []*txn) {
-	e.txs = txs
 	for _, t := range txs {
-		if e.err != nil {
-			t.err = e.notReached()
-			continue
+		e.begin(t)
+	}
+	e.settle()
+	e.checkLeftover()
+	for _, t := range txs {
+		if t.err == nil && !t.done && e.err != nil {
+			t.err = e.err
 		}
+	}
+	if e.rset && e.err == nil {
+		e.s.rsetQuietly()
+	}
+}
+
+// begin starts t: its envelope is built and checked, and its commands
+// written as far as the window and its replies allow.
+func (e *engine) begin(t *txn) {
+	e.txs = append(e.txs, t)
+	t.lastSeq = -1
+	switch {
+	case e.err != nil:
+		t.err = e.notReached()
+	default:
 		if t.e, t.err = e.s.buildEnvelope(t.from, t.to, t.b, t.o); t.err != nil {
-			continue
+			break
 		}
 		// CommandEncoding reports the encoding of the transaction under
 		// way; it does not steer it.
@@ -130,20 +156,59 @@ func (e *engine) run(txs []*txn) {
 		t.final, t.accepted = t.finalBuf[:0], t.acceptedBuf[:0]
 		e.send(t)
 	}
-	e.settle()
-	if e.err == nil && e.s.br != nil && e.s.br.Buffered() > 0 {
-		// A reply beyond the last one asked for: some reply read since
-		// the session was last known in step may belong to another
-		// command than the one it was taken for.
+	t.written = true
+	e.notify()
+}
+
+// checkLeftover looks, once every reply asked for is in, for bytes
+// beyond them: a reply nobody asked for means some reply read since the
+// session was last known in step may belong to another command than the
+// one it was taken for.
+func (e *engine) checkLeftover() {
+	if e.err == nil && e.pending() == 0 && e.s.br != nil && e.s.br.Buffered() > 0 {
 		e.outOfStep(e.s.strayFound())
 	}
-	for _, t := range txs {
+}
+
+// complete reports whether t's outcome is known: every command of it
+// written, and every reply to them read or never to come.
+func (e *engine) complete(t *txn) bool {
+	return t.written && (e.err != nil || e.answered() > t.lastSeq)
+}
+
+// notify gives onDone the transactions whose outcome is known, in order.
+// The last reply in is first checked for a stray after it, so that no
+// transaction is told delivered on a reply that belongs to another
+// command, when that can be known.
+func (e *engine) notify() {
+	if e.onDone == nil {
+		return
+	}
+	if e.pending() == 0 {
+		e.checkLeftover()
+	}
+	n := 0
+	for n < len(e.txs) && e.complete(e.txs[n]) {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	done := e.txs[:n]
+	e.txs = e.txs[n:]
+	for _, t := range done {
 		if t.err == nil && !t.done && e.err != nil {
 			t.err = e.err
 		}
+		e.onDone(t)
 	}
-	if e.rset && e.err == nil {
-		e.s.rsetQuietly()
+}
+
+// progress sends what is buffered and reads one reply, for a pool
+// connection whose driver waits for its own outcome.
+func (e *engine) progress() {
+	if e.err == nil && e.pending() > 0 && e.flushGroup() {
+		e.readOne()
 	}
 }
 
@@ -406,6 +471,7 @@ func (e *engine) readOne() {
 		e.base += e.head
 		e.queue, e.head = e.queue[:0], 0
 	}
+	e.notify()
 }
 
 // end marks the connection as failed with err, which has closed the client,
@@ -430,6 +496,7 @@ func (e *engine) end(err error, lost bool) {
 	}
 	e.base += len(e.queue)
 	e.queue, e.head = e.queue[:0], 0
+	e.notify()
 }
 
 // refuse ends t with err after the server's reply r. This is where "a 421

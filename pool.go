@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,20 +47,30 @@ func WithIdleTimeout(d time.Duration) PoolOption {
 // was not sent.
 var ErrPoolClosed = errors.New("smtplib: the pool is closed")
 
-// maxPoolBatch bounds the mails one connection takes from the queue at a
-// time, so that a long queue is shared among the connections.
-const maxPoolBatch = 256
+// A connection's pipeline holds at most poolWindow mails, and data of at
+// most poolWindowBytes (with the mail that passes it), begun and not
+// answered: enough to keep a connection busy across a long round trip,
+// little enough that a caller waits behind a window of others at most,
+// and that a connection that turns out slow or dead holds few mails.
+const (
+	poolWindow      = 32
+	poolWindowBytes = 4 << 20
+)
 
 // Pool sends mails for concurrent callers over up to a given number of
 // connections, each made by the dial function given to [NewPool].
 //
-// A caller that finds a connection free sends its mail itself, on its own
-// goroutine, as a one-mail [SMTP.SendBatch]: the pool adds no hand-off
-// between goroutines. Callers that find every connection busy wait in a
-// queue; the connection that becomes free next takes the queued mails
-// together (up to 256) and sends them as one SendBatch, so that with
-// PIPELINING they share its round trips. The caller of the first of them
-// sends the batch, and gives the others their results.
+// Each connection is a continuous pipeline: a mail joins it behind the
+// data already sent, whatever is in flight (with PIPELINING; without it,
+// one transaction at a time), and its caller gets its [Result] as soon as
+// the mail's own replies are read. A caller that finds a connection with
+// nothing in flight sends its mail itself, on its own goroutine, with no
+// hand-off; otherwise, while the pool is under its size, it makes a new
+// connection; otherwise its mail waits in one queue, first come first
+// served, and joins the pipeline of the first connection with room (at
+// most 32 mails and 4 MiB of data in flight on each). The caller driving
+// a connection reads its replies; when its own result is in, the caller
+// whose result comes next takes over.
 //
 // A connection is replaced when the server answered 421, when it was lost
 // or a context ended it, and after [WithMaxMessagesPerConn] mails; one idle
@@ -72,57 +81,83 @@ const maxPoolBatch = 256
 // result; a mail refused, or whose delivery is unknown, never is. A Pool
 // is safe for use by many goroutines; [Pool.Close] ends it, and returns
 // once every connection is closed.
+//
+// A reply nobody asked for is found when a connection's replies are all
+// in (see [ErrOutOfStep]); the mails answered before it on that connection
+// have had their results already.
 type Pool struct {
 	dial func(ctx context.Context) (*SMTP, error)
 	cfg  poolConfig
 
 	mu     sync.Mutex
-	free   []*poolConn // connections with nothing to send; the last was used last
-	open   int         // connections open or being dialled, free or not
-	queue  []*poolReq  // mails waiting for a connection
+	free   []*poolConn // connections with nothing in flight; the last was used last
+	open   int         // places taken: connections open or being dialled
+	queue  []*poolReq  // mails waiting for a connection, in order
 	closed bool
-	busy   map[*poolConn]struct{} // connections sending, for CloseContext to abort
+	busy   map[*poolConn]struct{} // connections with a driver, for CloseContext to abort
 	// closing bounds the QUITs of connections given back after Close:
 	// CloseContext's context, or Background.
 	closing context.Context
 	hurried bool // CloseContext's context ended: no connection sends again
-	// wg counts connections in use (by a caller, or being closed): Close
-	// waits for them.
+	// wg counts the places in use (by a driver, or a connection being
+	// closed): Close waits for them.
 	wg      sync.WaitGroup
 	running atomic.Int32 // goroutines of the pool closing a connection, for the tests
 }
 
-// poolConn is one of the pool's connections.
+// poolConn is one of the pool's connections, with the engine that stays
+// with it, so that mails join its pipeline as they come.
 type poolConn struct {
 	c     *SMTP
-	sent  int         // mails it has carried
-	last  time.Time   // when it last became free
-	timer *time.Timer // closes it once idle; nil until it is first free
-	armed bool        // the timer is set
-	free  bool        // it is in Pool.free
+	e     engine
+	reqs  []*poolReq // the mails begun on it and not yet answered, in order
+	bytes int        // their data, as far as known
+	sent  int        // mails begun on it
+	// live counts the mails in flight whose callers have not given up;
+	// when none is left the connection's context ends, so that callers
+	// who all gave up do not wait for it.
+	live   int
+	ctx    context.Context
+	cancel context.CancelFunc
+	// inflight counts the mails in reqs, for gaveUp, under Pool.mu.
+	inflight int
+	// driver is the caller driving the connection, which keeps its own
+	// result rather than being sent it.
+	driver *poolReq
+	// resend holds the mails to send again on a new connection, once
+	// this one failed.
+	resend []*poolReq
+	last   time.Time   // when it last became free
+	timer  *time.Timer // closes it once idle; nil until it is first free
+	armed  bool        // the timer is set
+	free   bool        // it is in Pool.free
 }
 
-// poolReq is one caller's mail and where its result goes.
+// poolReq is one caller's mail, its transaction, and where its result or
+// the connection to drive reaches it.
 type poolReq struct {
-	ctx context.Context
-	m   Mail
-	res chan Result
-	// lead is given to the first mail of a batch taken from the queue: a
-	// connection (nil: a free place for one, to dial) and the batch, which
-	// that mail's caller sends.
-	lead chan poolLead
-	// For a mail sent alone: its batch and the list SendBatch takes,
-	// without allocations of their own.
-	alone [1]*poolReq
-	mails [1]Mail
-	// resent is set once the mail was sent again after a connection
+	ctx  context.Context
+	m    Mail
+	ev   chan poolEvent // made when the caller has to wait
+	t    txn
+	b    body
+	o    *sendOptions
+	stop func() bool // stops the watch on ctx
+	// resent is set once the mail is to be sent again after a connection
 	// failed to carry it: it is never sent a third time.
 	resent bool
+	done   bool
+	res    Result
 }
 
-type poolLead struct {
+// poolEvent reaches a waiting caller: its result, or a connection to
+// drive (pc nil: a place to make a connection in), with its mail to begin
+// on it if it has not been yet.
+type poolEvent struct {
+	res   Result
 	pc    *poolConn
-	batch []*poolReq
+	drive bool
+	begin bool
 }
 
 // NewPool returns a pool that makes its connections with dial, which must
@@ -140,12 +175,14 @@ func NewPool(dial func(ctx context.Context) (*SMTP, error), opts ...PoolOption) 
 // Send sends m over one of the pool's connections and returns its
 // [Result], as [SMTP.SendBatch] reports it. A ctx that ends while m waits
 // for a connection returns at once with an error wrapping ctx.Err(), and m
-// is not sent; once a connection has taken m, ctx bounds the sending only
-// when m is sent alone or every mail sent with it was given up, and Send
-// waits for the result, which says what became of m.
+// is not sent; once m has joined a connection's pipeline, Send waits for
+// its result, which says what became of m, and ctx ends the connection
+// only if the callers of every mail in flight on it have given up.
 func (p *Pool) Send(ctx context.Context, m Mail) Result {
 	req := &poolReq{ctx: ctx, m: m}
-	req.alone[0] = req
+	if err := req.prepare(); err != nil {
+		return Result{Err: err}
+	}
 	p.mu.Lock()
 	switch {
 	case p.closed:
@@ -156,41 +193,398 @@ func (p *Pool) Send(ctx context.Context, m Mail) Result {
 		p.free = p.free[:len(p.free)-1]
 		pc.free = false
 		p.wg.Add(1)
+		p.drivenLocked(pc, true)
 		p.mu.Unlock()
-		return p.deliver(pc, req.alone[:], req)
+		return p.drive(pc, req, true)
 	case p.open < p.cfg.size:
 		p.open++
 		p.wg.Add(1)
 		p.mu.Unlock()
-		return p.deliver(nil, req.alone[:], req)
+		return p.drive(nil, req, true)
 	}
-	req.res = make(chan Result, 1)
-	req.lead = make(chan poolLead, 1)
+	req.ev = make(chan poolEvent, 1)
 	p.queue = append(p.queue, req)
 	p.mu.Unlock()
-	select {
-	case r := <-req.res:
-		return r
-	case l := <-req.lead:
-		return p.deliver(l.pc, l.batch, req)
-	case <-ctx.Done():
+	for {
+		select {
+		case ev := <-req.ev:
+			if !ev.drive {
+				return ev.res
+			}
+			return p.drive(ev.pc, req, ev.begin)
+		case <-ctx.Done():
+		}
+		p.mu.Lock()
+		for i, q := range p.queue {
+			if q == req {
+				p.queue = append(p.queue[:i], p.queue[i+1:]...)
+				p.mu.Unlock()
+				return Result{Err: fmt.Errorf("smtplib: not sent: no connection was free in time: %w", ctx.Err())}
+			}
+		}
+		p.mu.Unlock()
+		// A connection has taken m: its result will come, or the
+		// connection to drive.
+		ctx = context.Background()
 	}
+}
+
+// prepare checks the mail's options and makes its transaction, before it
+// waits for a connection.
+func (req *poolReq) prepare() error {
+	o, err := collectSendOptions("Send", req.m.Options, true)
+	if err != nil {
+		return err
+	}
+	req.o = o
+	req.b = body{b: req.m.Data, size: len(req.m.Data)}
+	return nil
+}
+
+// drive drives pc for self's caller: it begins self's mail on it when
+// begin says so (after making a connection, when pc is nil), then reads
+// the connection's replies, beginning the mails that wait between two,
+// until self's result is in; then it hands the connection on and returns
+// that result.
+func (p *Pool) drive(pc *poolConn, self *poolReq, begin bool) Result {
+	if pc == nil {
+		if pc = p.connectFor(self, nil); pc == nil {
+			return self.res
+		}
+	}
+	pc.driver = self
+	stop := pc.c.bind(pc.ctx)
+	if begin {
+		if err := self.ctx.Err(); err != nil {
+			// Its caller gave up before the mail could begin: the
+			// connection serves the mails that wait.
+			p.answer(self, self, Result{Err: fmt.Errorf("smtplib: not sent: %w", err)})
+		} else {
+			p.begin(pc, self)
+		}
+	}
+	for {
+		p.take(pc)
+		if pc.e.err != nil {
+			stop()
+			if pc = p.replace(pc, self); pc == nil {
+				return self.res
+			}
+			pc.driver = self
+			stop = pc.c.bind(pc.ctx)
+			continue
+		}
+		if self.done {
+			stop()
+			p.handOn(pc)
+			return self.res
+		}
+		pc.e.progress()
+	}
+}
+
+// connectFor makes a connection in the place self holds, greets and sets
+// up its pipeline, and begins on it the mails in again, which a failed
+// connection is to send again. On failure it gives them, and self unless
+// self has its result, the error, gives up the place and returns nil.
+func (p *Pool) connectFor(self *poolReq, again []*poolReq) *poolConn {
+	ctx := self.ctx
+	if self.done && len(again) > 0 {
+		ctx = again[0].ctx
+	}
+	reqs := again
+	if !self.done && !contains(again, self) {
+		reqs = append(reqs, self)
+	}
+	c, err := p.dial(ctx)
+	if err == nil {
+		if err = c.EhloOrHeloIfNeeded(); err != nil && errors.Is(err, ErrNotSent) && !resent(reqs) {
+			// Made, and found closed before its first command: the mails
+			// are not sent, and go once more, on another connection.
+			c.Close()
+			for _, req := range reqs {
+				req.resent, req.res = true, Result{Err: err}
+			}
+			if c, err = p.dial(ctx); err == nil {
+				err = c.EhloOrHeloIfNeeded()
+			}
+		}
+	}
+	if err != nil {
+		if c != nil {
+			c.Close()
+		}
+		for _, req := range reqs {
+			res := Result{Err: err}
+			if req.resent && req.res.Err != nil {
+				// Still not sent, for the reason the first connection
+				// gave.
+				res.Err = fmt.Errorf("%w; sending it again on a new connection failed: %w", req.res.Err, err)
+			}
+			p.answer(req, self, res)
+		}
+		p.lose()
+		return nil
+	}
+	pc := &poolConn{c: c, driver: self}
+	pc.ctx, pc.cancel = context.WithCancel(context.Background())
+	c.initEngine(&pc.e)
+	pc.e.onDone = func(t *txn) { p.done(pc, t) }
 	p.mu.Lock()
-	for i, q := range p.queue {
-		if q == req {
-			p.queue = append(p.queue[:i], p.queue[i+1:]...)
+	p.drivenLocked(pc, true)
+	p.mu.Unlock()
+	for _, req := range again {
+		p.begin(pc, req)
+	}
+	return pc
+}
+
+// resent reports whether any of reqs was sent once more already.
+func resent(reqs []*poolReq) bool {
+	for _, r := range reqs {
+		if r.resent {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(reqs []*poolReq, r *poolReq) bool {
+	for _, q := range reqs {
+		if q == r {
+			return true
+		}
+	}
+	return false
+}
+
+// drivenLocked records pc as having a driver, or not; p.mu is held.
+func (p *Pool) drivenLocked(pc *poolConn, driven bool) {
+	if !driven {
+		delete(p.busy, pc)
+		return
+	}
+	if p.busy == nil {
+		p.busy = map[*poolConn]struct{}{}
+	}
+	p.busy[pc] = struct{}{}
+	if p.hurried {
+		// CloseContext has given up on the pool's connections: this one
+		// sends nothing, and its mails are not sent.
+		pc.c.Close()
+	}
+}
+
+// begin joins req's mail to pc's pipeline.
+func (p *Pool) begin(pc *poolConn, req *poolReq) {
+	req.t = txn{from: req.m.From, to: req.m.To, b: &req.b, o: req.o}
+	pc.reqs = append(pc.reqs, req)
+	pc.bytes += max(req.b.size, 0)
+	pc.sent++
+	p.mu.Lock()
+	pc.inflight++
+	pc.live++
+	p.mu.Unlock()
+	req.stop = nil
+	if req.ctx.Done() != nil {
+		req.stop = context.AfterFunc(req.ctx, func() { p.gaveUp(pc) })
+	}
+	pc.e.begin(&req.t)
+}
+
+// gaveUp runs when the caller of a mail in flight on pc gives up: when no
+// caller with a mail in flight is left, the connection's context ends,
+// and with it the connection.
+func (p *Pool) gaveUp(pc *poolConn) {
+	p.mu.Lock()
+	pc.live--
+	end := pc.live == 0 && pc.inflight > 0
+	p.mu.Unlock()
+	if end {
+		pc.cancel()
+	}
+}
+
+// take begins the mails waiting in the pool's queue on pc while it has
+// room, as its driver passes between two replies.
+func (p *Pool) take(pc *poolConn) {
+	for pc.e.err == nil && len(pc.reqs) < poolWindow && pc.bytes < poolWindowBytes &&
+		(p.cfg.perConn == 0 || pc.sent < p.cfg.perConn) {
+		p.mu.Lock()
+		if len(p.queue) == 0 || p.closed {
 			p.mu.Unlock()
-			return Result{Err: fmt.Errorf("smtplib: not sent: no connection was free in time: %w", ctx.Err())}
+			return
+		}
+		req := p.queue[0]
+		p.queue = p.queue[1:]
+		p.mu.Unlock()
+		if err := req.ctx.Err(); err != nil {
+			req.ev <- poolEvent{res: Result{Err: fmt.Errorf("smtplib: not sent: %w", err)}}
+			continue
+		}
+		p.begin(pc, req)
+	}
+}
+
+// done is pc's engine telling that t's outcome is known: its caller gets
+// its result, unless the connection failed to carry the mail, which then
+// waits to be sent again on a new connection.
+func (p *Pool) done(pc *poolConn, t *txn) {
+	req := pc.reqs[0]
+	pc.reqs = pc.reqs[1:]
+	pc.bytes -= max(req.b.size, 0)
+	p.mu.Lock()
+	pc.inflight--
+	if req.stop == nil || req.stop() {
+		pc.live--
+	}
+	p.mu.Unlock()
+	var res Result
+	res.Refused, res.Err = pc.e.outcome(t)
+	res.Reply, _ = t.finalReply()
+	if errors.Is(res.Err, ErrNotSent) && !req.resent && req.ctx.Err() == nil {
+		req.resent, req.res = true, res
+		pc.resend = append(pc.resend, req)
+		return
+	}
+	p.answer(req, pc.driver, res)
+}
+
+// answer gives req its result: the driver keeps its own, the others get
+// theirs through their channel.
+func (p *Pool) answer(req, driver *poolReq, res Result) {
+	req.res, req.done = res, true
+	if req != driver {
+		req.ev <- poolEvent{res: res}
+	}
+}
+
+// replace handles the failure of pc's connection: it is closed, and its
+// place taken by a new connection when mails are to be sent again on one
+// (self's among them, perhaps) or are waiting; replace returns the new
+// connection, or nil when self is done and the place was given up.
+func (p *Pool) replace(pc *poolConn, self *poolReq) *poolConn {
+	pc.c.Close()
+	pc.cancel()
+	again := pc.resend
+	pc.resend = nil
+	p.mu.Lock()
+	p.drivenLocked(pc, false)
+	p.mu.Unlock()
+	if len(again) == 0 && self.done {
+		p.lose()
+		return nil
+	}
+	return p.connectFor(self, again)
+}
+
+// handOn passes pc on once its driver has its result: to the caller whose
+// result comes next, when mails are in flight; to the first waiting mail
+// when there are none but mails wait; otherwise pc goes back to the free
+// list, or is retired after its share of mails.
+func (p *Pool) handOn(pc *poolConn) {
+	p.mu.Lock()
+	if len(pc.reqs) > 0 {
+		next := pc.reqs[0]
+		p.mu.Unlock()
+		next.ev <- poolEvent{pc: pc, drive: true}
+		return
+	}
+	p.drivenLocked(pc, false)
+	if p.cfg.perConn > 0 && pc.sent >= p.cfg.perConn {
+		p.mu.Unlock()
+		p.retire(pc)
+		return
+	}
+	if p.closed {
+		p.open--
+		ctx := p.closing
+		p.mu.Unlock()
+		quit(ctx, pc.c)
+		p.wg.Done()
+		return
+	}
+	if len(p.queue) > 0 {
+		req := p.queue[0]
+		p.queue = p.queue[1:]
+		p.drivenLocked(pc, true)
+		p.mu.Unlock()
+		req.ev <- poolEvent{pc: pc, drive: true, begin: true}
+		return
+	}
+	pc.free = true
+	pc.last = time.Now()
+	p.free = append(p.free, pc)
+	if !pc.armed {
+		pc.armed = true
+		if pc.timer == nil {
+			pc.timer = time.AfterFunc(p.cfg.idle, func() { p.expire(pc) })
+		} else {
+			pc.timer.Reset(p.cfg.idle)
 		}
 	}
 	p.mu.Unlock()
-	// A connection has taken m: its result will come, or the batch to send.
-	select {
-	case r := <-req.res:
-		return r
-	case l := <-req.lead:
-		return p.deliver(l.pc, l.batch, req)
+	p.wg.Done()
+}
+
+// lose gives up a place whose connection failed, could not be made or was
+// retired: the first mail waiting, if any, gets it to make a new one.
+func (p *Pool) lose() {
+	p.mu.Lock()
+	if len(p.queue) > 0 && !p.closed {
+		req := p.queue[0]
+		p.queue = p.queue[1:]
+		p.mu.Unlock()
+		req.ev <- poolEvent{drive: true, begin: true}
+		return
 	}
+	p.open--
+	p.mu.Unlock()
+	p.wg.Done()
+}
+
+// retire closes pc, which has carried its share of mails, with QUIT in
+// the background, and frees its place for a new connection.
+func (p *Pool) retire(pc *poolConn) {
+	p.running.Add(1)
+	go func() {
+		pc.c.Quit()
+		pc.c.Close()
+		pc.cancel()
+		p.running.Add(-1) // before lose, which may let Close return
+		p.lose()
+	}()
+}
+
+// expire runs when pc's idle timer fires: pc is closed if it is still
+// free and has been for the idle timeout.
+func (p *Pool) expire(pc *poolConn) {
+	p.mu.Lock()
+	if p.closed || !pc.free {
+		pc.armed = false // in use: handOn sets the timer again
+		p.mu.Unlock()
+		return
+	}
+	if left := p.cfg.idle - time.Since(pc.last); left > 0 {
+		pc.timer.Reset(left)
+		p.mu.Unlock()
+		return
+	}
+	pc.armed, pc.free = false, false
+	for i, f := range p.free {
+		if f == pc {
+			p.free = append(p.free[:i], p.free[i+1:]...)
+			break
+		}
+	}
+	p.wg.Add(1) // p.closed is false: Close has not started waiting
+	p.running.Add(1)
+	p.mu.Unlock()
+	pc.c.Quit()
+	pc.c.Close()
+	pc.cancel()
+	p.running.Add(-1) // before lose, which may let Close return
+	p.lose()
 }
 
 // Close closes the pool: mails still waiting for a connection get
@@ -224,7 +618,7 @@ func (p *Pool) CloseContext(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	for _, req := range waiting {
-		req.res <- Result{Err: ErrPoolClosed}
+		req.ev <- poolEvent{res: Result{Err: ErrPoolClosed}}
 	}
 	var quits sync.WaitGroup
 	for _, pc := range free {
@@ -232,6 +626,7 @@ func (p *Pool) CloseContext(ctx context.Context) error {
 		go func() {
 			defer quits.Done()
 			quit(ctx, pc.c)
+			pc.cancel()
 		}()
 	}
 	done := make(chan struct{})
@@ -246,8 +641,8 @@ func (p *Pool) CloseContext(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	// Abort what is left: a QUIT bound to ctx has ended with it, and a
-	// connection still sending is closed under its sender, whose send
-	// then ends at once.
+	// connection still sending is closed under its driver, whose reads
+	// and writes then fail at once.
 	p.mu.Lock()
 	p.hurried = true
 	for pc := range p.busy {
@@ -265,278 +660,4 @@ func quit(ctx context.Context, c *SMTP) {
 	c.Quit()
 	stop()
 	c.Close()
-}
-
-// deliver sends batch over pc, dialling first if pc is nil, gives each
-// other caller its result and returns self's. The connection then goes
-// back to the pool, or is replaced.
-func (p *Pool) deliver(pc *poolConn, batch []*poolReq, self *poolReq) Result {
-	var own Result
-	answer := func(req *poolReq, r Result) {
-		if req == self {
-			own = r
-		} else {
-			req.res <- r
-		}
-	}
-	// Mails whose callers gave up while queued are not sent.
-	live := batch[:0]
-	for _, req := range batch {
-		if err := req.ctx.Err(); err != nil {
-			answer(req, Result{Err: fmt.Errorf("smtplib: not sent: %w", err)})
-			continue
-		}
-		live = append(live, req)
-	}
-	if len(live) == 0 {
-		if pc == nil {
-			p.lose()
-		} else {
-			p.release(pc)
-		}
-		return own
-	}
-	results, pc, _ := p.sendOn(pc, live, self)
-	if pc == nil {
-		// The connection failed. The mails it failed to carry go once
-		// more, on a new connection in its place.
-		var again []*poolReq
-		for i, req := range live {
-			if errors.Is(results[i].Err, ErrNotSent) && !req.resent && req.ctx.Err() == nil {
-				req.resent = true
-				again = append(again, req)
-			} else {
-				answer(req, results[i])
-			}
-		}
-		if len(again) == 0 {
-			p.lose()
-			return own
-		}
-		first := make([]error, len(again))
-		for i, req := range again {
-			first[i] = results[slices.Index(live, req)].Err
-		}
-		live = again
-		var dialErr error
-		results, pc, dialErr = p.sendOn(nil, again, self)
-		if dialErr != nil {
-			// The mails are still not sent, for the reason the first
-			// connection gave.
-			for i := range results {
-				results[i].Err = fmt.Errorf("%w; sending it again on a new connection failed: %w", first[i], dialErr)
-			}
-		}
-		if pc == nil {
-			p.lose()
-		}
-	}
-	// The connection is given back before the callers are answered, so
-	// that a caller sending its next mail finds it free.
-	if pc != nil {
-		p.giveBack(pc)
-	}
-	for i, req := range live {
-		answer(req, results[i])
-	}
-	return own
-}
-
-// sendOn sends reqs over pc as one batch, dialling a connection first if
-// pc is nil, and returns their results in order and the connection, or
-// nil once it failed (closed) or could not be made; dialErr is the dial's
-// failure, which every result then carries. While it sends, the
-// connection is one CloseContext may abort.
-func (p *Pool) sendOn(pc *poolConn, reqs []*poolReq, self *poolReq) (results []Result, _ *poolConn, dialErr error) {
-	ctx, cancel := batchContext(reqs)
-	defer cancel()
-	if pc == nil {
-		c, err := p.dial(ctx)
-		if err != nil {
-			results := make([]Result, len(reqs))
-			for i := range results {
-				results[i].Err = err
-			}
-			return results, nil, err
-		}
-		pc = &poolConn{c: c}
-	}
-	if !p.track(pc, true) {
-		// CloseContext has given up on the pool's connections: this one
-		// sends nothing, and its mails are not sent.
-		pc.c.Close()
-	}
-	mails := self.mails[:]
-	if len(reqs) > 1 || reqs[0] != self {
-		mails = make([]Mail, len(reqs))
-	}
-	for i, req := range reqs {
-		mails[i] = req.m
-	}
-	results, err := pc.c.SendBatch(ctx, mails)
-	p.track(pc, false)
-	pc.sent += len(reqs)
-	if err != nil {
-		pc.c.Close()
-		return results, nil, nil
-	}
-	return results, pc, nil
-}
-
-// track adds pc to the connections sending, or removes it; it reports
-// false when the pool was closed in a hurry (CloseContext's context
-// ended), so that a connection being added must not send.
-func (p *Pool) track(pc *poolConn, sending bool) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !sending {
-		delete(p.busy, pc)
-		return true
-	}
-	if p.hurried {
-		return false
-	}
-	if p.busy == nil {
-		p.busy = map[*poolConn]struct{}{}
-	}
-	p.busy[pc] = struct{}{}
-	return true
-}
-
-// giveBack returns pc, which has just carried mails, to the pool, or
-// retires it after its share.
-func (p *Pool) giveBack(pc *poolConn) {
-	if p.cfg.perConn > 0 && pc.sent >= p.cfg.perConn {
-		p.retire(pc)
-		return
-	}
-	p.release(pc)
-}
-
-// take removes the mails a connection that has carried sent mails may
-// take from the queue; p.mu is held and the queue is not empty.
-func (p *Pool) take(sent int) []*poolReq {
-	n := min(len(p.queue), maxPoolBatch)
-	if p.cfg.perConn > 0 {
-		n = min(n, p.cfg.perConn-sent)
-	}
-	batch := append([]*poolReq(nil), p.queue[:n]...)
-	p.queue = append(p.queue[:0], p.queue[n:]...)
-	return batch
-}
-
-// release gives pc back: to the first mails waiting, or to the free list.
-func (p *Pool) release(pc *poolConn) {
-	p.mu.Lock()
-	if p.closed {
-		p.open--
-		ctx := p.closing
-		p.mu.Unlock()
-		quit(ctx, pc.c)
-		p.wg.Done()
-		return
-	}
-	if len(p.queue) > 0 {
-		batch := p.take(pc.sent)
-		p.mu.Unlock()
-		batch[0].lead <- poolLead{pc, batch} // the connection stays in use
-		return
-	}
-	pc.free = true
-	pc.last = time.Now()
-	p.free = append(p.free, pc)
-	if !pc.armed {
-		pc.armed = true
-		if pc.timer == nil {
-			pc.timer = time.AfterFunc(p.cfg.idle, func() { p.expire(pc) })
-		} else {
-			pc.timer.Reset(p.cfg.idle)
-		}
-	}
-	p.mu.Unlock()
-	p.wg.Done()
-}
-
-// lose gives up a place whose connection failed or could not be made: the
-// first mails waiting, if any, get it to dial a new one.
-func (p *Pool) lose() {
-	p.mu.Lock()
-	if len(p.queue) > 0 && !p.closed {
-		batch := p.take(0)
-		p.mu.Unlock()
-		batch[0].lead <- poolLead{nil, batch}
-		return
-	}
-	p.open--
-	p.mu.Unlock()
-	p.wg.Done()
-}
-
-// retire closes pc, which has carried its share of mails, with QUIT in
-// the background, and frees its place for a new connection.
-func (p *Pool) retire(pc *poolConn) {
-	p.running.Add(1)
-	go func() {
-		pc.c.Quit()
-		pc.c.Close()
-		p.running.Add(-1) // before lose, which may let Close return
-		p.lose()
-	}()
-}
-
-// expire runs when pc's idle timer fires: pc is closed if it is still
-// free and has been for the idle timeout.
-func (p *Pool) expire(pc *poolConn) {
-	p.mu.Lock()
-	if p.closed || !pc.free {
-		pc.armed = false // in use: release sets the timer again
-		p.mu.Unlock()
-		return
-	}
-	if left := p.cfg.idle - time.Since(pc.last); left > 0 {
-		pc.timer.Reset(left)
-		p.mu.Unlock()
-		return
-	}
-	pc.armed, pc.free = false, false
-	for i, f := range p.free {
-		if f == pc {
-			p.free = append(p.free[:i], p.free[i+1:]...)
-			break
-		}
-	}
-	p.wg.Add(1) // p.closed is false: Close has not started waiting
-	p.running.Add(1)
-	p.mu.Unlock()
-	pc.c.Quit()
-	pc.c.Close()
-	p.running.Add(-1) // before lose, which may let Close return
-	p.lose()
-}
-
-// batchContext is the context of a batch: a mail sent alone is bound by
-// its caller's context; mails sent together are stopped only when every
-// one of their callers has given up, so that one caller cannot abort the
-// others' mail.
-func batchContext(reqs []*poolReq) (context.Context, context.CancelFunc) {
-	if len(reqs) == 1 {
-		return reqs[0].ctx, func() {}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	left := atomic.Int32{}
-	left.Store(int32(len(reqs)))
-	stops := make([]func() bool, len(reqs))
-	for i, req := range reqs {
-		stops[i] = context.AfterFunc(req.ctx, func() {
-			if left.Add(-1) == 0 {
-				cancel()
-			}
-		})
-	}
-	return ctx, func() {
-		for _, stop := range stops {
-			stop()
-		}
-		cancel()
-	}
 }

@@ -209,9 +209,9 @@ func TestPoolCloseWhileSending(t *testing.T) {
 }
 
 // TestPoolFailedDialHandsOn fails the pool's only dial while two mails
-// wait: the first mail gets the dial's error, and the waiting two take the
-// freed place together, dial again and are sent as one batch; the caller
-// that leads that batch giving up does not stop the other's mail.
+// wait: the first mail gets the dial's error, and the place passes to the
+// next mail, whose caller gives up while it dials: that mail is not sent,
+// and the place passes on to the last mail, which is.
 func TestPoolFailedDialHandsOn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ps := &pipeServer{}
@@ -227,7 +227,7 @@ func TestPoolFailedDialHandsOn(t *testing.T) {
 				<-gate
 				return nil, refused
 			}
-			cancelLead() // the batch is under way: its leader gives up
+			cancelLead() // the second mail's caller gives up during its dial
 			return dial(ctx)
 		}, WithPoolSize(1))
 		mails := batchOf(3)
@@ -240,14 +240,15 @@ func TestPoolFailedDialHandsOn(t *testing.T) {
 		}
 		close(gate)
 		assert.ErrorIs(t, (<-results[0]).Err, refused)
-		assert.NoError(t, (<-results[1]).Err, "taken before its caller gave up, the mail was sent")
-		assert.NoError(t, (<-results[2]).Err)
+		r := <-results[1]
+		assert.ErrorIs(t, r.Err, context.Canceled)
+		assert.ErrorIs(t, r.Err, ErrNotSent)
+		assert.NoError(t, (<-results[2]).Err, "the place passed on")
 		closePool(t, p)
 		pipes.Wait()
-		assert.Equal(t, 2, dials)
-		sessions, _, from := ps.counts()
-		assert.Equal(t, 1, sessions)
-		assert.Equal(t, []string{"m1@example.com", "m2@example.com"}, from)
+		assert.Equal(t, 3, dials)
+		_, _, from := ps.counts()
+		assert.Equal(t, []string{"m2@example.com"}, from)
 	})
 }
 

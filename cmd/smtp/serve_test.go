@@ -149,7 +149,7 @@ func TestServePlain(t *testing.T) {
 	}
 	out := srv.stdout.String()
 	assert.Regexp(t, `(?m)^#1 \d\d:\d\d:\d\d\.\d{3} from 127\.0\.0\.1:\d+ \(\S+\), 153 bytes \(153 B\), id 00000001$`, out)
-	assert.Contains(t, out, "\n  MAIL FROM  <alice@example.com> size=153\n  RCPT TO    <bob@example.org>\n             <carol@example.org>\n")
+	assert.Contains(t, out, "\n  MAIL FROM  <alice@example.com> size=153 BODY=8BITMIME\n  RCPT TO    <bob@example.org>\n             <carol@example.org>\n")
 	assert.Contains(t, out, "\n  kept in    "+filepath.Join(dir, names[0])+"\n")
 	assert.Contains(t, out, "\n  Subject: Héllo\n")
 	assert.Contains(t, out, "\n  parts\n    text/plain, 35 B\n")
