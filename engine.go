@@ -89,7 +89,7 @@ type engine struct {
 	// forgotten: a pool connection tells each caller as soon as its own
 	// replies are read.
 	onDone func(t *txn)
-	rset     bool   // a RSET is owed before the next transaction, or at the end
+	rset   bool // a RSET is owed before the next transaction, or at the end
 	// dataRefused is the reply to a DATA that was not answered 354: the
 	// server still holds that envelope, so a transaction after it starts
 	// with RSET, or, after a 421, never starts. Sendmail's one transaction
