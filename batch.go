@@ -1,14 +1,27 @@
 package smtplib
 
-import "context"
+import (
+	"context"
+
+	"github.com/gosmtplib/smtplib/email"
+)
 
 // Mail is one message for [SMTP.SendBatch] and [Pool.Send]: the envelope
 // sender and recipients, the message, and the options of [SMTP.Sendmail]
 // (FromAddr and ToAddrs are refused, as Sendmail refuses them).
+//
+// The message is either Data, sent as [SMTP.Sendmail] sends it, or
+// Message, sent as [SMTP.SendMessage] sends it: without its Bcc and
+// Resent-Bcc fields, with the sender and recipients taken from its header
+// unless From (when not "") and To (when not nil) give them, as FromAddr
+// and ToAddrs would. A Message cannot go with the null sender this way;
+// SendMessage with FromAddr("") can send it. A Mail with both Data and
+// Message gets a *[CommandError].
 type Mail struct {
 	From    string
 	To      []string
 	Data    []byte
+	Message *email.Message
 	Options []SendOption
 }
 
@@ -71,6 +84,9 @@ func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 	}
 	for i, m := range mails {
 		o, err := collectSendOptions("SendBatch", m.Options, true)
+		if err == nil && m.Message != nil && m.Data != nil {
+			err = &CommandError{Reason: "SendBatch: a Mail carries Data or a Message, not both"}
+		}
 		if err != nil {
 			results[i].Err = err
 			continue
@@ -88,6 +104,7 @@ func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 		}
 		return results, err
 	}
+	txs = s.messageTxns(mails, store, bodies, results, txs)
 	s.initEngine(e, true)
 	e.run(txs)
 	for i := range store {
@@ -98,4 +115,39 @@ func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 		}
 	}
 	return results, e.err
+}
+
+// messageTxns gives the transactions of the mails that carry a Message
+// their envelope and body, once EHLO has told what the server offers, as
+// SendMessage does, and returns txs without the mails whose header gives
+// no envelope, which get their error.
+func (s *SMTP) messageTxns(mails []Mail, store []txn, bodies []body, results []Result, txs []*txn) []*txn {
+	dropped := false
+	for i, m := range mails {
+		t := &store[i]
+		if m.Message == nil || t.o == nil {
+			continue
+		}
+		o := *t.o
+		o.from, o.fromSet = m.From, m.From != ""
+		o.to, o.toSet = m.To, m.To != nil
+		from, to, err := s.messageEnvelope(m.Message, &o)
+		if err != nil {
+			results[i].Err = err
+			t.o, dropped = nil, true
+			continue
+		}
+		r, size := m.Message.Reader(true)
+		bodies[i] = body{r: r, size: int(size)}
+		t.from, t.to, t.o = from, to, &o
+	}
+	if dropped {
+		txs = txs[:0]
+		for i := range store {
+			if store[i].o != nil {
+				txs = append(txs, &store[i])
+			}
+		}
+	}
+	return txs
 }

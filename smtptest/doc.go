@@ -21,6 +21,6 @@
 // [Session.RoundTrips], so that a test can check how many round trips a
 // client needed.
 //
-// The package imports only the standard library, and not the smtplib
-// package, whose tests use it.
+// The package imports the standard library and the module's internal
+// helpers (xtext, textutil), never the smtplib package, whose tests use it.
 package smtptest

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 )
 
 const sendUsage = `Usage: smtp send [flags] --from ADDR --to ADDR [--to ADDR ...]
@@ -142,7 +143,7 @@ func (c *cli) send(args []string) error {
 
 // deliver connects, starts TLS and logs in as o says, sends msg, and
 // reports on stdout what was sent.
-func (c *cli) deliver(o *sendOptions, host string, port int, cfg *tls.Config, msg *smtplib.Message, password string) error {
+func (c *cli) deliver(o *sendOptions, host string, port int, cfg *tls.Config, msg *email.Message, password string) error {
 	size, _ := msg.WriteTo(io.Discard) // the size, without a copy of a large message
 	progress := size >= progressMin && !o.debug && c.isTerminal(c.stderr)
 	var d *countingDialer

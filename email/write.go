@@ -1,9 +1,11 @@
-package smtplib
+package email
 
 import (
 	"bytes"
 	"io"
 	"strings"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // This file writes a message that has MIME structure: its header, then
@@ -59,7 +61,7 @@ func (m *Message) segments(unixFrom, dropBcc bool) []segment {
 // or in a header block a space, so that it cannot start a line that is
 // not a field: b itself when there is none, else a copy.
 func toCRLF(b []byte, header bool) []byte {
-	if cleanCRLF(b) {
+	if textutil.CleanCRLF(b) {
 		return b
 	}
 	out := make([]byte, 0, len(b)+len(b)/16)
@@ -161,7 +163,7 @@ func (m *Message) checkBoundaries() {
 	}
 	for m.holds([]byte("--" + m.boundary)) {
 		m.boundary = newBoundary()
-		ct, _ := parseMediaHeader(m.Get("Content-Type"))
+		ct, _ := parseMediaHeader(m.raw("Content-Type"))
 		m.setMediaField("Content-Type", ct, mediaParam{"boundary", m.boundary})
 	}
 }
@@ -212,10 +214,10 @@ func (m *Message) reencode() {
 		}
 		return
 	}
-	if m.hasData || m.headless || isASCII(m.body) {
+	if m.hasData || m.headless || textutil.IsASCII(m.body) {
 		return
 	}
-	switch strings.ToLower(m.Get("Content-Transfer-Encoding")) {
+	switch strings.ToLower(m.raw("Content-Transfer-Encoding")) {
 	case "base64", "quoted-printable":
 		return // encoded already: 8-bit bytes in it are junk the decoder skips
 	}
@@ -267,7 +269,7 @@ func writeSegments(w io.Writer, segs []segment) (int64, error) {
 }
 
 // segReader reads segments, encoding data as it is read, and knows how
-// many bytes are left, so that SendmailReader can declare the SIZE.
+// many bytes are left.
 type segReader struct {
 	segs    []segment
 	pending []byte // encoded bytes not yet read
@@ -326,3 +328,58 @@ func (r *segReader) Read(p []byte) (int, error) {
 
 // Len returns the number of bytes not yet read.
 func (r *segReader) Len() int { return int(r.left) }
+
+// Reader returns a reader of the message as it is sent, and the size of
+// what it reads as it goes on the wire. The reader gives the message as
+// [Message.WriteTo] writes it, without its mbox "From " line, and when
+// dropBcc is true without its Bcc and Resent-Bcc fields (which Python's
+// send_message leaves out). Only the header is copied: the body is read
+// where it lies, and the data of built attachments is base64-encoded as it
+// is read, so that a message of any size is sent in constant memory. The
+// message must not change until the reader is done.
+//
+// size is the number of bytes read once every lone CR and lone LF is made
+// CRLF, the form SMTP carries (RFC 5321 section 2.3.8), which a client
+// declares with SIZE (RFC 1870). For a nil m the reader is empty.
+func (m *Message) Reader(dropBcc bool) (r io.Reader, size int64) {
+	if m == nil {
+		return bytes.NewReader(nil), 0
+	}
+	if m.structured() {
+		segs := m.segments(false, dropBcc)
+		var raws [][]byte
+		for _, s := range segs {
+			if s.isB64 {
+				size += s.len() // base64 lines end in CRLF already
+			} else {
+				raws = append(raws, s.raw)
+			}
+		}
+		return newSegReader(segs), size + crlfLen(raws...)
+	}
+	head := m.headerBlock(false, dropBcc)
+	return newSegReader([]segment{{raw: head, header: true}, {raw: m.body}}), crlfLen(head, m.body)
+}
+
+// crlfLen is the length of the parts, one after the other, once every
+// lone CR and lone LF is made a CRLF.
+func crlfLen(parts ...[]byte) int64 {
+	var n int64
+	cr := false
+	for _, p := range parts {
+		n += int64(len(p))
+		if !cr && textutil.CleanCRLF(p) {
+			continue // nothing to add, and p does not end in a CR
+		}
+		for _, c := range p {
+			if c == '\n' && !cr || cr && c != '\n' {
+				n++ // a lone LF gains its CR; a lone CR its LF
+			}
+			cr = c == '\r'
+		}
+	}
+	if cr {
+		n++
+	}
+	return n
+}

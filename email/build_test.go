@@ -1,4 +1,4 @@
-package smtplib
+package email
 
 import (
 	"bytes"
@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // shape writes the tree of content types of m, one part a line, indented.
@@ -22,7 +23,7 @@ func shape(m *Message) string {
 	var walk func(p *Message, depth int)
 	walk = func(p *Message, depth int) {
 		sb.WriteString(strings.Repeat("  ", depth) + p.GetContentType() + "\n")
-		for _, sub := range p.IterParts() {
+		for sub := range p.IterParts() {
 			walk(sub, depth+1)
 		}
 	}
@@ -77,7 +78,7 @@ func TestBuildStructure(t *testing.T) {
 			assert.Equal(t, tc.want, shape(reread(t, m)), "as read back")
 			assert.Equal(t, []string{"1.0"}, m.Values("MIME-Version"))
 			assertWireClean(t, m.Bytes())
-			for _, p := range m.IterParts() {
+			for p := range m.IterParts() {
 				assert.False(t, p.Has("MIME-Version"), "parts have no MIME-Version")
 			}
 		})
@@ -109,14 +110,14 @@ func TestBuildContentRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "Plain text, naïve.\r\n.\r\nFrom here\r\n", string(c))
 
-		inline := body.IterAttachments()
+		inline := attachments(body)
 		require.Len(t, inline, 1)
 		assert.Equal(t, "<logo@example.de>", inline[0].Get("Content-ID"), "angle brackets added")
 		c, err = inline[0].GetContent()
 		require.NoError(t, err)
 		assert.Equal(t, img, c)
 
-		atts := msg.IterAttachments()
+		atts := attachments(msg)
 		require.Len(t, atts, 2)
 		assert.Equal(t, "Übersicht 2026.txt", atts[0].GetFilename())
 		c, err = atts[0].GetContent()
@@ -186,7 +187,7 @@ func TestBuildBadInput(t *testing.T) {
 			var me *MessageError
 			require.ErrorAs(t, err, &me)
 			assert.Contains(t, err.Error(), tc.says)
-			assert.True(t, strings.HasPrefix(err.Error(), "smtplib: "), err.Error())
+			assert.True(t, strings.HasPrefix(err.Error(), "email: "), err.Error())
 			assert.Equal(t, string(before), string(m.Bytes()), "the message is unchanged")
 			assert.False(t, reread(t, m).Has("Bcc"), "no header was injected")
 		})
@@ -206,8 +207,8 @@ func TestBuildNilMessage(t *testing.T) {
 	assert.Empty(t, m.GetContentType())
 	assert.Empty(t, m.GetFilename())
 	assert.Nil(t, m.GetBody())
-	assert.Nil(t, m.IterParts())
-	assert.Nil(t, m.IterAttachments())
+	assert.Nil(t, parts(m))
+	assert.Nil(t, attachments(m))
 }
 
 func TestSetEncodesNonASCII(t *testing.T) {
@@ -261,12 +262,12 @@ func TestBoundaryCollision(t *testing.T) {
 	first := params["boundary"]
 	// A text that holds the delimiter line, as an attacker who saw the
 	// boundary might write.
-	require.NoError(t, m.IterParts()[0].SetContent("before\n--"+first+"--\nafter\n", ""))
+	require.NoError(t, parts(m)[0].SetContent("before\n--"+first+"--\nafter\n", ""))
 	again := reread(t, m)
 	_, params = parseMediaHeader(again.Get("Content-Type"))
 	assert.NotEqual(t, first, params["boundary"], "a new boundary")
-	require.Len(t, again.IterParts(), 2)
-	got, err := again.IterParts()[0].GetContent()
+	require.Len(t, parts(again), 2)
+	got, err := parts(again)[0].GetContent()
 	require.NoError(t, err)
 	assert.Equal(t, "before\r\n--"+first+"--\r\nafter\r\n", string(got))
 }
@@ -335,40 +336,6 @@ func (w *limitedWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// A built message goes through SendMessage as WriteTo writes it, without
-// its Bcc, with the SIZE it has.
-func TestSendBuiltMessage(t *testing.T) {
-	srv := smtptest.NewServer(t, smtptest.WithSize(10<<20), smtptest.WithChunking(), smtptest.WithPipelining())
-	m := NewMessage("Jörg <joerg@example.de>", []string{"bob@example.org"}, "Bericht", "Anbei.\n")
-	m.Set("Bcc", "archive@example.de")
-	require.NoError(t, m.AddAttachment(bytes.Repeat([]byte{0xff, 0}, 300_000), "application", "pdf", "Bericht März.pdf"))
-	s, err := Dial(srv.Host(), srv.Port())
-	require.NoError(t, err)
-	defer s.Close()
-	refused, err := s.SendMessage(m)
-	require.NoError(t, err)
-	assert.Empty(t, refused)
-	_, err = s.Quit()
-	require.NoError(t, err)
-
-	msgs := srv.Messages()
-	require.Len(t, msgs, 1)
-	assert.Equal(t, "joerg@example.de", msgs[0].From)
-	assert.Equal(t, []string{"bob@example.org", "archive@example.de"}, msgs[0].To)
-	sent := m.Clone()
-	sent.Del("Bcc")
-	assert.Equal(t, string(sent.Bytes()), string(msgs[0].Data))
-	assert.Contains(t, strings.ToUpper(strings.Join(msgs[0].MailOptions, " ")), "SIZE="+strconv.Itoa(len(msgs[0].Data)))
-	got, err := ReadMessage(bytes.NewReader(msgs[0].Data))
-	require.NoError(t, err)
-	atts := got.IterAttachments()
-	require.Len(t, atts, 1)
-	assert.Equal(t, "Bericht März.pdf", atts[0].GetFilename())
-	c, err := atts[0].GetContent()
-	require.NoError(t, err)
-	assert.Equal(t, bytes.Repeat([]byte{0xff, 0}, 300_000), c)
-}
-
 func TestMakeMsgid(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 100; i++ {
@@ -420,7 +387,7 @@ func TestFormatParam(t *testing.T) {
 			v := formatMediaHeader(len("Content-Disposition: "), "attachment", []mediaParam{{"filename", tc.value}})
 			for _, line := range strings.Split("Content-Disposition: "+v, "\r\n") {
 				assert.LessOrEqual(t, len(line), 78, line)
-				assert.True(t, isASCII(line))
+				assert.True(t, textutil.IsASCII(line))
 			}
 			d, params := parseMediaHeader(strings.ReplaceAll(v, "\r\n", ""))
 			assert.Equal(t, "attachment", d)

@@ -1,4 +1,4 @@
-package smtplib
+package email
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // The messages of this file are built twice, here and by Python 3.13's
@@ -65,7 +67,7 @@ func applyOps(ops []buildOp) (*Message, error) {
 		}
 		target := m
 		for _, i := range op.Path {
-			target = target.IterParts()[i]
+			target = parts(target)[i]
 		}
 		var err error
 		switch op.Op {
@@ -126,7 +128,7 @@ func describe(t *testing.T, data []byte) msgDesc {
 			d.Disposition, _ = parseMediaHeader(p.Get("Content-Disposition"))
 		}
 		if d.Multipart {
-			for _, sub := range p.IterParts() {
+			for sub := range p.IterParts() {
 				d.Parts = append(d.Parts, tree(sub))
 			}
 		} else {
@@ -144,7 +146,7 @@ func describe(t *testing.T, data []byte) msgDesc {
 	desc := msgDesc{partDesc: tree(m), Attachments: [][]int{}, Headers: map[string]any{}}
 	desc.Body = partPath(m, m.GetBody())
 	desc.Plain = partPath(m, m.GetBody("plain"))
-	for _, a := range m.IterAttachments() {
+	for a := range m.IterAttachments() {
 		desc.Attachments = append(desc.Attachments, partPath(m, a))
 	}
 	dec := new(mime.WordDecoder)
@@ -186,7 +188,7 @@ func partPath(root, part *Message) []int {
 	if root == part {
 		return []int{}
 	}
-	for i, sub := range root.IterParts() {
+	for i, sub := range parts(root) {
 		if p := partPath(sub, part); p != nil {
 			return append([]int{i}, p...)
 		}
@@ -397,7 +399,7 @@ func TestBuildMatchesPython(t *testing.T) {
 // header line that cannot be folded.
 func assertWireClean(t *testing.T, msg []byte) {
 	t.Helper()
-	assert.True(t, isASCII(string(msg)), "the message is 7-bit")
+	assert.True(t, textutil.IsASCII(string(msg)), "the message is 7-bit")
 	lines := bytes.Split(msg, []byte("\r\n"))
 	for i, line := range lines {
 		assert.NotContains(t, string(line), "\r", "line %d has a lone CR", i)

@@ -1,4 +1,4 @@
-package smtplib
+package email
 
 import (
 	"bufio"
@@ -29,12 +29,12 @@ const maxLineLength = 998
 
 // Message is an Internet message (RFC 5322) kept as the bytes it was read
 // from, so that it can be sent on unchanged, DKIM signatures intact. It
-// plays the part of Python's email.message.Message for [SMTP.SendMessage].
+// plays the part of the message Python's smtplib.send_message takes. Its
+// zero value is an empty message, Python's EmailMessage(), ready for
+// [Message.Set] and [Message.SetContent].
 //
 // Header fields keep their order, repetitions, name case, folding and line
-// endings. Field names are compared without regard to ASCII case. Get,
-// Values and Header unfold values as net/mail does: each line break and the
-// blanks around it become one space, and the value is trimmed of blanks.
+// endings. Field names are compared without regard to ASCII case.
 //
 // It is also Python's EmailMessage: [NewMessage] and the builder methods
 // ([Message.SetContent], [Message.AddAlternative], [Message.AddRelated],
@@ -81,9 +81,9 @@ type headerField struct {
 	raw  []byte
 }
 
-// MessageError reports a message that ReadMessage cannot take apart, a
-// header field that FromMailMessage cannot write, or a header that
-// [SMTP.SendMessage] cannot take the envelope from.
+// MessageError reports a message that ReadMessage cannot read, a header
+// field that FromMailMessage cannot write, or a builder call that cannot
+// be done (Python's email.errors.MessageError and ValueError).
 type MessageError struct {
 	Line   int    // the physical header line at fault, from 1; 0 if none in particular
 	Reason string // what is wrong with it
@@ -92,9 +92,9 @@ type MessageError struct {
 // Error returns the reason, with the line number when there is one.
 func (e *MessageError) Error() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("smtplib: message header line %d: %s", e.Line, e.Reason)
+		return fmt.Sprintf("email: message header line %d: %s", e.Line, e.Reason)
 	}
-	return "smtplib: " + e.Reason
+	return "email: " + e.Reason
 }
 
 // ReadMessage reads a message from r: the header block up to the first
@@ -165,7 +165,7 @@ func ReadMessage(r io.Reader) (*Message, error) {
 	if m.sep != nil {
 		body, err := io.ReadAll(br)
 		if err != nil {
-			return nil, fmt.Errorf("smtplib: reading message body: %w", err)
+			return nil, fmt.Errorf("email: reading message body: %w", err)
 		}
 		m.body = body
 	}
@@ -191,7 +191,7 @@ func readHeaderLine(br *bufio.Reader, lineNo int) ([]byte, error) {
 		case bufio.ErrBufferFull:
 			continue
 		default:
-			return nil, fmt.Errorf("smtplib: reading message header: %w", err)
+			return nil, fmt.Errorf("email: reading message header: %w", err)
 		}
 	}
 }
@@ -315,7 +315,7 @@ func (m *Message) Body() []byte {
 
 // SetBody replaces the body by b, which the message keeps (it is not
 // copied); the parts of a multipart message go with it. The body is
-// written as it is: [SMTP.Sendmail] repairs line endings on the wire.
+// written as it is; an SMTP client repairs line endings on the wire.
 func (m *Message) SetBody(b []byte) {
 	m.body = b
 	m.multipart, m.parts, m.delims, m.data, m.hasData = false, nil, nil, nil, false
@@ -468,7 +468,7 @@ func FromMailMessage(mm *mail.Message) (*Message, error) {
 	if mm.Body != nil {
 		body, err := io.ReadAll(mm.Body)
 		if err != nil {
-			return nil, fmt.Errorf("smtplib: reading message body: %w", err)
+			return nil, fmt.Errorf("email: reading message body: %w", err)
 		}
 		m.body = body
 	}

@@ -1,4 +1,4 @@
-package smtplib
+package email
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // FuzzBuild builds a message from random calls with random arguments,
@@ -72,7 +74,7 @@ func checkBuild(t *testing.T, ops []byte, text, name string, data []byte) {
 		}
 
 		out := m.Bytes()
-		if !isASCII(string(withoutTo(out))) {
+		if !textutil.IsASCII(string(withoutTo(out))) {
 			t.Fatalf("not ASCII (a non-ASCII local part in To is kept, RFC 6532):\n%q", out)
 		}
 		lines := bytes.Split(out, []byte("\r\n"))
@@ -117,7 +119,7 @@ func checkBuild(t *testing.T, ops []byte, text, name string, data []byte) {
 		if pathOf(m, m.GetBody()) != pathOf(back, back.GetBody()) {
 			t.Fatal("GetBody differs")
 		}
-		if len(m.IterAttachments()) != len(back.IterAttachments()) {
+		if len(attachments(m)) != len(attachments(back)) {
 			t.Fatal("IterAttachments differs")
 		}
 	}
@@ -126,7 +128,7 @@ func checkBuild(t *testing.T, ops []byte, text, name string, data []byte) {
 // flatten lists m and its parts, depth first.
 func flatten(m *Message) []*Message {
 	out := []*Message{m}
-	for _, p := range m.IterParts() {
+	for p := range m.IterParts() {
 		out = append(out, flatten(p)...)
 	}
 	return out
@@ -183,7 +185,7 @@ func FuzzReadParts(f *testing.F) {
 		for i, p := range before {
 			contents[i], _ = p.GetContent()
 			p.GetFilename()
-			p.IterAttachments()
+			attachments(p)
 		}
 		m.GetBody()
 		if got := m.Bytes(); !bytes.Equal(got, data) {
@@ -204,7 +206,7 @@ func FuzzReadParts(f *testing.F) {
 		if err != nil {
 			t.Fatalf("cannot read back: %v", err)
 		}
-		atts := back.IterAttachments()
+		atts := attachments(back)
 		if len(atts) == 0 {
 			t.Fatalf("the attachment is not there:\n%q", m.Bytes())
 		}

@@ -1,4 +1,4 @@
-package smtplib
+package email
 
 // The header fields of a Message: reading them by name and editing them
 // without letting a value start a field of its own.
@@ -29,9 +29,46 @@ func asciiEqualFold(a, b string) bool {
 	return true
 }
 
-// Get returns the unfolded value of the first field called name, or "" if
-// there is none.
+// Get returns the value of the first field called name, or "" if there is
+// none, decoded as Python's msg[name] gives it under policy.default: the
+// folding line breaks removed (their blanks stay), RFC 2047 encoded-words
+// decoded to UTF-8 (the blanks between two of them dropped), and bytes
+// that are not UTF-8 replaced with U+FFFD. An address field (From, To, Cc,
+// Bcc, Reply-To, Sender and their Resent- forms) is written again as
+// "Name <addr>, addr", each display name decoded and quoted where it holds
+// a special character, as Python writes it; one with a group or a comment
+// is decoded as text. Unlike Python, Get does not rewrite the other
+// structured fields (Content-Type, Message-ID, Date...): they are decoded
+// as text. [Message.Header] gives the values as sent.
+//
+// "Subject: Rechnung =?utf-8?q?f=C3=BCr?= Dezember" gives "Rechnung für
+// Dezember".
 func (m *Message) Get(name string) string {
+	for i := range m.fields {
+		if asciiEqualFold(m.fields[i].name, name) {
+			return decodedValue(name, m.fields[i].raw)
+		}
+	}
+	return ""
+}
+
+// Values returns the values of every field called name, in order, each
+// decoded as [Message.Get] decodes it (Python's get_all), or nil if there
+// is none.
+func (m *Message) Values(name string) []string {
+	var vs []string
+	for i := range m.fields {
+		if asciiEqualFold(m.fields[i].name, name) {
+			vs = append(vs, decodedValue(name, m.fields[i].raw))
+		}
+	}
+	return vs
+}
+
+// raw returns the value of the first field called name as sent, unfolded
+// as net/mail unfolds it ([Message.Header]), or "": the form the package
+// itself parses (Content-Type, Content-Transfer-Encoding, ...).
+func (m *Message) raw(name string) string {
 	for i := range m.fields {
 		if asciiEqualFold(m.fields[i].name, name) {
 			return m.fields[i].value()
@@ -39,21 +76,6 @@ func (m *Message) Get(name string) string {
 	}
 	return ""
 }
-
-// Values returns the unfolded values of every field called name, in order,
-// or nil if there is none.
-func (m *Message) Values(name string) []string {
-	var vs []string
-	for i := range m.fields {
-		if asciiEqualFold(m.fields[i].name, name) {
-			vs = append(vs, m.fields[i].value())
-		}
-	}
-	return vs
-}
-
-// GetAll is Values under the name of Python's Message.get_all.
-func (m *Message) GetAll(name string) []string { return m.Values(name) }
 
 // Has reports whether the message has a field called name.
 func (m *Message) Has(name string) bool {
@@ -73,8 +95,8 @@ func (m *Message) Has(name string) bool {
 // encoding, whichever is shorter), only the display names in an address
 // field (From, To, Cc, Bcc, Reply-To, Sender and their Resent- forms), and
 // the value is folded between words to lines of at most 78 bytes. Its line
-// breaks and NUL bytes become spaces. [Message.Get] returns the encoded
-// value; mime.WordDecoder decodes it.
+// breaks and NUL bytes become spaces. [Message.Get] returns the value
+// decoded again, [Message.Header] as it is stored.
 //
 // Set cannot be used to inject header lines: in an ASCII value, a line
 // break is kept only where it folds the value (a CRLF or LF followed by a
@@ -134,7 +156,7 @@ func (m *Message) Fields() []string {
 // newField builds a field from a name and a value, sanitising the value.
 func (m *Message) newField(name, value string) headerField {
 	if !validFieldName(name) {
-		panic(fmt.Sprintf("smtplib: invalid header field name %q", name))
+		panic(fmt.Sprintf("email: invalid header field name %q", name))
 	}
 	eol := m.eol
 	if eol == "" {

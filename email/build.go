@@ -1,10 +1,12 @@
-package smtplib
+package email
 
 import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"strings"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // This file builds MIME messages as Python's email.message.EmailMessage
@@ -135,7 +137,7 @@ func (m *Message) AddRelated(data []byte, maintype, subtype, cid string) error {
 		if strings.ContainsAny(cid, "\r\n\x00") {
 			return buildError("AddRelated: the content ID %q contains a line break or NUL", cid)
 		}
-		if !isASCII(cid) {
+		if !textutil.IsASCII(cid) {
 			return buildError("AddRelated: the content ID %q is not ASCII; an HTML cid: URL could not name it (RFC 2392)", cid)
 		}
 		if len(cid) > maxCIDLength {

@@ -1,7 +1,8 @@
-package smtplib
+package email
 
 import (
 	"bytes"
+	"iter"
 	"strings"
 )
 
@@ -27,7 +28,7 @@ func (m *Message) GetContentType() string {
 		}
 		return "text/plain"
 	}
-	ct, _ := parseMediaHeader(m.Get("Content-Type"))
+	ct, _ := parseMediaHeader(m.raw("Content-Type"))
 	maintype, subtype, ok := strings.Cut(ct, "/")
 	if !ok || !isToken(maintype) || !isToken(subtype) {
 		return "text/plain"
@@ -46,7 +47,7 @@ func (m *Message) param(field, name string) string {
 	if !m.Has(field) {
 		return ""
 	}
-	_, params := parseMediaHeader(m.Get(field))
+	_, params := parseMediaHeader(m.raw(field))
 	return params[name]
 }
 
@@ -82,7 +83,7 @@ func (m *Message) isAttachment() bool {
 	if !m.Has("Content-Disposition") {
 		return false
 	}
-	d, _ := parseMediaHeader(m.Get("Content-Disposition"))
+	d, _ := parseMediaHeader(m.raw("Content-Disposition"))
 	return d == "attachment"
 }
 
@@ -108,7 +109,7 @@ func (m *Message) GetContent() ([]byte, error) {
 	}
 	content := m.data
 	if !m.hasData {
-		content = decodeTransfer(m.Get("Content-Transfer-Encoding"), m.body)
+		content = decodeTransfer(m.raw("Content-Transfer-Encoding"), m.body)
 	}
 	if m.contentMaintype() == "text" {
 		content = toUTF8(m.param("Content-Type", "charset"), content)
@@ -116,18 +117,52 @@ func (m *Message) GetContent() ([]byte, error) {
 	return content, nil
 }
 
-// IterParts returns the parts of a multipart m, in order, or nil for a
-// message that is not multipart (Python's iter_parts). The parts are m's
-// own: changing one changes m.
-func (m *Message) IterParts() []*Message {
-	if m == nil {
-		return nil
+// IterParts returns an iterator over the parts of a multipart m, in
+// order, as Python's iter_parts does; it yields nothing for a message that
+// is not multipart, or a nil m. The parts are m's own: changing one
+// changes m. Parts added to m while the loop runs are not yielded.
+func (m *Message) IterParts() iter.Seq[*Message] {
+	return func(yield func(*Message) bool) {
+		if m == nil {
+			return
+		}
+		m.ensureParts()
+		if !m.multipart {
+			return
+		}
+		for _, p := range m.parts {
+			if !yield(p) {
+				return
+			}
+		}
 	}
-	m.ensureParts()
-	if !m.multipart {
-		return nil
+}
+
+// Walk returns an iterator over m and every part under it, depth first:
+// m, then its first part and that part's parts, then its second part, and
+// so on, as Python's walk() goes. It yields nothing for a nil m. The
+// parts are m's own. Walk keeps its own stack, so no depth of nesting
+// makes it recurse.
+func (m *Message) Walk() iter.Seq[*Message] {
+	return func(yield func(*Message) bool) {
+		if m == nil {
+			return
+		}
+		stack := []*Message{m}
+		for len(stack) > 0 {
+			p := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if !yield(p) {
+				return
+			}
+			p.ensureParts()
+			if p.multipart {
+				for i := len(p.parts) - 1; i >= 0; i-- {
+					stack = append(stack, p.parts[i])
+				}
+			}
+		}
 	}
-	return append([]*Message(nil), m.parts...)
 }
 
 // GetBody returns the part of m best suited to show as its body, as
@@ -200,7 +235,7 @@ func (m *Message) findBody(preferencelist []string, found func(int, *Message) bo
 func (m *Message) relatedRoot() *Message {
 	if start := m.param("Content-Type", "start"); start != "" {
 		for _, p := range m.parts {
-			if p.Get("Content-ID") == start {
+			if p.raw("Content-ID") == start {
 				return p
 			}
 		}
@@ -211,48 +246,59 @@ func (m *Message) relatedRoot() *Message {
 	return nil
 }
 
-// IterAttachments returns the parts of m that are not its body, as
-// Python's iter_attachments does: in a multipart/related, every part but
-// the root; in another multipart (but alternative), every part except the
-// first text/plain, text/html, multipart/alternative and multipart/related
-// of each kind that is not marked as an attachment. It returns nil for a
-// multipart/alternative and for a message that is not multipart. The parts
-// are m's own.
-func (m *Message) IterAttachments() []*Message {
-	if m == nil {
-		return nil
-	}
-	m.ensureParts()
-	ct := m.GetContentType()
-	if !m.multipart || !strings.HasPrefix(ct, "multipart/") || ct == "multipart/alternative" {
-		return nil
-	}
-	var out []*Message
-	if ct == "multipart/related" {
-		root := m.relatedRoot()
-		for _, p := range m.parts {
-			if p != root {
-				out = append(out, p)
-			}
+// IterAttachments returns an iterator over the parts of m that are not
+// its body, as Python's iter_attachments does: in a multipart/related,
+// every part but the root; in another multipart (but alternative), every
+// part except the first text/plain, text/html, multipart/alternative and
+// multipart/related of each kind that is not marked as an attachment. It
+// yields nothing for a multipart/alternative and for a message that is not
+// multipart. The parts are m's own.
+func (m *Message) IterAttachments() iter.Seq[*Message] {
+	return func(yield func(*Message) bool) {
+		if m == nil {
+			return
 		}
-		return out
-	}
-	seen := map[string]bool{}
-	for _, p := range m.parts {
-		pt := p.GetContentType()
-		switch pt {
-		case "text/plain", "text/html", "multipart/related", "multipart/alternative":
-			// Python remembers the subtype only, so a text/related or a
-			// multipart/plain counts as seen too; no such types exist.
-			_, sub, _ := strings.Cut(pt, "/")
-			if !p.isAttachment() && !seen[sub] {
-				seen[sub] = true
+		m.ensureParts()
+		ct := m.GetContentType()
+		if !m.multipart || !strings.HasPrefix(ct, "multipart/") || ct == "multipart/alternative" {
+			return
+		}
+		if ct == "multipart/related" {
+			root := m.relatedRoot()
+			for _, p := range m.parts {
+				if p != root && !yield(p) {
+					return
+				}
+			}
+			return
+		}
+		var seen [4]bool // the body types met, by bodyKind
+		for _, p := range m.parts {
+			if k := bodyKind(p.GetContentType()); k >= 0 && !p.isAttachment() && !seen[k] {
+				seen[k] = true
 				continue
 			}
+			if !yield(p) {
+				return
+			}
 		}
-		out = append(out, p)
 	}
-	return out
+}
+
+// bodyKind is the index of one of the four types that IterAttachments
+// takes for a body part (Python's _body_types), -1 for any other type.
+func bodyKind(ct string) int {
+	switch ct {
+	case "text/plain":
+		return 0
+	case "text/html":
+		return 1
+	case "multipart/alternative":
+		return 2
+	case "multipart/related":
+		return 3
+	}
+	return -1
 }
 
 // ensureParts takes apart the body of a read multipart message, once. A

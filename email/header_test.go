@@ -1,8 +1,7 @@
-package smtplib
+package email
 
 import (
 	"bytes"
-	"mime"
 	"net/mail"
 	"strconv"
 	"strings"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // Tests of editing and building messages: Set, Add and Del, Clone, and
@@ -135,11 +136,11 @@ func TestSetGetRoundTrip(t *testing.T) {
 		maxLine           int
 	}{
 		{"plain", "hello world", "hello world", 0},
-		{"blanks trimmed as net/mail does", "  padded  ", "padded", 0},
+		{"blanks dropped at the start, kept at the end, as Python reads them", "  padded  ", "padded  ", 0},
 		{"folded value unfolds", "a\r\n b", "a b", 0},
 		{"long value folded at spaces", long, long, maxLineLength},
 		{"long value with no space stays long", strings.Repeat("x", 1200), strings.Repeat("x", 1200), 1208},
-		{"non-ASCII encoded (RFC 2047)", "Grüße 👋", "=?utf-8?b?R3LDvMOfZSDwn5GL?=", 0},
+		{"non-ASCII stored encoded (RFC 2047), read decoded", "Grüße 👋", "Grüße 👋", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,6 +150,7 @@ func TestSetGetRoundTrip(t *testing.T) {
 			again, err := ReadMessage(bytes.NewReader(m.Bytes()))
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, again.Get("X-Test"))
+			assert.True(t, textutil.IsASCII(again.Header().Get("X-Test")), "stored as ASCII")
 			if tc.maxLine > 0 {
 				for _, line := range strings.Split(string(m.Bytes()), "\r\n") {
 					assert.LessOrEqual(t, len(line), tc.maxLine)
@@ -162,7 +164,7 @@ func TestSetPanicsOnInvalidName(t *testing.T) {
 	for _, name := range []string{"", "Bad Name", "Colon:", "Line\r\nBreak", "Ünicode", "Tab\t"} {
 		t.Run(name, func(t *testing.T) {
 			m := mustRead(t, "A: b\r\n\r\n")
-			assert.PanicsWithValue(t, "smtplib: invalid header field name "+strconv.Quote(name), func() { m.Set(name, "v") })
+			assert.PanicsWithValue(t, "email: invalid header field name "+strconv.Quote(name), func() { m.Set(name, "v") })
 			assert.Panics(t, func() { m.Add(name, "v") })
 			assert.Equal(t, "A: b\r\n\r\n", string(m.Bytes()))
 		})
@@ -220,12 +222,14 @@ func TestNewMessage(t *testing.T) {
 			m := NewMessage(tc.from, tc.to, tc.subject, tc.body)
 			again, err := ReadMessage(bytes.NewReader(m.Bytes()))
 			require.NoError(t, err)
-			assert.Equal(t, tc.wantFrom, again.Get("From"))
-			assert.Equal(t, tc.wantTo, again.Get("To"))
+			h := again.Header()
+			assert.Equal(t, tc.wantFrom, h.Get("From"), "as sent")
+			assert.Equal(t, tc.wantTo, h.Get("To"), "as sent")
 			assert.Equal(t, tc.to != nil, again.Has("To"))
-			subject, err := new(mime.WordDecoder).DecodeHeader(again.Get("Subject"))
-			require.NoError(t, err)
-			assert.Equal(t, tc.subject, subject)
+			assert.Equal(t, tc.subject, again.Get("Subject"), "decoded")
+			if tc.from == "Jörg <joerg@example.de>" {
+				assert.Equal(t, tc.from, again.Get("From"), "decoded")
+			}
 			_, err = mail.ParseDate(again.Get("Date"))
 			assert.NoError(t, err)
 			assert.True(t, strings.HasSuffix(again.Get("Message-ID"), tc.wantMsgIDEnd), again.Get("Message-ID"))
@@ -235,7 +239,7 @@ func TestNewMessage(t *testing.T) {
 			body, err := again.GetContent()
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantBody, string(body))
-			assert.True(t, isASCII(string(m.Bytes())) || !isASCII(tc.from+strings.Join(tc.to, "")),
+			assert.True(t, textutil.IsASCII(string(m.Bytes())) || !textutil.IsASCII(tc.from+strings.Join(tc.to, "")),
 				"the message is ASCII unless an address is not")
 			for _, line := range strings.SplitAfter(string(m.Bytes()), "\n") {
 				assert.True(t, line == "" || strings.HasSuffix(line, "\r\n") || !strings.Contains(line, "\n"), "%q", line)

@@ -1,15 +1,23 @@
-package smtplib
+package email
 
 // Reading messages that other programs wrote: parts, odd structures,
 // where the body starts, and parts that stay tied to their message.
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
+
+// parts collects IterParts, and attachments IterAttachments, for tests
+// that index them.
+func parts(m *Message) []*Message       { return slices.Collect(m.IterParts()) }
+func attachments(m *Message) []*Message { return slices.Collect(m.IterAttachments()) }
 
 // A message sent by another program: its parts are read as Python reads
 // them, and it is written back byte for byte, also after its parts were
@@ -65,7 +73,7 @@ func TestReadMultipart(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "<p>€ 5</p>", string(html), "windows-1252 to UTF-8")
 
-	atts := m.IterAttachments()
+	atts := attachments(m)
 	require.Len(t, atts, 3)
 	assert.Equal(t, "fallback.bin", atts[0].GetFilename(), "the name parameter of Content-Type")
 	c, err := atts[0].GetContent()
@@ -84,13 +92,13 @@ func TestReadMultipart(t *testing.T) {
 	assert.True(t, strings.HasPrefix(out, crlf[:htmlAt-len("\r\n")]), "the parts before the 8-bit one stay as they were")
 	assert.Contains(t, out, crlf[strings.Index(crlf, "--YY--"):strings.Index(crlf, "--XX--")], "the parts after it stay as they were")
 	assertWireCRLF(t, []byte(out))
-	assert.True(t, isASCII(out), "the message is 7-bit")
+	assert.True(t, textutil.IsASCII(out), "the message is 7-bit")
 	again := reread(t, m)
 	assert.Equal(t, "quoted-printable", again.GetBody().Get("Content-Transfer-Encoding"), "windows-1252 text becomes quoted-printable, as in Python")
 	html, err = again.GetBody().GetContent()
 	require.NoError(t, err)
 	assert.Equal(t, "<p>€ 5</p>", string(html), "the same text")
-	atts = again.IterAttachments()
+	atts = attachments(again)
 	require.Len(t, atts, 4)
 	c, err = atts[3].GetContent()
 	require.NoError(t, err)
@@ -117,13 +125,13 @@ func TestReadMultipartOddities(t *testing.T) {
 			m, err := ReadMessage(strings.NewReader(tc.raw))
 			require.NoError(t, err)
 			assert.Equal(t, tc.multipart, m.IsMultipart())
-			assert.Len(t, m.IterParts(), tc.parts)
+			assert.Len(t, parts(m), tc.parts)
 			assert.Equal(t, tc.raw, string(m.Bytes()), "written back byte for byte")
 			if !tc.multipart {
 				_, err := m.GetContent()
 				assert.Error(t, err, "a multipart type has no content of its own")
 			}
-			for _, p := range m.IterParts() {
+			for p := range m.IterParts() {
 				_, err := p.GetContent()
 				assert.NoError(t, err)
 			}
@@ -148,7 +156,7 @@ func TestGetBodyStart(t *testing.T) {
 	html := m.GetBody("html", "plain")
 	require.NotNil(t, html)
 	assert.Equal(t, "<root@x>", html.Get("Content-ID"), "the start parameter names the root")
-	atts := m.IterAttachments()
+	atts := attachments(m)
 	require.Len(t, atts, 1)
 	assert.Equal(t, "<img@x>", atts[0].Get("Content-ID"))
 	assert.Nil(t, m.GetBody("plain"))
@@ -159,11 +167,11 @@ func TestPartsAreLive(t *testing.T) {
 	require.NoError(t, m.SetContent("Hi.", ""))
 	require.NoError(t, m.AddAlternative("<img src=\"cid:i@x\">", "html"))
 	// Python's documentation adds the image through the HTML part.
-	require.NoError(t, m.IterParts()[1].AddRelated([]byte("png"), "image", "png", "<i@x>"))
+	require.NoError(t, parts(m)[1].AddRelated([]byte("png"), "image", "png", "<i@x>"))
 	assert.Equal(t, "multipart/alternative\n  text/plain\n  multipart/related\n    text/html\n    image/png\n", shape(reread(t, m)))
 
 	c := m.Clone()
-	require.NoError(t, c.IterParts()[0].SetContent("changed", ""))
+	require.NoError(t, parts(c)[0].SetContent("changed", ""))
 	got, err := m.GetBody("plain").GetContent()
 	require.NoError(t, err)
 	assert.Equal(t, "Hi.\r\n", string(got), "a clone's parts are its own")
