@@ -67,7 +67,7 @@ func applyOps(ops []buildOp) (*Message, error) {
 		}
 		target := m
 		for _, i := range op.Path {
-			target = parts(target)[i]
+			target = partsOf(target)[i]
 		}
 		var err error
 		switch op.Op {
@@ -188,7 +188,7 @@ func partPath(root, part *Message) []int {
 	if root == part {
 		return []int{}
 	}
-	for i, sub := range parts(root) {
+	for i, sub := range partsOf(root) {
 		if p := partPath(sub, part); p != nil {
 			return append([]int{i}, p...)
 		}

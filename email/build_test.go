@@ -110,14 +110,14 @@ func TestBuildContentRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "Plain text, naïve.\r\n.\r\nFrom here\r\n", string(c))
 
-		inline := attachments(body)
+		inline := attachmentsOf(body)
 		require.Len(t, inline, 1)
 		assert.Equal(t, "<logo@example.de>", inline[0].Get("Content-ID"), "angle brackets added")
 		c, err = inline[0].GetContent()
 		require.NoError(t, err)
 		assert.Equal(t, img, c)
 
-		atts := attachments(msg)
+		atts := attachmentsOf(msg)
 		require.Len(t, atts, 2)
 		assert.Equal(t, "Übersicht 2026.txt", atts[0].GetFilename())
 		c, err = atts[0].GetContent()
@@ -207,8 +207,8 @@ func TestBuildNilMessage(t *testing.T) {
 	assert.Empty(t, m.GetContentType())
 	assert.Empty(t, m.GetFilename())
 	assert.Nil(t, m.GetBody())
-	assert.Nil(t, parts(m))
-	assert.Nil(t, attachments(m))
+	assert.Nil(t, partsOf(m))
+	assert.Nil(t, attachmentsOf(m))
 }
 
 func TestSetEncodesNonASCII(t *testing.T) {
@@ -262,12 +262,12 @@ func TestBoundaryCollision(t *testing.T) {
 	first := params["boundary"]
 	// A text that holds the delimiter line, as an attacker who saw the
 	// boundary might write.
-	require.NoError(t, parts(m)[0].SetContent("before\n--"+first+"--\nafter\n", ""))
+	require.NoError(t, partsOf(m)[0].SetContent("before\n--"+first+"--\nafter\n", ""))
 	again := reread(t, m)
 	_, params = parseMediaHeader(again.Get("Content-Type"))
 	assert.NotEqual(t, first, params["boundary"], "a new boundary")
-	require.Len(t, parts(again), 2)
-	got, err := parts(again)[0].GetContent()
+	require.Len(t, partsOf(again), 2)
+	got, err := partsOf(again)[0].GetContent()
 	require.NoError(t, err)
 	assert.Equal(t, "before\r\n--"+first+"--\r\nafter\r\n", string(got))
 }

@@ -1,17 +1,14 @@
 package email
 
 import (
-	"bytes"
 	"iter"
 	"strings"
 )
 
 // This file reads MIME messages as Python's EmailMessage does (is_multipart,
 // get_content_type, get_filename, get_content, get_body, iter_attachments,
-// iter_parts), whether built here or read with ReadMessage. A read
-// multipart body is taken apart at the first call that needs its parts;
-// the parts keep their bytes, and so do the delimiters between them, so the
-// message is still written back byte for byte.
+// iter_parts, walk), whether built here or read with ReadMessage, which
+// took the parts apart (read.go). None of these calls changes m.
 
 // GetContentType returns the content type of m, lower-cased, without
 // parameters, as Python's get_content_type does: the Content-Type field's
@@ -23,8 +20,8 @@ func (m *Message) GetContentType() string {
 		return ""
 	}
 	if !m.Has("Content-Type") {
-		if m.defaultCT != "" {
-			return m.defaultCT
+		if m.digestPart {
+			return "message/rfc822"
 		}
 		return "text/plain"
 	}
@@ -53,13 +50,18 @@ func (m *Message) param(field, name string) string {
 
 // IsMultipart reports whether m is a multipart message with parts, as
 // Python's is_multipart does. A read message whose Content-Type is
-// multipart but whose body has no delimiter line is not: it has no parts.
+// multipart but whose body could not be taken apart (no delimiter line,
+// nested too deep: see [Message.Defects]) is not: it has no parts.
 func (m *Message) IsMultipart() bool {
-	if m == nil {
-		return false
+	return m != nil && m.mp != nil
+}
+
+// parts returns the parts of m, nil when it is not multipart.
+func (m *Message) parts() []*Message {
+	if m.mp == nil {
+		return nil
 	}
-	m.ensureParts()
-	return m.multipart
+	return m.mp.parts
 }
 
 // GetFilename returns the filename parameter of the Content-Disposition
@@ -103,8 +105,7 @@ func (m *Message) GetContent() ([]byte, error) {
 	if m == nil {
 		return nil, buildError("GetContent on a nil *Message")
 	}
-	m.ensureParts()
-	if m.multipart || m.contentMaintype() == "multipart" {
+	if m.mp != nil || m.contentMaintype() == "multipart" {
 		return nil, buildError("GetContent: a %s message has no content of its own; read its parts (IterParts, GetBody, IterAttachments)", m.GetContentType())
 	}
 	content := m.data
@@ -126,11 +127,7 @@ func (m *Message) IterParts() iter.Seq[*Message] {
 		if m == nil {
 			return
 		}
-		m.ensureParts()
-		if !m.multipart {
-			return
-		}
-		for _, p := range m.parts {
+		for _, p := range m.parts() {
 			if !yield(p) {
 				return
 			}
@@ -155,11 +152,9 @@ func (m *Message) Walk() iter.Seq[*Message] {
 			if !yield(p) {
 				return
 			}
-			p.ensureParts()
-			if p.multipart {
-				for i := len(p.parts) - 1; i >= 0; i-- {
-					stack = append(stack, p.parts[i])
-				}
+			parts := p.parts()
+			for i := len(parts) - 1; i >= 0; i-- {
+				stack = append(stack, parts[i])
 			}
 		}
 	}
@@ -214,7 +209,7 @@ func (m *Message) findBody(preferencelist []string, found func(int, *Message) bo
 		return false
 	}
 	if subtype != "related" {
-		for _, p := range m.parts {
+		for _, p := range m.mp.parts {
 			if p.findBody(preferencelist, found) {
 				return true
 			}
@@ -233,15 +228,16 @@ func (m *Message) findBody(preferencelist []string, found func(int, *Message) bo
 // relatedRoot returns the root part of a multipart/related: the one its
 // start parameter names, else the first.
 func (m *Message) relatedRoot() *Message {
+	parts := m.parts()
 	if start := m.param("Content-Type", "start"); start != "" {
-		for _, p := range m.parts {
+		for _, p := range parts {
 			if p.raw("Content-ID") == start {
 				return p
 			}
 		}
 	}
-	if len(m.parts) > 0 {
-		return m.parts[0]
+	if len(parts) > 0 {
+		return parts[0]
 	}
 	return nil
 }
@@ -258,14 +254,13 @@ func (m *Message) IterAttachments() iter.Seq[*Message] {
 		if m == nil {
 			return
 		}
-		m.ensureParts()
 		ct := m.GetContentType()
-		if !m.multipart || !strings.HasPrefix(ct, "multipart/") || ct == "multipart/alternative" {
+		if m.mp == nil || !strings.HasPrefix(ct, "multipart/") || ct == "multipart/alternative" {
 			return
 		}
 		if ct == "multipart/related" {
 			root := m.relatedRoot()
-			for _, p := range m.parts {
+			for _, p := range m.mp.parts {
 				if p != root && !yield(p) {
 					return
 				}
@@ -273,7 +268,7 @@ func (m *Message) IterAttachments() iter.Seq[*Message] {
 			return
 		}
 		var seen [4]bool // the body types met, by bodyKind
-		for _, p := range m.parts {
+		for _, p := range m.mp.parts {
 			if k := bodyKind(p.GetContentType()); k >= 0 && !p.isAttachment() && !seen[k] {
 				seen[k] = true
 				continue
@@ -299,99 +294,4 @@ func bodyKind(ct string) int {
 		return 3
 	}
 	return -1
-}
-
-// ensureParts takes apart the body of a read multipart message, once. A
-// body with no delimiter line stays a body, as Python leaves it a string.
-func (m *Message) ensureParts() {
-	if m.multipart || m.hasData || m.contentMaintype() != "multipart" {
-		return
-	}
-	boundary := m.param("Content-Type", "boundary")
-	if boundary == "" {
-		return
-	}
-	segs, delims, ok := splitMultipart(m.body, boundary)
-	if !ok {
-		return
-	}
-	digest := m.GetContentType() == "multipart/digest"
-	for _, seg := range segs {
-		p := readPart(seg, m.lineEnd())
-		if digest {
-			p.defaultCT = "message/rfc822"
-		}
-		m.parts = append(m.parts, p)
-	}
-	m.multipart, m.boundary, m.delims, m.body = true, boundary, delims, nil
-}
-
-// readPart reads one body part. One whose header cannot be read becomes a
-// headless part holding the text, so that no byte is lost.
-func readPart(seg []byte, eol string) *Message {
-	if len(seg) == 0 {
-		return &Message{eol: eol, isPart: true}
-	}
-	p, err := ReadMessage(bytes.NewReader(seg))
-	if err != nil {
-		return &Message{body: seg, eol: eol, isPart: true, headless: true}
-	}
-	p.isPart = true
-	return p
-}
-
-// splitMultipart cuts a multipart body at its delimiter lines (RFC 2046
-// section 5.1.1): "--" boundary, then "--" on the last, then blanks up to
-// the line end (CRLF, LF or a lone CR). The line break before a delimiter belongs to it. It returns
-// the parts, the bytes around them (the preamble with the first delimiter,
-// each delimiter, and the close delimiter with the epilogue), and false
-// when there is no delimiter at all. Without a close delimiter the last part
-// runs to the end, as Python reads it.
-func splitMultipart(body []byte, boundary string) (parts, delims [][]byte, ok bool) {
-	dash := []byte("--" + boundary)
-	partStart := -1 // where the current part starts; -1 before the first delimiter
-	gapStart := 0   // where the bytes before the current part start
-	for pos := 0; pos < len(body); {
-		// A line ends at CRLF, LF or a lone CR, as Python's parser reads
-		// it, so that writing a changed message with CRLF throughout adds
-		// no delimiter line.
-		end, next := len(body), len(body)
-		if i := bytes.IndexAny(body[pos:], "\r\n"); i >= 0 {
-			end, next = pos+i, pos+i+1
-			if body[end] == '\r' && next < len(body) && body[next] == '\n' {
-				next++
-			}
-		}
-		line := body[pos:end]
-		rest, isDelim := bytes.CutPrefix(line, dash)
-		closing := isDelim && bytes.HasPrefix(rest, []byte("--"))
-		if closing {
-			rest = rest[2:]
-		}
-		if isDelim && len(bytes.Trim(rest, " \t")) == 0 {
-			if partStart >= 0 {
-				partEnd := pos
-				if partEnd > partStart { // the line break before the delimiter
-					partEnd--
-					if body[partEnd] == '\n' && partEnd > partStart && body[partEnd-1] == '\r' {
-						partEnd--
-					}
-				}
-				parts = append(parts, body[partStart:partEnd])
-				gapStart = partEnd
-			} else if closing {
-				return nil, nil, false
-			}
-			if closing {
-				return parts, append(delims, body[gapStart:]), true
-			}
-			delims = append(delims, body[gapStart:next])
-			partStart = next
-		}
-		pos = next
-	}
-	if partStart < 0 {
-		return nil, nil, false
-	}
-	return append(parts, body[partStart:]), append(delims, body[len(body):]), true
 }

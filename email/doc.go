@@ -27,6 +27,15 @@
 // apart as Python's get_body, iter_attachments, iter_parts, walk and
 // get_content do.
 //
+// Reading costs time and memory in proportion to the message, whatever
+// its shape, so that a received message cannot knock its reader over:
+// ReadMessage holds the body once, and the parts, found in one pass over
+// it, are views into it rather than copies; nesting deeper than
+// [MaxDepth] is left unparsed. A structure that cannot be taken apart as
+// it claims (no boundary, no delimiter line, a part without a header) is
+// read as Python reads it and recorded in [Message.Defects], never
+// refused.
+//
 // # Building messages
 //
 // [NewMessage] (or a declared Message, Python's EmailMessage()), then
@@ -56,4 +65,9 @@
 //   - RFC 2047, encoded-words in the header
 //   - RFC 2231, parameter values beyond ASCII and continuations
 //   - RFC 2183, Content-Disposition; RFC 2392, Content-IDs
+//
+// # Concurrency
+//
+// A Message may be read by several goroutines at once; it is not safe for
+// concurrent use when one of them changes it.
 package email

@@ -10,7 +10,7 @@ import (
 
 // asciiEqualFold compares header field names; unlike strings.EqualFold it
 // does not let a non-ASCII letter (the Kelvin sign) match an ASCII one.
-func asciiEqualFold(a, b string) bool {
+func asciiEqualFold[T ~string | ~[]byte](a T, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -45,7 +45,7 @@ func asciiEqualFold(a, b string) bool {
 // Dezember".
 func (m *Message) Get(name string) string {
 	for i := range m.fields {
-		if asciiEqualFold(m.fields[i].name, name) {
+		if m.fields[i].is(name) {
 			return decodedValue(name, m.fields[i].raw)
 		}
 	}
@@ -58,7 +58,7 @@ func (m *Message) Get(name string) string {
 func (m *Message) Values(name string) []string {
 	var vs []string
 	for i := range m.fields {
-		if asciiEqualFold(m.fields[i].name, name) {
+		if m.fields[i].is(name) {
 			vs = append(vs, decodedValue(name, m.fields[i].raw))
 		}
 	}
@@ -70,7 +70,7 @@ func (m *Message) Values(name string) []string {
 // itself parses (Content-Type, Content-Transfer-Encoding, ...).
 func (m *Message) raw(name string) string {
 	for i := range m.fields {
-		if asciiEqualFold(m.fields[i].name, name) {
+		if m.fields[i].is(name) {
 			return m.fields[i].value()
 		}
 	}
@@ -80,7 +80,7 @@ func (m *Message) raw(name string) string {
 // Has reports whether the message has a field called name.
 func (m *Message) Has(name string) bool {
 	for i := range m.fields {
-		if asciiEqualFold(m.fields[i].name, name) {
+		if m.fields[i].is(name) {
 			return true
 		}
 	}
@@ -107,7 +107,7 @@ func (m *Message) Has(name string) bool {
 func (m *Message) Set(name, value string) {
 	nf := m.newField(name, value)
 	for i := range m.fields {
-		if asciiEqualFold(m.fields[i].name, name) {
+		if m.fields[i].is(name) {
 			m.fields[i] = nf
 			m.delFrom(name, i+1)
 			return
@@ -127,15 +127,15 @@ func (m *Message) Add(name, value string) {
 func (m *Message) Del(name string) { m.delFrom(name, 0) }
 
 func (m *Message) delFrom(name string, start int) {
-	m.deleteFields(start, func(n string) bool { return asciiEqualFold(n, name) })
+	m.deleteFields(start, func(n []byte) bool { return asciiEqualFold(n, name) })
 }
 
 // deleteFields removes the fields from index start on whose name drop
 // reports true, keeping the order of the others.
-func (m *Message) deleteFields(start int, drop func(name string) bool) {
+func (m *Message) deleteFields(start int, drop func(name []byte) bool) {
 	kept := m.fields[:start]
 	for _, f := range m.fields[start:] {
-		if !drop(f.name) {
+		if !drop(f.name()) {
 			kept = append(kept, f)
 		}
 	}
@@ -148,7 +148,7 @@ func (m *Message) deleteFields(start int, drop func(name string) bool) {
 func (m *Message) Fields() []string {
 	names := make([]string, len(m.fields))
 	for i, f := range m.fields {
-		names[i] = f.name
+		names[i] = string(f.name())
 	}
 	return names
 }
@@ -158,10 +158,7 @@ func (m *Message) newField(name, value string) headerField {
 	if !validFieldName(name) {
 		panic(fmt.Sprintf("email: invalid header field name %q", name))
 	}
-	eol := m.eol
-	if eol == "" {
-		eol = "\r\n"
-	}
+	eol := m.lineEnd()
 	var raw []byte
 	if enc, ok := encodeHeaderValue(name, value); ok {
 		for i, line := range strings.Split(enc, "\r\n") {
@@ -171,7 +168,7 @@ func (m *Message) newField(name, value string) headerField {
 			raw = append(raw, line...)
 			raw = append(raw, eol...)
 		}
-		return headerField{name: name, raw: raw}
+		return headerField{raw: raw}
 	}
 	for i, line := range splitFolds(value) {
 		if i == 0 {
@@ -182,7 +179,7 @@ func (m *Message) newField(name, value string) headerField {
 			raw = append(raw, eol...)
 		}
 	}
-	return headerField{name: name, raw: raw}
+	return headerField{raw: raw}
 }
 
 // splitFolds cuts value into its physical lines at the folds it carries (a

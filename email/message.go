@@ -1,26 +1,14 @@
 package email
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"net/mail"
 	"net/textproto"
+	"slices"
 	"sort"
 	"strings"
-)
-
-// Limits on the header block that ReadMessage accepts. RFC 5322 allows 998
-// characters on a line; real mail breaks that, so the bounds only keep a
-// hostile input from using unbounded memory.
-const (
-	// MaxHeaderLineLength is the longest physical header line ReadMessage
-	// accepts, line ending included: 64 KiB.
-	MaxHeaderLineLength = 64 << 10
-	// MaxHeaderBytes is the largest header block ReadMessage accepts, the
-	// empty line that ends it included: 1 MiB.
-	MaxHeaderBytes = 1 << 20
 )
 
 // maxLineLength is the limit of RFC 5322 section 2.1.1 (without CRLF); Set
@@ -40,46 +28,96 @@ const maxLineLength = 998
 // ([Message.SetContent], [Message.AddAlternative], [Message.AddRelated],
 // [Message.AddAttachment]) make a MIME message, and the reading methods
 // ([Message.GetBody], [Message.IterAttachments], [Message.IterParts],
-// [Message.GetContent]) take apart a built or a read one. A read
-// multipart body is taken apart by the first reading method that needs
-// its parts; the message is still written back byte for byte.
+// [Message.Walk], [Message.GetContent]) take apart a built or a read one.
 //
-// A Message is not safe for concurrent use when one of the goroutines
-// changes it; the reading methods count as changes the first time they
-// take a multipart body apart.
+// A Message may be read by several goroutines at once; it is not safe for
+// concurrent use when one of them changes it.
 //
 // A message built by another library goes through [ReadMessage]: the
 // program in the repository's examples/gomessage builds a multipart message
 // with github.com/emersion/go-message and sends it with SendMessage
 // (https://github.com/gosmtplib/smtplib/tree/main/examples/gomessage).
 type Message struct {
-	unixFrom []byte        // the mbox "From " line, line ending included, or nil
-	fields   []headerField // in their original order
-	sep      []byte        // the empty line after the header; nil when there was none
-	body     []byte
-	eol      string // the line ending of the message, used for new lines
+	// A read message's fields and body are views into the bytes that were
+	// read, parts included (read.go): reading copies nothing but the
+	// header of the whole message.
+	fields []headerField // in their original order
+	body   []byte        // a leaf's body; nil for a multipart (mp)
+	data   []byte        // a built leaf's content, written as base64 (hasData)
+	mp     *multipart    // the parts of a multipart, or nil
+	more   *rare         // what few messages have, or nil
 
-	// The MIME structure (build.go, build_read.go): a multipart message
-	// holds its parts instead of a body once it is built or taken apart;
-	// a part built from bytes holds them unencoded until it is written.
-	multipart bool
-	parts     []*Message
-	boundary  string
-	delims    [][]byte // a read multipart's bytes around its parts, len(parts)+1; nil when built
-	data      []byte   // a built leaf's content, written as base64 (hasData)
-	hasData   bool
-	headless  bool   // a read part with no header block: written as its body alone
-	isPart    bool   // a part of another message (no MIME-Version of its own)
-	changed   bool   // a builder method changed it (see build_write.go's reencode)
-	defaultCT string // the content type when there is no Content-Type field
+	sep        ending // the empty line after the header; noEnding when there was none
+	eol        ending // the line ending of the message, used for new lines; noEnding for CRLF
+	hasData    bool
+	headless   bool // a read part with no header block: written as its body alone
+	isPart     bool // a part of another message (no MIME-Version of its own)
+	changed    bool // a builder method changed it (see write.go's reencode)
+	digestPart bool // a part of a multipart/digest: message/rfc822 by default
 }
 
-// headerField is one header field: every physical line of it, each with its line
-// ending (only a final line at the end of the input may lack one).
+// multipart holds the parts of a multipart message, read or built.
+type multipart struct {
+	parts    []*Message
+	boundary string
+	delims   [][]byte // a read multipart's bytes around its parts, len(parts)+1; nil when built
+}
+
+// rare holds what only some messages have, so that a message without it,
+// a part among a hundred thousand, does not pay for it.
+type rare struct {
+	unixFrom []byte  // the mbox "From " line, line ending included, or nil
+	defects  []error // what reading found wrong and read around
+}
+
+// ending is a line ending: none, LF or CRLF.
+type ending uint8
+
+const (
+	noEnding ending = iota
+	endLF
+	endCRLF
+)
+
+var (
+	lfBytes   = []byte("\n")
+	crlfBytes = []byte("\r\n")
+)
+
+// bytes returns the line ending, nil for none; the slice must not change.
+func (e ending) bytes() []byte {
+	switch e {
+	case endLF:
+		return lfBytes
+	case endCRLF:
+		return crlfBytes
+	}
+	return nil
+}
+
+// endingOf returns the line ending of a line that ends in LF.
+func endingOf(line []byte) ending {
+	if bytes.HasSuffix(line, crlfBytes) {
+		return endCRLF
+	}
+	return endLF
+}
+
+// headerField is one header field: every physical line of it, each with
+// its line ending (only a final line at the end of the input may lack
+// one). The name is what comes before the colon, blanks removed.
 type headerField struct {
-	name string // as written, blanks before the colon removed
-	raw  []byte
+	raw []byte
 }
+
+// name returns the field's name as written, blanks before the colon
+// removed.
+func (f *headerField) name() []byte {
+	return bytes.TrimRight(f.raw[:bytes.IndexByte(f.raw, ':')], " \t")
+}
+
+// is reports whether the field is called name, ASCII case ignored.
+func (f *headerField) is(name string) bool { return asciiEqualFold(f.name(), name) }
 
 // MessageError reports a message that ReadMessage cannot read, a header
 // field that FromMailMessage cannot write, or a builder call that cannot
@@ -95,160 +133,6 @@ func (e *MessageError) Error() string {
 		return fmt.Sprintf("email: message header line %d: %s", e.Line, e.Reason)
 	}
 	return "email: " + e.Reason
-}
-
-// ReadMessage reads a message from r: the header block up to the first
-// empty line, then the body up to the end of r. A message without that
-// empty line is all header and no body, as with net/mail.ReadMessage.
-//
-// ReadMessage keeps every byte: [Message.WriteTo] writes exactly what was
-// read until the message is changed. It accepts LF as well as CRLF line
-// endings, bytes beyond ASCII in field values (RFC 6532), obsolete blanks
-// between a field name and its colon, and an mbox "From " line as the very
-// first line (when it is not a field: "From : x" is one), which is kept
-// apart (see [Message.UnixFrom]).
-//
-// It returns a *[MessageError] for an empty input, a NUL byte in the header
-// block, a physical header line longer than [MaxHeaderLineLength], a header
-// block longer than [MaxHeaderBytes], a continuation line with no field
-// before it, and any other line that is not "name: value" with a name of
-// printable ASCII characters other than the colon (RFC 5322 section 3.6.8).
-// Errors from r are returned wrapped.
-func ReadMessage(r io.Reader) (*Message, error) {
-	br := bufio.NewReader(r)
-	m := &Message{}
-	total := 0
-	for lineNo := 1; ; lineNo++ {
-		line, err := readHeaderLine(br, lineNo)
-		if err != nil && err != io.EOF {
-			return nil, err
-		}
-		if len(line) == 0 { // the end, with no empty line
-			if lineNo == 1 {
-				return nil, &MessageError{Reason: "empty message"}
-			}
-			break
-		}
-		if total += len(line); total > MaxHeaderBytes {
-			return nil, &MessageError{Line: lineNo, Reason: fmt.Sprintf("header block longer than %d bytes", MaxHeaderBytes)}
-		}
-		if bytes.IndexByte(line, 0) >= 0 {
-			return nil, &MessageError{Line: lineNo, Reason: "NUL byte in header"}
-		}
-		if m.eol == "" && line[len(line)-1] == '\n' {
-			m.eol = eolOf(line)
-		}
-		content := trimLineEnd(line)
-		name, isField := fieldName(content)
-		switch {
-		case len(content) == 0 && line[len(line)-1] == '\n':
-			m.sep = line
-		case line[0] == ' ' || line[0] == '\t':
-			if len(m.fields) == 0 {
-				return nil, &MessageError{Line: lineNo, Reason: "continuation line with no field before it"}
-			}
-			f := &m.fields[len(m.fields)-1]
-			f.raw = append(f.raw, line...)
-		case isField:
-			m.fields = append(m.fields, headerField{name: name, raw: line})
-		case lineNo == 1 && bytes.HasPrefix(line, []byte("From ")):
-			// An mbox separator; Python's parser sets it aside as the
-			// "unixfrom". Unlike Python, "From : x" is the From field.
-			m.unixFrom = line
-		default:
-			return nil, &MessageError{Line: lineNo, Reason: fmt.Sprintf("not a header field: %q", clipText(content, 40))}
-		}
-		if m.sep != nil || err == io.EOF {
-			break
-		}
-	}
-	if m.sep != nil {
-		body, err := io.ReadAll(br)
-		if err != nil {
-			return nil, fmt.Errorf("email: reading message body: %w", err)
-		}
-		m.body = body
-	}
-	if m.eol == "" {
-		m.eol = "\r\n"
-	}
-	return m, nil
-}
-
-// readHeaderLine reads one line, its LF included; at the end of the input
-// it returns what is left with io.EOF.
-func readHeaderLine(br *bufio.Reader, lineNo int) ([]byte, error) {
-	var line []byte
-	for {
-		frag, err := br.ReadSlice('\n')
-		if len(line)+len(frag) > MaxHeaderLineLength {
-			return nil, &MessageError{Line: lineNo, Reason: fmt.Sprintf("line longer than %d bytes", MaxHeaderLineLength)}
-		}
-		line = append(line, frag...)
-		switch err {
-		case nil, io.EOF:
-			return line, err
-		case bufio.ErrBufferFull:
-			continue
-		default:
-			return nil, fmt.Errorf("email: reading message header: %w", err)
-		}
-	}
-}
-
-// fieldName returns the name of the field that starts the line content, and
-// whether the line starts a field at all.
-func fieldName(content []byte) (string, bool) {
-	i := bytes.IndexByte(content, ':')
-	if i < 0 {
-		return "", false
-	}
-	// RFC 5322 section 4.5 (obs-optional) allows blanks before the colon.
-	name := bytes.TrimRight(content[:i], " \t")
-	if !validFieldName(string(name)) {
-		return "", false
-	}
-	return string(name), true
-}
-
-// validFieldName reports whether name is a non-empty run of printable
-// ASCII characters other than the colon.
-func validFieldName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c < '!' || c > '~' || c == ':' {
-			return false
-		}
-	}
-	return true
-}
-
-// eolOf returns the line ending of a line that ends in LF.
-func eolOf(line []byte) string {
-	if bytes.HasSuffix(line, []byte("\r\n")) {
-		return "\r\n"
-	}
-	return "\n"
-}
-
-// trimLineEnd removes a final LF or CRLF.
-func trimLineEnd(line []byte) []byte {
-	if n := len(line); n > 0 && line[n-1] == '\n' {
-		line = line[:n-1]
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-	}
-	return line
-}
-
-func clipText(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "..."
-	}
-	return string(b)
 }
 
 // value unfolds the field's value as net/textproto does: the first line
@@ -279,31 +163,73 @@ func (f *headerField) value() string {
 
 // UnixFrom returns the mbox "From " line the message was read with, without
 // its line ending, or "" (Python's get_unixfrom).
-func (m *Message) UnixFrom() string { return string(trimLineEnd(m.unixFrom)) }
+func (m *Message) UnixFrom() string {
+	if m.more == nil {
+		return ""
+	}
+	return string(trimLineEnd(m.more.unixFrom))
+}
 
 // SetUnixFrom sets the mbox "From " line written before the header; "" (or
 // any line not starting with "From ") removes it. Line breaks are cut off.
 func (m *Message) SetUnixFrom(line string) {
 	line, _, _ = strings.Cut(strings.ReplaceAll(line, "\r", "\n"), "\n")
 	if !strings.HasPrefix(line, "From ") || strings.IndexByte(line, 0) >= 0 {
-		m.unixFrom = nil
+		if m.more != nil {
+			m.more.unixFrom = nil
+		}
 		return
 	}
-	m.unixFrom = []byte(line + m.lineEnd())
+	m.extra().unixFrom = []byte(line + m.lineEnd())
 }
 
-func (m *Message) lineEnd() string {
-	if m.eol == "" {
-		return "\r\n"
+// unixFrom returns the mbox line, with its line ending, or nil.
+func (m *Message) unixFrom() []byte {
+	if m.more == nil {
+		return nil
 	}
-	return m.eol
+	return m.more.unixFrom
+}
+
+// extra returns m's rare fields, making them first if need be.
+func (m *Message) extra() *rare {
+	if m.more == nil {
+		m.more = &rare{}
+	}
+	return m.more
+}
+
+// Defects returns what ReadMessage found wrong in this message or part
+// and read around, in the order found, as Python's defects attribute
+// lists it: [ErrNoBoundaryInMultipart], [ErrStartBoundaryNotFound],
+// [ErrCloseBoundaryNotFound], [ErrMissingHeaderBodySeparator] or
+// [ErrMaxDepth]; nil when there is none. The defects of a part are the
+// part's own: [Message.Walk] visits them all.
+func (m *Message) Defects() []error {
+	if m == nil || m.more == nil {
+		return nil
+	}
+	return m.more.defects
+}
+
+// addDefect records a defect.
+func (m *Message) addDefect(err error) {
+	m.extra().defects = append(m.more.defects, err)
+}
+
+// lineEnd returns the line ending new lines of m get: the one it was read
+// with, CRLF for a built message.
+func (m *Message) lineEnd() string {
+	if m.eol == endLF {
+		return "\n"
+	}
+	return "\r\n"
 }
 
 // Body returns the body: every byte after the empty line that ends the
 // header. The slice is the message's own, not a copy, except for a message
-// with parts (built with [Message.AddAttachment] and the like, or taken
-// apart by [Message.IterParts] and the like), whose body is written out
-// into a new slice.
+// with parts (built with [Message.AddAttachment] and the like, or read
+// with them), whose body is written out into a new slice.
 func (m *Message) Body() []byte {
 	if m.structured() {
 		var buf bytes.Buffer
@@ -315,10 +241,12 @@ func (m *Message) Body() []byte {
 
 // SetBody replaces the body by b, which the message keeps (it is not
 // copied); the parts of a multipart message go with it. The body is
-// written as it is; an SMTP client repairs line endings on the wire.
+// written as it is; an SMTP client repairs line endings on the wire. It
+// is not taken apart, whatever the Content-Type says, as Python's
+// set_payload keeps a string.
 func (m *Message) SetBody(b []byte) {
 	m.body = b
-	m.multipart, m.parts, m.delims, m.data, m.hasData = false, nil, nil, nil, false
+	m.mp, m.data, m.hasData = nil, nil, false
 }
 
 // BodyReader returns a reader of the body. The data of built attachments
@@ -330,25 +258,33 @@ func (m *Message) BodyReader() io.Reader {
 	return bytes.NewReader(m.body)
 }
 
-// Clone returns a deep copy of the message.
+// Clone returns a deep copy of the message: nothing in it shares memory
+// with m, not even the bytes a read message's parts are views into.
 func (m *Message) Clone() *Message {
 	c := &Message{
-		unixFrom: bytes.Clone(m.unixFrom),
-		fields:   make([]headerField, len(m.fields)),
-		sep:      bytes.Clone(m.sep),
-		body:     bytes.Clone(m.body),
-		eol:      m.eol,
+		fields: make([]headerField, len(m.fields)),
+		body:   bytes.Clone(m.body),
+		data:   bytes.Clone(m.data),
+		sep:    m.sep, eol: m.eol, hasData: m.hasData, headless: m.headless,
+		isPart: m.isPart, changed: m.changed, digestPart: m.digestPart,
 	}
 	for i, f := range m.fields {
-		c.fields[i] = headerField{name: f.name, raw: bytes.Clone(f.raw)}
+		c.fields[i] = headerField{raw: bytes.Clone(f.raw)}
 	}
-	c.multipart, c.boundary, c.hasData, c.headless, c.defaultCT, c.isPart, c.changed = m.multipart, m.boundary, m.hasData, m.headless, m.defaultCT, m.isPart, m.changed
-	c.data = bytes.Clone(m.data)
-	for _, d := range m.delims {
-		c.delims = append(c.delims, bytes.Clone(d))
+	if m.more != nil {
+		c.more = &rare{unixFrom: bytes.Clone(m.more.unixFrom), defects: slices.Clone(m.more.defects)}
 	}
-	for _, p := range m.parts {
-		c.parts = append(c.parts, p.Clone())
+	if m.mp != nil {
+		c.mp = &multipart{boundary: m.mp.boundary, parts: make([]*Message, len(m.mp.parts))}
+		for i, p := range m.mp.parts {
+			c.mp.parts[i] = p.Clone()
+		}
+		if m.mp.delims != nil {
+			c.mp.delims = make([][]byte, len(m.mp.delims))
+			for i, d := range m.mp.delims {
+				c.mp.delims[i] = bytes.Clone(d)
+			}
+		}
 	}
 	return c
 }
@@ -374,7 +310,10 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 // writeTo writes the message, with or without its mbox "From " line.
 func (m *Message) writeTo(w io.Writer, unixFrom bool) (int64, error) {
 	var n int64
-	eol := []byte(m.lineEnd())
+	eol := crlfBytes
+	if m.eol == endLF {
+		eol = lfBytes
+	}
 	open := false   // the last piece written lacks its line ending
 	openCR := false // and ends in a CR
 	put := func(b []byte) error {
@@ -401,7 +340,7 @@ func (m *Message) writeTo(w io.Writer, unixFrom bool) (int64, error) {
 		return err
 	}
 	if unixFrom {
-		if err := put(m.unixFrom); err != nil {
+		if err := put(m.unixFrom()); err != nil {
 			return n, err
 		}
 	}
@@ -410,7 +349,7 @@ func (m *Message) writeTo(w io.Writer, unixFrom bool) (int64, error) {
 			return n, err
 		}
 	}
-	sep := m.sep
+	sep := m.sep.bytes()
 	if sep == nil && len(m.body) > 0 {
 		sep = eol
 	}
@@ -433,7 +372,7 @@ func (m *Message) Bytes() []byte {
 func (m *Message) Header() mail.Header {
 	h := make(mail.Header, len(m.fields))
 	for i := range m.fields {
-		k := textproto.CanonicalMIMEHeaderKey(m.fields[i].name)
+		k := textproto.CanonicalMIMEHeaderKey(string(m.fields[i].name()))
 		h[k] = append(h[k], m.fields[i].value())
 	}
 	return h
@@ -446,12 +385,13 @@ func (m *Message) MailMessage() *mail.Message {
 }
 
 // FromMailMessage builds a Message from a *net/mail.Message, reading its
-// body to the end. A mail.Header keeps no order between names, so the
-// fields are written sorted by name, each name's values in order. It
-// returns a *[MessageError] for an invalid field name, and the error of the
-// body's reader if that fails.
+// body to the end and taking it apart as ReadMessage does when the
+// Content-Type is multipart. A mail.Header keeps no order between names,
+// so the fields are written sorted by name, each name's values in order.
+// It returns a *[MessageError] for an invalid field name, and the error of
+// the body's reader if that fails.
 func FromMailMessage(mm *mail.Message) (*Message, error) {
-	m := &Message{sep: []byte("\r\n"), eol: "\r\n"}
+	m := &Message{sep: endCRLF}
 	names := make([]string, 0, len(mm.Header))
 	for k := range mm.Header {
 		if !validFieldName(k) {
@@ -471,6 +411,7 @@ func FromMailMessage(mm *mail.Message) (*Message, error) {
 			return nil, fmt.Errorf("email: reading message body: %w", err)
 		}
 		m.body = body
+		m.takeApart()
 	}
 	return m, nil
 }

@@ -27,7 +27,7 @@ import (
 // needs neither 8BITMIME nor SMTPUTF8 unless an address itself is
 // non-ASCII.
 func NewMessage(from string, to []string, subject string, body string) *Message {
-	m := &Message{sep: []byte("\r\n"), eol: "\r\n"}
+	m := &Message{sep: endCRLF}
 	m.Add("From", from)
 	if len(to) > 0 {
 		m.Add("To", strings.Join(to, ", "))

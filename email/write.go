@@ -32,7 +32,7 @@ func (s segment) len() int64 {
 
 // structured reports whether m has parts or unencoded data, so that its
 // body is made of segments rather than held whole.
-func (m *Message) structured() bool { return m.multipart || m.hasData }
+func (m *Message) structured() bool { return m.mp != nil || m.hasData }
 
 // segments returns m as it is written: with its mbox "From " line when
 // unixFrom is true, without Bcc and Resent-Bcc when dropBcc is true. The
@@ -98,16 +98,16 @@ func (m *Message) appendSegments(segs []segment, unixFrom, dropBcc bool) []segme
 // follows.
 func (m *Message) headerBlock(unixFrom, dropBcc bool) []byte {
 	h := &Message{sep: m.sep, eol: m.eol}
-	if unixFrom {
-		h.unixFrom = m.unixFrom
+	if u := m.unixFrom(); unixFrom && u != nil {
+		h.more = &rare{unixFrom: u}
 	}
 	for _, f := range m.fields {
-		if !dropBcc || !(asciiEqualFold(f.name, "Bcc") || asciiEqualFold(f.name, "Resent-Bcc")) {
+		if !dropBcc || !(f.is("Bcc") || f.is("Resent-Bcc")) {
 			h.fields = append(h.fields, f)
 		}
 	}
-	if h.sep == nil && (m.structured() || len(m.body) > 0) {
-		h.sep = []byte(h.lineEnd())
+	if h.sep == noEnding && (m.structured() || len(m.body) > 0) {
+		h.ensureSep()
 	}
 	var head bytes.Buffer
 	h.writeTo(&head, unixFrom) //nolint:errcheck // bytes.Buffer does not fail
@@ -119,31 +119,30 @@ func (m *Message) appendBody(segs []segment) []segment {
 	switch {
 	case m.hasData:
 		return append(segs, segment{data: m.data, isB64: true})
-	case m.multipart:
-		for i, p := range m.parts {
-			segs = append(segs, segment{raw: m.delimiter(i)})
+	case m.mp != nil:
+		for i, p := range m.mp.parts {
+			segs = append(segs, segment{raw: m.mp.delimiter(i, m.lineEnd())})
 			segs = p.appendSegments(segs, true, false)
 		}
-		return append(segs, segment{raw: m.delimiter(len(m.parts))})
+		return append(segs, segment{raw: m.mp.delimiter(len(m.mp.parts), m.lineEnd())})
 	}
 	return append(segs, segment{raw: m.body})
 }
 
 // delimiter returns the bytes before part i of a multipart, or after its
-// last part when i is len(m.parts): the read ones, or for a built message
-// Python's layout (no preamble, no epilogue).
-func (m *Message) delimiter(i int) []byte {
-	if m.delims != nil {
-		return m.delims[i]
+// last part when i is len(mp.parts): the read ones, or for a built message
+// Python's layout (no preamble, no epilogue), with the line ending eol.
+func (mp *multipart) delimiter(i int, eol string) []byte {
+	if mp.delims != nil {
+		return mp.delims[i]
 	}
-	eol := m.lineEnd()
 	switch {
-	case i == len(m.parts):
-		return []byte(eol + "--" + m.boundary + "--" + eol)
+	case i == len(mp.parts):
+		return []byte(eol + "--" + mp.boundary + "--" + eol)
 	case i == 0:
-		return []byte("--" + m.boundary + eol)
+		return []byte("--" + mp.boundary + eol)
 	}
-	return []byte(eol + "--" + m.boundary + eol)
+	return []byte(eol + "--" + mp.boundary + eol)
 }
 
 // checkBoundaries gives each multipart built here a new boundary if the
@@ -152,33 +151,33 @@ func (m *Message) delimiter(i int) []byte {
 // quoted-printable never start a line with "=", which the boundary does
 // after "--".
 func (m *Message) checkBoundaries() {
-	if !m.multipart {
+	if m.mp == nil {
 		return
 	}
-	for _, p := range m.parts {
+	for _, p := range m.mp.parts {
 		p.checkBoundaries()
 	}
-	if m.delims != nil {
+	if m.mp.delims != nil {
 		return
 	}
-	for m.holds([]byte("--" + m.boundary)) {
-		m.boundary = newBoundary()
+	for m.holds([]byte("--" + m.mp.boundary)) {
+		m.mp.boundary = newBoundary()
 		ct, _ := parseMediaHeader(m.raw("Content-Type"))
-		m.setMediaField("Content-Type", ct, mediaParam{"boundary", m.boundary})
+		m.setMediaField("Content-Type", ct, mediaParam{"boundary", m.mp.boundary})
 	}
 }
 
 // holds reports whether the text of a part under m contains s.
 func (m *Message) holds(s []byte) bool {
-	if !m.multipart {
+	if m.mp == nil {
 		return !m.hasData && bytes.Contains(m.body, s)
 	}
-	for _, d := range m.delims {
+	for _, d := range m.mp.delims {
 		if bytes.Contains(d, s) {
 			return true
 		}
 	}
-	for _, p := range m.parts {
+	for _, p := range m.mp.parts {
 		if p.holds(s) {
 			return true
 		}
@@ -191,7 +190,7 @@ func (m *Message) treeChanged() bool {
 	if m.changed {
 		return true
 	}
-	for _, p := range m.parts {
+	for _, p := range m.parts() {
 		if p.treeChanged() {
 			return true
 		}
@@ -208,8 +207,8 @@ func (m *Message) treeChanged() bool {
 // with no charset or that is not text gets base64 too. A us-ascii or
 // ISO-2022-JP text keeps its bytes, as in Python.
 func (m *Message) reencode() {
-	if m.multipart {
-		for _, p := range m.parts {
+	if m.mp != nil {
+		for _, p := range m.mp.parts {
 			p.reencode()
 		}
 		return
