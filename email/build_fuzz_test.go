@@ -84,6 +84,7 @@ func checkBuild(t *testing.T, ops []byte, text, name string, data []byte) {
 				t.Fatalf("bad line %q", line)
 			}
 		}
+		assertQPLines(t, m)
 		if again := m.Bytes(); !bytes.Equal(out, again) {
 			t.Fatal("writing twice gives other bytes")
 		}

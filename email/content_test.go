@@ -4,6 +4,7 @@ package email
 // where the body starts, and parts that stay tied to their message.
 
 import (
+	"iter"
 	"slices"
 	"strings"
 	"testing"
@@ -140,4 +141,66 @@ func TestPartsAreLive(t *testing.T) {
 	m.SetBody([]byte("flat\r\n"))
 	assert.False(t, m.IsMultipart(), "SetBody replaces the parts")
 	assert.Equal(t, "flat\r\n", string(m.Body()))
+}
+
+// TestWalkOrder: Walk yields the message, then each part and the parts
+// under it before the next part, as Python's walk() does, for a built
+// message and for the same message read back.
+func TestWalkOrder(t *testing.T) {
+	m := NewMessage("a@example.com", nil, "s", "")
+	require.NoError(t, m.SetContent("Hi.", ""))
+	require.NoError(t, m.AddAlternative("<p>Hi.</p>", "html"))
+	require.NoError(t, m.AddRelated([]byte("png"), "image", "png", "<i@x>"))
+	require.NoError(t, m.AddAttachment([]byte("%PDF"), "application", "pdf", "a.pdf"))
+	want := []string{"multipart/mixed", "multipart/alternative", "text/plain", "multipart/related",
+		"text/html", "image/png", "application/pdf"}
+	for _, msg := range []*Message{m, reread(t, m)} {
+		var got []string
+		for p := range msg.Walk() {
+			got = append(got, p.GetContentType())
+		}
+		assert.Equal(t, want, got)
+	}
+	walked := slices.Collect(m.Walk())
+	assert.Same(t, m, walked[0], "the message itself first")
+	assert.Same(t, partsOf(partsOf(m)[0])[1], walked[3], "the parts are the message's own")
+
+	leaf := NewMessage("a@example.com", nil, "s", "text")
+	assert.Equal(t, []*Message{leaf}, slices.Collect(leaf.Walk()), "a leaf is walked alone")
+	var nilMsg *Message
+	assert.Empty(t, slices.Collect(nilMsg.Walk()))
+}
+
+// TestIteratorsStopEarly: IterParts, IterAttachments and Walk are
+// iter.Seq: a loop that breaks stops them, and each use starts afresh.
+func TestIteratorsStopEarly(t *testing.T) {
+	m := NewMessage("a@example.com", nil, "s", "Hi.")
+	for _, name := range []string{"a.txt", "b.txt", "c.txt"} {
+		require.NoError(t, m.AddAttachment([]byte(name), "text", "plain", name))
+	}
+	for name, seq := range map[string]func() iter.Seq[*Message]{
+		"IterParts": m.IterParts, "IterAttachments": m.IterAttachments, "Walk": m.Walk,
+	} {
+		t.Run(name, func(t *testing.T) {
+			all := slices.Collect(seq())
+			require.GreaterOrEqual(t, len(all), 3)
+			n := 0
+			for p := range seq() {
+				assert.Same(t, all[n], p)
+				n++
+				if n == 2 {
+					break
+				}
+			}
+			assert.Equal(t, 2, n, "the loop stopped where it broke")
+			assert.Equal(t, all, slices.Collect(seq()), "each use starts afresh")
+		})
+	}
+	atts := attachmentsOf(m)
+	require.Len(t, atts, 3)
+	assert.Equal(t, "a.txt", atts[0].GetFilename(), "the body part is not an attachment")
+
+	var nilMsg *Message
+	assert.Empty(t, slices.Collect(nilMsg.IterParts()))
+	assert.Empty(t, slices.Collect(nilMsg.IterAttachments()))
 }

@@ -109,6 +109,37 @@ func ExampleReadMessage() {
 	// text/html
 }
 
+// This example walks a received message, as Python's walk() does: the
+// message, then each part and the parts under it, depth first, here to
+// list every file it carries.
+func ExampleMessage_Walk() {
+	msg, err := email.ReadMessage(strings.NewReader("Content-Type: multipart/mixed; boundary=out\r\n\r\n" +
+		"--out\r\nContent-Type: multipart/alternative; boundary=in\r\n\r\n" +
+		"--in\r\nContent-Type: text/plain\r\n\r\nHi.\r\n" +
+		"--in\r\nContent-Type: text/html\r\n\r\n<p>Hi.</p>\r\n--in--\r\n" +
+		"--out\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=a.csv\r\n\r\nx,y\r\n" +
+		"--out\r\nContent-Type: image/png; name=\"b.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n" +
+		"--out--\r\n"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for part := range msg.Walk() {
+		if name := part.GetFilename(); name != "" {
+			data, _ := part.GetContent()
+			fmt.Printf("%s (%s): %d bytes\n", name, part.GetContentType(), len(data))
+			continue
+		}
+		fmt.Println(part.GetContentType())
+	}
+	// Output:
+	// multipart/mixed
+	// multipart/alternative
+	// text/plain
+	// text/html
+	// a.csv (text/csv): 3 bytes
+	// b.png (image/png): 4 bytes
+}
+
 func ExampleMakeMsgid() {
 	msg := email.NewMessage("alice@example.com", []string{"bob@example.org"}, "Hi", "Hi.\n")
 	id := email.MakeMsgid("newsletter", "example.com")

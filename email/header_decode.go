@@ -31,7 +31,7 @@ func decodedValue(name string, raw []byte) string {
 func sourceValue(raw []byte) string {
 	i := bytes.IndexByte(raw, ':')
 	v := bytes.TrimLeft(raw[i+1:], " \t")
-	if bytes.IndexAny(v, "\r\n") < 0 {
+	if !bytes.ContainsAny(v, "\r\n") {
 		return string(v)
 	}
 	out := make([]byte, 0, len(v))

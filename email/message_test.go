@@ -1,5 +1,10 @@
 package email
 
+// Tests of reading and writing messages: the samples in testdata/messages
+// written back byte for byte, the values compared with net/mail, the
+// errors, and the fuzz test. Editing and building messages are tested in
+// message_edit_test.go.
+
 import (
 	"bytes"
 	"errors"
@@ -8,6 +13,7 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -15,11 +21,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// Tests of reading and writing messages: the samples in testdata/messages
-// written back byte for byte, the values compared with net/mail, the
-// errors, and the fuzz test. Editing and building messages are tested in
-// message_edit_test.go.
 
 func readEML(t testing.TB, name string) []byte {
 	t.Helper()
@@ -253,4 +254,39 @@ func netMailView(h mail.Header) mail.Header {
 		}
 	}
 	return out
+}
+
+// TestZeroValue: a declared Message is Python's EmailMessage(): empty,
+// then built with Set and SetContent as NewMessage's result is.
+func TestZeroValue(t *testing.T) {
+	var m Message
+	assert.Empty(t, m.Bytes())
+	assert.Empty(t, m.Get("Subject"))
+	assert.Empty(t, m.Fields())
+	assert.False(t, m.IsMultipart())
+	assert.Equal(t, "text/plain", m.GetContentType())
+	assert.Equal(t, []*Message{&m}, slices.Collect(m.Walk()))
+
+	m.Set("Subject", "Grüße")
+	require.NoError(t, m.SetContent("Hi.\n", ""))
+	assert.Equal(t, "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+		"Content-Transfer-Encoding: 7bit\r\nMIME-Version: 1.0\r\n\r\nHi.\r\n", string(m.Bytes()),
+		"Python's order: the fields set, then the content's, then MIME-Version")
+	assert.Equal(t, "Grüße", m.Get("Subject"))
+
+	var a Message
+	require.NoError(t, a.AddAttachment([]byte("x"), "text", "plain", "x.txt"))
+	again := reread(t, &a)
+	assert.Equal(t, "multipart/mixed", again.GetContentType())
+	require.Len(t, attachmentsOf(again), 1)
+}
+
+func TestCloneIsDeep(t *testing.T) {
+	m := mustRead(t, "From x Mon\r\nA: b\r\n\r\nbody")
+	c := m.Clone()
+	c.Set("A", "changed")
+	c.Body()[0] = 'B'
+	c.SetUnixFrom("")
+	assert.Equal(t, "From x Mon\r\nA: b\r\n\r\nbody", string(m.Bytes()))
+	assert.Equal(t, "A: changed\r\n\r\nBody", string(c.Bytes()))
 }

@@ -15,7 +15,7 @@ import (
 
 // MakeMsgid returns a new, unique Message-ID, "<...@domain>", as Python's
 // email.utils.make_msgid does: the time in hundredths of a second, the
-// process ID and a random number, then "." and idstring when idstring is
+// process ID and a random 64-bit number, then "." and idstring when idstring is
 // not empty. An empty domain stands for the host's fully qualified name
 // (or "localhost" when it has none). Characters that cannot appear in a
 // Message-ID (blanks, control characters, "<>()[]\\,;:@\"") are left out
@@ -23,7 +23,7 @@ import (
 func MakeMsgid(idstring, domain string) string {
 	var b [8]byte
 	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read does not fail
-	id := fmt.Sprintf("%d.%d.%d", time.Now().UnixNano()/1e7, os.Getpid(), binary.BigEndian.Uint64(b[:])%1e10)
+	id := fmt.Sprintf("%d.%d.%d", time.Now().UnixNano()/1e7, os.Getpid(), binary.BigEndian.Uint64(b[:]))
 	if idstring = msgidText(idstring); idstring != "" {
 		id += "." + idstring
 	}

@@ -284,6 +284,7 @@ func newSegReader(segs []segment) *segReader {
 	return r
 }
 
+// Read reads the segments into p, base64-encoding data a line at a time.
 func (r *segReader) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {

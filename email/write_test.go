@@ -2,7 +2,9 @@ package email
 
 import (
 	"bytes"
+	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -97,4 +99,86 @@ func TestCrlfLen(t *testing.T) {
 		}
 		assert.Equal(t, tt.want, crlfLen(parts...), "%q", tt.parts)
 	}
+}
+
+func TestBoundaryCollision(t *testing.T) {
+	m := NewMessage("a@example.com", nil, "s", "")
+	require.NoError(t, m.SetContent("placeholder", ""))
+	require.NoError(t, m.AddAttachment([]byte("x"), "text", "plain", "x.txt"))
+	_, params := parseMediaHeader(m.Get("Content-Type"))
+	first := params["boundary"]
+	// A text that holds the delimiter line, as an attacker who saw the
+	// boundary might write.
+	require.NoError(t, partsOf(m)[0].SetContent("before\n--"+first+"--\nafter\n", ""))
+	again := reread(t, m)
+	_, params = parseMediaHeader(again.Get("Content-Type"))
+	assert.NotEqual(t, first, params["boundary"], "a new boundary")
+	require.Len(t, partsOf(again), 2)
+	got, err := partsOf(again)[0].GetContent()
+	require.NoError(t, err)
+	assert.Equal(t, "before\r\n--"+first+"--\r\nafter\r\n", string(got))
+}
+
+// The reader SendMessage streams gives the same bytes as WriteTo, however
+// it is read, and its Len says how many are left.
+func TestStreamedMessage(t *testing.T) {
+	m := NewMessage("a@example.com", []string{"b@example.org"}, "s", "Hi.\n")
+	data := make([]byte, 100_003)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	require.NoError(t, m.AddAttachment(data, "application", "octet-stream", "d.bin"))
+	require.NoError(t, m.AddAttachment(data[:57], "application", "octet-stream", "one-line.bin"))
+	want := m.Bytes()
+	for _, size := range []int{1, 2, 77, 78, 79, 155, 4096, 1 << 20} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			r := newSegReader(m.segments(true, false))
+			assert.Equal(t, len(want), r.Len())
+			var got []byte
+			buf := make([]byte, size)
+			for {
+				n, err := r.Read(buf)
+				got = append(got, buf[:n]...)
+				assert.Equal(t, len(want)-len(got), r.Len())
+				if err == io.EOF {
+					break
+				}
+				require.NoError(t, err)
+				require.Positive(t, n)
+			}
+			assert.Equal(t, string(want), string(got))
+		})
+	}
+	var w bytes.Buffer
+	n, err := m.WriteTo(&w)
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(want)), n)
+	body, err := io.ReadAll(m.BodyReader())
+	require.NoError(t, err)
+	assert.Equal(t, m.Body(), body)
+	assert.True(t, bytes.HasSuffix(want, body))
+}
+
+// A failing writer stops WriteTo with its error and the count so far.
+func TestWriteToError(t *testing.T) {
+	m := NewMessage("a@example.com", nil, "s", "Hi.")
+	require.NoError(t, m.AddAttachment(make([]byte, 200_000), "application", "octet-stream", ""))
+	w := &limitedWriter{left: 1000}
+	n, err := m.WriteTo(w)
+	assert.ErrorIs(t, err, errFull)
+	assert.Equal(t, int64(1000), n)
+}
+
+var errFull = errors.New("full")
+
+type limitedWriter struct{ left int }
+
+func (w *limitedWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		n := w.left
+		w.left = 0
+		return n, errFull
+	}
+	w.left -= len(p)
+	return len(p), nil
 }

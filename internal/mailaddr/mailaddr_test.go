@@ -152,3 +152,26 @@ func TestPlainAddrAgreesWithParser(t *testing.T) {
 	}
 	assert.Greater(t, taken, 100, "the fast path is taken for ordinary addresses")
 }
+
+// TestToASCII: an internationalised domain becomes its A-label, a
+// display name goes, and a non-ASCII local part or an invalid domain is
+// refused.
+func TestToASCII(t *testing.T) {
+	tests := []struct {
+		in, want string
+		err      error
+	}{
+		{"plain@example.com", "plain@example.com", nil},
+		{"Jörg <joerg@example.de>", "joerg@example.de", nil},
+		{"joerg@Bücher.example", "joerg@xn--bcher-kva.example", nil},
+		{"bob@例子.广告", "bob@xn--fsqu00a.xn--4rr70v", nil},
+		{"用户@例子.广告", "", ErrNonASCIILocalPart},
+	}
+	for _, tc := range tests {
+		got, err := ToASCII(tc.in)
+		assert.Equal(t, tc.want, got, tc.in)
+		assert.ErrorIs(t, err, tc.err, tc.in)
+	}
+	_, err := ToASCII("user@-bücher-.example")
+	assert.Error(t, err, "an invalid IDN")
+}
