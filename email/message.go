@@ -367,8 +367,12 @@ func (m *Message) Bytes() []byte {
 	return buf.Bytes()
 }
 
-// Header returns the header fields as a net/mail Header: canonical names,
-// unfolded values in order. It is a copy; changing it changes nothing.
+// Header returns the header fields as a net/mail Header, with the values
+// as sent (encoded-words kept, as Python's compat32 policy gives them),
+// unfolded as net/mail unfolds them: each line break and the blanks
+// around it become one space, and the value is trimmed of blanks. Names
+// are canonical, values in order. It is a copy; changing it changes
+// nothing. [Message.Get] gives the values decoded.
 func (m *Message) Header() mail.Header {
 	h := make(mail.Header, len(m.fields))
 	for i := range m.fields {

@@ -226,8 +226,9 @@ func clipText(b []byte, n int) string {
 	return string(b)
 }
 
-// takeApart takes apart the body of a multipart m, read or set whole, as
-// ReadMessage documents; any other m is left as it is.
+// takeApart takes apart the body of a multipart m, read whole (by
+// ReadMessage or FromMailMessage), as ReadMessage documents; any other m
+// is left as it is.
 func (m *Message) takeApart() {
 	if boundary, ok := m.splittable(0); ok {
 		p := &partsReader{buf: m.body, nextLF: -1, keys: map[string]int{}}
