@@ -68,6 +68,12 @@
 //
 // # Concurrency
 //
-// A Message may be read by several goroutines at once; it is not safe for
-// concurrent use when one of them changes it.
+// The reading methods (Get, Values, Header, GetContent, GetBody,
+// IterParts, IterAttachments, Walk and the like) change nothing, and a
+// Message may be read by several goroutines at once. Writing a message
+// that the builder methods changed ([Message.WriteTo], [Message.Bytes],
+// [Message.Reader], [Message.Body]) may first re-encode its 8-bit parts
+// and give a multipart a new boundary, as Python's generator does, and
+// counts as a change: a Message is not safe for concurrent use when one
+// of the goroutines changes it.
 package email

@@ -30,8 +30,9 @@ const maxLineLength = 998
 // ([Message.GetBody], [Message.IterAttachments], [Message.IterParts],
 // [Message.Walk], [Message.GetContent]) take apart a built or a read one.
 //
-// A Message may be read by several goroutines at once; it is not safe for
-// concurrent use when one of them changes it.
+// A Message may be read by several goroutines at once, but is not safe for
+// concurrent use when one of them changes it; the package documentation
+// says which calls count as changes.
 //
 // A message built by another library goes through [ReadMessage]: the
 // program in the repository's examples/gomessage builds a multipart message

@@ -1,5 +1,11 @@
 package email
 
+// Tests of ReadMessage: the samples in testdata/messages written back byte
+// for byte, the errors, the cost of reading hostile structures, the
+// structures read around with a defect, MaxDepth, concurrent readers, and
+// FuzzMessage. The helpers readEML, emlFiles and mustRead are in
+// message_test.go; read_split_test.go checks the parts themselves.
+
 import (
 	"bytes"
 	"errors"
@@ -9,6 +15,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -16,11 +23,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// Tests of ReadMessage: the samples in testdata/messages written back byte
-// for byte, the errors, the cost of reading hostile structures, and the
-// fuzz test. The helpers readEML, emlFiles and mustRead are in
-// message_test.go.
 
 func TestReadMessageRoundTrip(t *testing.T) {
 	for _, name := range emlFiles(t) {
@@ -351,4 +353,30 @@ func TestReadMessageMaxDepth(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "added", string(c))
 	assert.Len(t, slices.Collect(again.Walk()), MaxDepth+2, "the added part, and the same depth")
+}
+
+// TestConcurrentReaders: the reading methods change nothing, so that
+// goroutines may read one message at once (the race detector watches).
+func TestConcurrentReaders(t *testing.T) {
+	m := mustRead(t, string(readEML(t, "multipart_alternative_attachment.eml")))
+	want := shapeOf(m)
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range m.Walk() {
+				p.GetContent() //nolint:errcheck // a multipart has none
+				p.Get("Content-Type")
+				p.Values("Received")
+				p.Header()
+				p.GetFilename()
+				_ = slices.Collect(p.IterAttachments())
+			}
+			m.GetBody()
+			m.Bytes()
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, want, shapeOf(m))
 }
