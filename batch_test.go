@@ -328,6 +328,13 @@ func TestSendBatchOneMessage(t *testing.T) {
 	require.NoError(t, results[0].Err)
 	assert.Equal(t, 250, results[0].Reply.Code)
 
+	noSender, err := email.ReadMessage(strings.NewReader("To: b@example.org\r\n\r\nnone\r\n"))
+	require.NoError(t, err)
+	results, err = c.SendBatch(context.Background(), []Mail{{Message: noSender}})
+	require.NoError(t, err, "the connection is fine")
+	var ce *CommandError
+	require.ErrorAs(t, results[0].Err, &ce)
+
 	pool := NewPool(func(ctx context.Context) (*SMTP, error) {
 		return DialContext(ctx, srv.Host(), srv.Port(), WithTimeout(testTimeout))
 	})
