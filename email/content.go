@@ -8,7 +8,7 @@ import (
 // This file reads MIME messages as Python's EmailMessage does (is_multipart,
 // get_content_type, get_filename, get_content, get_body, iter_attachments,
 // iter_parts, walk), whether built here or read with ReadMessage, which
-// took the parts apart (read.go). None of these calls changes m.
+// took the parts apart (parts.go). None of these calls changes m.
 
 // GetContentType returns the content type of m, lower-cased, without
 // parameters, as Python's get_content_type does: the Content-Type field's

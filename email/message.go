@@ -40,7 +40,7 @@ const maxLineLength = 998
 // (https://github.com/gosmtplib/smtplib/tree/main/examples/gomessage).
 type Message struct {
 	// A read message's fields and body are views into the bytes that were
-	// read, parts included (read.go): reading copies nothing but the
+	// read, parts included (parts.go): reading copies nothing but the
 	// header of the whole message.
 	fields []headerField // in their original order
 	body   []byte        // a leaf's body; nil for a multipart (mp)

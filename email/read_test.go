@@ -4,7 +4,7 @@ package email
 // for byte, the errors, the cost of reading hostile structures, the
 // structures read around with a defect, MaxDepth, concurrent readers, and
 // FuzzMessage. The helpers readEML, emlFiles and mustRead are in
-// message_test.go; read_split_test.go checks the parts themselves.
+// message_test.go; parts_test.go checks the parts themselves.
 
 import (
 	"bytes"

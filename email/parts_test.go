@@ -1,6 +1,6 @@
 package email
 
-// Tests of read.go's one pass over a multipart body against the simplest
+// Tests of parts.go's one pass over a multipart body against the simplest
 // reading, which splits each multipart's body with its own boundary,
 // outermost first: on random structures, and under the fuzzer.
 
