@@ -1,14 +1,27 @@
 package smtplib
 
-import "context"
+import (
+	"context"
+
+	"github.com/gosmtplib/smtplib/email"
+)
 
 // Mail is one message for [SMTP.SendBatch] and [Pool.Send]: the envelope
 // sender and recipients, the message, and the options of [SMTP.Sendmail]
 // (FromAddr and ToAddrs are refused, as Sendmail refuses them).
+//
+// The message is either Data, sent as [SMTP.Sendmail] sends it, or
+// Message, sent as [SMTP.SendMessage] sends it: without its Bcc and
+// Resent-Bcc fields, with the sender and recipients taken from its header
+// unless From (when not "") and To (when not nil) give them, as FromAddr
+// and ToAddrs would. A Message cannot go with the null sender this way;
+// SendMessage with FromAddr("") can send it. A Mail with both Data and
+// Message gets a *[CommandError].
 type Mail struct {
 	From    string
 	To      []string
 	Data    []byte
+	Message *email.Message
 	Options []SendOption
 }
 
@@ -71,14 +84,11 @@ func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 		txs = make([]*txn, 0, len(mails))
 		e = &engine{}
 	}
-	for i, m := range mails {
-		o, err := collectSendOptions("SendBatch", m.Options, true)
-		if err != nil {
+	for i := range mails {
+		if err := mails[i].txn("SendBatch", &store[i], &bodies[i]); err != nil {
 			results[i].Err = err
 			continue
 		}
-		bodies[i] = body{b: m.Data, size: len(m.Data)}
-		store[i] = txn{from: m.From, to: m.To, b: &bodies[i], o: o}
 		txs = append(txs, &store[i])
 	}
 	defer s.bind(ctx)()
@@ -100,4 +110,27 @@ func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 		}
 	}
 	return results, e.err
+}
+
+// txn makes m's transaction in t, with its body in b, or says why m
+// cannot be sent (op names the call): its options are checked, and a
+// Message's envelope is left for the engine to take from the header once
+// EHLO has told what the server offers, as SendMessage does.
+func (m *Mail) txn(op string, t *txn, b *body) error {
+	o, err := collectSendOptions(op, m.Options, true)
+	if err != nil {
+		return err
+	}
+	if m.Message == nil {
+		*b = body{b: m.Data, size: len(m.Data)}
+		*t = txn{from: m.From, to: m.To, b: b, o: o}
+		return nil
+	}
+	if m.Data != nil {
+		return &CommandError{Reason: op + ": a Mail carries Data or a Message, not both"}
+	}
+	o.from, o.fromSet = m.From, m.From != ""
+	o.to, o.toSet = m.To, m.To != nil
+	*t = txn{msg: m.Message, b: b, o: o}
+	return nil
 }

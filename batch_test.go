@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gosmtplib/smtplib/email"
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
@@ -258,5 +259,94 @@ func TestSendBatchLMTP(t *testing.T) {
 				assert.Equal(t, []string{fmt.Sprintf("r%d@example.com", i), fmt.Sprintf("s%d@example.com", i)}, m.To)
 			}
 		})
+	}
+}
+
+// TestSendBatchMessages: a Mail that carries a Message is sent as
+// SendMessage sends it, in every mode, next to mails that carry Data; a
+// header without an envelope, or a Mail with both, is that mail's own
+// error.
+func TestSendBatchMessages(t *testing.T) {
+	read := func(s string) *email.Message {
+		m, err := email.ReadMessage(strings.NewReader(s))
+		require.NoError(t, err)
+		return m
+	}
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...))
+			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
+			require.NoError(t, err)
+			defer c.Close()
+			withBcc := read("From: Ann <ann@example.com>\r\nTo: bob@example.org\r\nBcc: cat@example.net\r\n\r\nhi\r\n")
+			mails := []Mail{
+				{From: "d@example.com", To: []string{"e@example.com"}, Data: []byte("Subject: data\r\n\r\nx\r\n")},
+				{Message: withBcc},
+				{Message: withBcc, From: "bounce@example.com", To: []string{"only@example.org"}},
+				{Message: read("To: nobody@example.org\r\n\r\nno sender\r\n")},
+				{Message: withBcc, Data: []byte("x")},
+				{Message: read("From: f@bücher.example\r\nTo: g@example.org\r\n\r\nidn\r\n")},
+			}
+			results, err := c.SendBatch(context.Background(), mails)
+			require.NoError(t, err)
+			require.Len(t, results, len(mails))
+			for _, i := range []int{0, 1, 2, 5} {
+				assert.NoError(t, results[i].Err, "mail %d", i)
+			}
+			var ce *CommandError
+			require.ErrorAs(t, results[3].Err, &ce)
+			assert.Contains(t, ce.Error(), "no Sender or From address")
+			require.ErrorAs(t, results[4].Err, &ce)
+			assert.Contains(t, ce.Error(), "Data or a Message, not both")
+			_, err = c.Quit()
+			require.NoError(t, err)
+
+			msgs := srv.Messages()
+			require.Len(t, msgs, 4)
+			assert.Equal(t, "d@example.com", msgs[0].From)
+			assert.Equal(t, "ann@example.com", msgs[1].From)
+			assert.Equal(t, []string{"bob@example.org", "cat@example.net"}, msgs[1].To)
+			assert.Equal(t, "From: Ann <ann@example.com>\r\nTo: bob@example.org\r\n\r\nhi\r\n", string(msgs[1].Data), "no Bcc field")
+			assert.Equal(t, "bounce@example.com", msgs[2].From)
+			assert.Equal(t, []string{"only@example.org"}, msgs[2].To)
+			assert.Equal(t, "f@xn--bcher-kva.example", msgs[3].From, "an A-label for a server without SMTPUTF8")
+		})
+	}
+}
+
+// TestSendBatchOneMessage: a batch of one Message mail, the path without
+// allocations of its own, and the same mail through a Pool.
+func TestSendBatchOneMessage(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithPipelining(), smtptest.WithChunking())
+	msg, err := email.ReadMessage(strings.NewReader("From: a@example.com\r\nTo: b@example.org\r\n\r\none\r\n"))
+	require.NoError(t, err)
+	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
+	require.NoError(t, err)
+	defer c.Close()
+	results, err := c.SendBatch(context.Background(), []Mail{{Message: msg}})
+	require.NoError(t, err)
+	require.NoError(t, results[0].Err)
+	assert.Equal(t, 250, results[0].Reply.Code)
+
+	noSender, err := email.ReadMessage(strings.NewReader("To: b@example.org\r\n\r\nnone\r\n"))
+	require.NoError(t, err)
+	results, err = c.SendBatch(context.Background(), []Mail{{Message: noSender}})
+	require.NoError(t, err, "the connection is fine")
+	var ce *CommandError
+	require.ErrorAs(t, results[0].Err, &ce)
+
+	pool := NewPool(func(ctx context.Context) (*SMTP, error) {
+		return DialContext(ctx, srv.Host(), srv.Port(), WithTimeout(testTimeout))
+	})
+	defer pool.Close()
+	r := pool.Send(context.Background(), Mail{Message: msg})
+	require.NoError(t, r.Err)
+
+	msgs := srv.Messages()
+	require.Len(t, msgs, 2)
+	for _, m := range msgs {
+		assert.Equal(t, "a@example.com", m.From)
+		assert.Equal(t, []string{"b@example.org"}, m.To)
+		assert.Equal(t, "From: a@example.com\r\nTo: b@example.org\r\n\r\none\r\n", string(m.Data))
 	}
 }

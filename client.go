@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // Default ports (Python's SMTP_PORT, SMTP_SSL_PORT and LMTP_PORT).
@@ -411,7 +413,7 @@ func joinCommand(cmd, args string) string {
 func checkCommand(cmd, args, enc string) error {
 	const bad = "\r\n\x00"
 	plain := !strings.ContainsAny(cmd, bad) && !strings.ContainsAny(args, bad)
-	if plain && (enc == "utf-8" || (enc == "ascii" || enc == "") && isASCII(cmd) && isASCII(args)) {
+	if plain && (enc == "utf-8" || (enc == "ascii" || enc == "") && textutil.IsASCII(cmd) && textutil.IsASCII(args)) {
 		return nil
 	}
 	return checkLine(joinCommand(cmd, args), enc)

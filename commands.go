@@ -3,6 +3,8 @@ package smtplib
 import (
 	"fmt"
 	"strings"
+
+	"github.com/gosmtplib/smtplib/internal/mailaddr"
 )
 
 // The verbs as smtplib spells them on the wire: lower case, except the
@@ -132,7 +134,7 @@ func (s *SMTP) rcptArgs(recip string, options []string) (string, error) {
 func newlineInOptions(prefix, addr string, options []string) error {
 	for _, o := range options {
 		if strings.ContainsAny(o, "\r\n") {
-			line := prefix + quoteAddr(addr) + " " + strings.Join(options, " ")
+			line := prefix + mailaddr.QuoteAddr(addr) + " " + strings.Join(options, " ")
 			return &CommandError{Command: escapeControls(line),
 				Reason: "command and arguments contain prohibited newline characters"}
 		}
@@ -204,7 +206,7 @@ func (s *SMTP) Verify(address string) (Reply, error) {
 	if err := checkAddrChars(address); err != nil {
 		return Reply{}, err
 	}
-	return s.Docmd(verbVrfy, addrOnly(address))
+	return s.Docmd(verbVrfy, mailaddr.AddrOnly(address))
 }
 
 // Expn sends EXPN with the bare address of address (Python's expn).
@@ -212,7 +214,7 @@ func (s *SMTP) Expn(address string) (Reply, error) {
 	if err := checkAddrChars(address); err != nil {
 		return Reply{}, err
 	}
-	return s.Docmd(verbExpn, addrOnly(address))
+	return s.Docmd(verbExpn, mailaddr.AddrOnly(address))
 }
 
 // Quit sends QUIT, forgets what EHLO and HELO said (a new connection must
@@ -242,7 +244,7 @@ func (s *SMTP) forgetGreeting() {
 // the address part of "Name <addr>" or "addr" in angle brackets; a string
 // the address parser cannot read is bracketed as it is, or left alone if it
 // already starts with "<".
-func QuoteAddr(addr string) string { return quoteAddr(addr) }
+func QuoteAddr(addr string) string { return mailaddr.QuoteAddr(addr) }
 
 // safeQuoteAddr is QuoteAddr for the envelope: it refuses a result that
 // would not be one path, such as a string the parser could not read that
@@ -255,7 +257,7 @@ func safeQuoteAddr(addr string) (string, error) {
 	// smtplib passes an unparsable string that starts with "<" as it is,
 	// spaces around it included (" <> "); the spaces would not survive a
 	// strict server, so they go.
-	q := strings.TrimSpace(quoteAddr(addr))
+	q := strings.TrimSpace(mailaddr.QuoteAddr(addr))
 	if !strings.HasPrefix(q, "<") || !strings.HasSuffix(q, ">") || len(q) < 2 || !onePath(q[1:len(q)-1]) {
 		return "", &CommandError{Command: q, Reason: "address cannot be quoted safely as one path"}
 	}

@@ -3,6 +3,8 @@ package smtplib
 import (
 	"bytes"
 	"io"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // dataWriter is the one path message data takes to the wire, for DATA and
@@ -50,7 +52,7 @@ func (d *dataWriter) Write(p []byte) (int, error) {
 		return 0, d.err
 	}
 	d.any = true
-	if d.state != afterCR && p[len(p)-1] != '\r' && cleanCRLF(p) {
+	if d.state != afterCR && p[len(p)-1] != '\r' && textutil.CleanCRLF(p) {
 		d.writeClean(p)
 		return len(p), d.err
 	}
@@ -108,28 +110,7 @@ func (d *dataWriter) Write(p []byte) (int, error) {
 	return len(p), d.err
 }
 
-// cleanCRLF reports whether every line end in p is a CRLF: each LF follows
-// a CR and there are as many CRs as LFs. It looks at each line once, with
-// one search for its LF, where the general path needs two searches (LF,
-// then a lone CR within the line); counting the CRs is one vector pass.
-func cleanCRLF(p []byte) bool {
-	crs := bytes.Count(p, []byte{'\r'})
-	pairs := 0
-	for i := 0; ; i++ {
-		j := bytes.IndexByte(p[i:], '\n')
-		if j < 0 {
-			break
-		}
-		i += j
-		if i == 0 || p[i-1] != '\r' {
-			return false
-		}
-		pairs++
-	}
-	return pairs == crs
-}
-
-// writeClean writes p, whose line ends are all CRLF (cleanCRLF), doubling
+// writeClean writes p, whose line ends are all CRLF (textutil.CleanCRLF), doubling
 // the periods that start lines when stuffing; the lines need no other
 // change, so only those places break the run.
 func (d *dataWriter) writeClean(p []byte) {

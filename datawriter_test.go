@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // reference is the data writer's specification, written the slow, obvious
@@ -136,7 +138,7 @@ func TestDataWriterCleanPath(t *testing.T) {
 			for c := range lines {
 				for _, end := range []string{"", "\r\n"} {
 					in := []byte(lines[a] + "\r\n" + lines[b] + "\r\n" + lines[c] + end)
-					require.True(t, cleanCRLF(in))
+					require.True(t, textutil.CleanCRLF(in))
 					for _, stuff := range []bool{true, false} {
 						want := string(reference(in, stuff))
 						for i := 0; i <= len(in); i++ {
@@ -147,8 +149,4 @@ func TestDataWriterCleanPath(t *testing.T) {
 			}
 		}
 	}
-	assert.False(t, cleanCRLF([]byte("a\nb\r\n")))
-	assert.False(t, cleanCRLF([]byte("a\rb\r\n")))
-	assert.False(t, cleanCRLF([]byte("\n")))
-	assert.True(t, cleanCRLF([]byte("no line end")))
 }

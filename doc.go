@@ -21,9 +21,8 @@
 // mistakes, found before anything is sent, are not ErrSMTPs (they are
 // Python's ValueError): [*CommandError] for an argument that cannot go on
 // the wire (a CR or LF, a nil message, reader or SASL client, an option in
-// the wrong call) and [*MessageError] for a message whose header cannot
-// give what is asked of it; nor is a failure of the caller's io.Reader,
-// which the error wraps.
+// the wrong call, a message whose header gives no envelope); nor is a
+// failure of the caller's io.Reader, which the error wraps.
 //
 // The sending calls take smtplib's keyword arguments as [SendOption]s
 // ([MailOptions], [RcptOptions], [FromAddr], [ToAddrs]), and every call
@@ -55,7 +54,6 @@
 //	*LMTPDeliveryError         LMTP replies cut short    per recipient         the Pending recipients: unknown
 //	*NotSupportedError         server lacks a feature    none                  no: another server or no option
 //	*CommandError              the caller's arguments    none                  no: fix the call; nothing was sent
-//	*MessageError              the caller's message      none                  no: fix the message; nothing was sent
 //
 // Every failed send is one of: refused (a reply-carrying error), not sent
 // ([ErrNotSent]: the connection failed, or was found closed after sitting
@@ -80,29 +78,13 @@
 //   - RFC 5322 messages and RFC 5890 international domain names (IDNA)
 //   - RFC 3463 and RFC 2034, enhanced status codes; RFC 3461, DSN, with
 //     RFC 6533's utf-8 addresses; RFC 8689, REQUIRETLS
-//   - MIME messages built and read as Python's email.message.EmailMessage
-//     does them: RFC 2045 and 2046 (multipart, base64,
-//     quoted-printable), RFC 2047 encoded-words in the header, RFC 2231
-//     parameter values, RFC 2392 Content-IDs, RFC 2183
-//     Content-Disposition
 //
-// # Building messages
+// # Messages
 //
-// [NewMessage], then [Message.SetContent], [Message.AddAlternative],
-// [Message.AddRelated] and [Message.AddAttachment] build what Python's
-// EmailMessage builds for the same calls, under
-// policy.SMTP.clone(cte_type="7bit"): the same tree, content types,
-// parameters and transfer encodings, 7-bit clean, CRLF, lines of at most
-// 78 characters where the encoding allows. [Message.GetBody],
-// [Message.IterAttachments], [Message.IterParts] and [Message.GetContent]
-// read it, or any message [ReadMessage] read. Where Python raises
-// ValueError for add_related or add_alternative on a message that is
-// already multipart/alternative or multipart/mixed, the call goes to the
-// part Python's documentation would call it on (the HTML part, the body
-// part); parts get no MIME-Version field of their own; a body with no
-// Content- field is kept as the first part rather than dropped; and
-// attachments are base64-encoded while the message is written or sent, so
-// a large one is never held twice.
+// Messages are built and read by the email package
+// (github.com/gosmtplib/smtplib/email), as Python's email package sits
+// beside smtplib: [SMTP.SendMessage] takes an *email.Message, and a [Mail]
+// of [SMTP.SendBatch] carries either bytes or one.
 //
 // # Differences from Python's smtplib
 //

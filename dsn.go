@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gosmtplib/smtplib/internal/mailaddr"
+	"github.com/gosmtplib/smtplib/internal/textutil"
 	"github.com/gosmtplib/smtplib/internal/xtext"
 )
 
@@ -247,7 +249,7 @@ func orcptValue(original string, utf8Txn bool) (string, error) {
 		return "", &CommandError{Command: escapeControls(original),
 			Reason: "ORcpt: the original address must be non-empty UTF-8 text without control characters"}
 	}
-	if utf8Txn || !isASCII(original) {
+	if utf8Txn || !textutil.IsASCII(original) {
 		return "utf-8;" + xtext.EncodeUTF8Addr(original, utf8Txn), nil
 	}
 	return "rfc822;" + xtext.Encode(original), nil
@@ -258,13 +260,13 @@ func orcptValue(original string, utf8Txn bool) (string, error) {
 // as SendMessage sends a non-ASCII domain as its A-label to a server
 // without SMTPUTF8, the ASCII forms too.
 func sameRecipient(given, addr string) bool {
-	g, a := addrOnly(given), addrOnly(addr)
+	g, a := mailaddr.AddrOnly(given), mailaddr.AddrOnly(addr)
 	if g == a {
 		return true
 	}
 	ga, err1 := asciiAddress(g)
 	aa, err2 := asciiAddress(a)
-	return err1 == nil && err2 == nil && addrOnly(ga) == addrOnly(aa)
+	return err1 == nil && err2 == nil && mailaddr.AddrOnly(ga) == mailaddr.AddrOnly(aa)
 }
 
 // checkNoRawDuplicates refuses a parameter given both by a typed option and

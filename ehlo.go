@@ -3,6 +3,8 @@ package smtplib
 import (
 	"context"
 	"strings"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // Helo sends HELO with name, or with LocalHostname when name is "" (Python's
@@ -93,7 +95,7 @@ func parseEHLO(msg string) map[string]string {
 			continue
 		}
 		kw := strings.ToLower(line[:n])
-		params := strings.TrimFunc(line[n:], isPySpace)
+		params := strings.TrimFunc(line[n:], textutil.IsPySpace)
 		if kw == "auth" {
 			features[kw] += " " + params
 		} else {
@@ -122,7 +124,7 @@ func keywordLen(line string) int {
 // latin1 decodes s byte by byte as ISO 8859-1, as smtplib decodes the EHLO
 // reply, so that any byte a server sends becomes one valid character.
 func latin1(s string) string {
-	if isASCII(s) {
+	if textutil.IsASCII(s) {
 		return s
 	}
 	r := make([]rune, len(s))

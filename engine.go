@@ -1,5 +1,7 @@
 package smtplib
 
+import "github.com/gosmtplib/smtplib/email"
+
 // The transaction engine. Every mail transaction, whether Sendmail sends it
 // alone or SendBatch sends it among others, goes through one queue of
 // commands in flight: each command written adds the reply it awaits to the
@@ -51,6 +53,7 @@ type txn struct {
 	to   []string
 	b    *body
 	o    *sendOptions
+	msg  *email.Message // a message whose header gives from and to, sent as SendMessage sends it
 	e    *envelope
 
 	refused  map[string]Reply
@@ -146,6 +149,13 @@ func (e *engine) begin(t *txn) {
 	case e.err != nil:
 		t.err = e.notReached()
 	default:
+		if t.msg != nil {
+			if t.from, t.to, t.err = e.s.messageEnvelope(t.msg, t.o); t.err != nil {
+				break
+			}
+			r, size := t.msg.Reader(true)
+			*t.b = body{r: r, size: int(size)}
+		}
 		if t.e, t.err = e.s.buildEnvelope(t.from, t.to, t.b, t.o); t.err != nil {
 			break
 		}

@@ -13,8 +13,8 @@ import (
 // SMTPException: errors.Is(err, ErrSMTP) holds for every error that the
 // server, the connection or the session causes ([ErrInsecureAuth] and a
 // bad port included). It does not hold for the caller's own mistakes,
-// reported before anything is sent: [*CommandError] and [*MessageError]
-// (Python's ValueError), nor for a failure of the caller's io.Reader.
+// reported before anything is sent: [*CommandError] (Python's
+// ValueError), nor for a failure of the caller's io.Reader.
 var ErrSMTP = errors.New("smtplib: SMTP error")
 
 // smtpError is a bare SMTPException: a failure that has no reply code and no

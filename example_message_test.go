@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
@@ -18,7 +19,7 @@ func ExampleSMTP_SendMessage() {
 	}
 	defer srv.Close()
 
-	msg, err := smtplib.ReadMessage(strings.NewReader("From: Alice <alice@example.com>\r\n" +
+	msg, err := email.ReadMessage(strings.NewReader("From: Alice <alice@example.com>\r\n" +
 		"To: Bob <bob@example.org>\r\n" +
 		"Bcc: carol@example.org\r\n" +
 		"Subject: Lunch\r\n" +
@@ -56,35 +57,4 @@ func ExampleSMTP_SendMessage() {
 	// Subject: Lunch
 	//
 	// Noon at the usual place?
-}
-
-// This example builds a message with non-ASCII text: the subject and the
-// display name become encoded-words and the body quoted-printable, so the
-// message is ASCII throughout.
-func ExampleNewMessage() {
-	msg := smtplib.NewMessage("Jörg <joerg@example.de>", []string{"bob@example.org"},
-		"Grüße", "Bis bald,\nJörg\n")
-
-	for _, name := range msg.Fields() {
-		switch name {
-		case "Date", "Message-ID":
-			fmt.Printf("%s: (varies)\n", name)
-		default:
-			fmt.Printf("%s: %s\n", name, msg.Get(name))
-		}
-	}
-	fmt.Println()
-	fmt.Print(strings.ReplaceAll(string(msg.Body()), "\r\n", "\n"))
-	// Output:
-	// From: =?utf-8?q?J=C3=B6rg?= <joerg@example.de>
-	// To: bob@example.org
-	// Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=
-	// Date: (varies)
-	// Message-ID: (varies)
-	// MIME-Version: 1.0
-	// Content-Type: text/plain; charset=utf-8
-	// Content-Transfer-Encoding: quoted-printable
-	//
-	// Bis bald,
-	// J=C3=B6rg
 }

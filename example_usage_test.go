@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
@@ -127,7 +128,7 @@ func (n notifier) alert(text string) error {
 		return err
 	}
 	defer s.Close()
-	msg := smtplib.NewMessage("alerts@example.com", []string{"oncall@example.org"}, "ALERT", text)
+	msg := email.NewMessage("alerts@example.com", []string{"oncall@example.org"}, "ALERT", text)
 	if _, err := s.SendMessage(msg); err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func Example_testingUserCode() {
 		log.Fatal(err)
 	}
 	got := srv.Messages()[0]
-	m, err := smtplib.ReadMessage(bytes.NewReader(got.Data))
+	m, err := email.ReadMessage(bytes.NewReader(got.Data))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gosmtplib/smtplib/email"
 	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -71,7 +72,7 @@ func TestFinalReplySendMessage(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.WithDSN())
 	c := dialTest(t, srv)
 	var final Reply
-	msg := NewMessage("s@example.com", []string{"a@example.com"}, "hi", "body\n")
+	msg := email.NewMessage("s@example.com", []string{"a@example.com"}, "hi", "body\n")
 	refused, err := c.SendMessage(msg, FinalReply(&final), Notify(NotifyFailure, NotifyDelay), EnvID("m-1"))
 	require.NoError(t, err)
 	assert.Empty(t, refused)

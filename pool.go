@@ -139,10 +139,11 @@ type poolReq struct {
 	ctx  context.Context
 	m    Mail
 	ev   chan poolEvent // made when the caller has to wait
+	t0   txn // the transaction as prepared, which each begin starts from
 	t    txn
 	b    body
-	o    *sendOptions
 	stop func() bool // stops the watch on ctx
+	size int         // its data counted in its connection's bytes
 	// resent is set once the mail is to be sent again after a connection
 	// failed to carry it: it is never sent a third time.
 	resent bool
@@ -229,16 +230,10 @@ func (p *Pool) Send(ctx context.Context, m Mail) Result {
 	}
 }
 
-// prepare checks the mail's options and makes its transaction, before it
-// waits for a connection.
+// prepare checks the mail and makes its transaction, before it waits for
+// a connection.
 func (req *poolReq) prepare() error {
-	o, err := collectSendOptions("Send", req.m.Options, true)
-	if err != nil {
-		return err
-	}
-	req.o = o
-	req.b = body{b: req.m.Data, size: len(req.m.Data)}
-	return nil
+	return req.m.txn("Send", &req.t0, &req.b)
 }
 
 // drive drives pc for self's caller: it begins self's mail on it when
@@ -377,9 +372,16 @@ func (p *Pool) drivenLocked(pc *poolConn, driven bool) {
 
 // begin joins req's mail to pc's pipeline.
 func (p *Pool) begin(pc *poolConn, req *poolReq) {
-	req.t = txn{from: req.m.From, to: req.m.To, b: &req.b, o: req.o}
+	req.t = req.t0
+	if req.t.msg != nil {
+		// The header's envelope adds to the options: each try starts
+		// from the caller's.
+		o := *req.t0.o
+		req.t.o = &o
+	}
 	pc.reqs = append(pc.reqs, req)
-	pc.bytes += max(req.b.size, 0)
+	req.size = max(req.b.size, 0) // a Message's is known once begun: not counted
+	pc.bytes += req.size
 	pc.sent++
 	p.mu.Lock()
 	pc.inflight++
@@ -432,7 +434,7 @@ func (p *Pool) take(pc *poolConn) {
 func (p *Pool) done(pc *poolConn, t *txn) {
 	req := pc.reqs[0]
 	pc.reqs = pc.reqs[1:]
-	pc.bytes -= max(req.b.size, 0)
+	pc.bytes -= req.size
 	p.mu.Lock()
 	pc.inflight--
 	if req.stop == nil || req.stop() {

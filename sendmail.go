@@ -210,12 +210,18 @@ func (e *readError) Error() string { return "smtplib: reading the message: " + e
 func (e *readError) Unwrap() error { return e.err }
 
 func (s *SMTP) sendmail(ctx context.Context, from string, to []string, b *body, o *sendOptions) (map[string]Reply, error) {
+	return s.sendOne(ctx, txn{from: from, to: to, b: b, o: o})
+}
+
+// sendOne is the one way a single transaction is sent, by Sendmail,
+// SendmailReader and SendMessage alike: EHLO if needed, then the engine.
+func (s *SMTP) sendOne(ctx context.Context, t txn) (map[string]Reply, error) {
 	defer s.bind(ctx)()
 	if err := s.EhloOrHeloIfNeeded(); err != nil {
 		return nil, err
 	}
 	x := &oneTxn{}
-	x.t[0] = txn{from: from, to: to, b: b, o: o}
+	x.t[0] = t
 	x.txs[0] = &x.t[0]
 	eng := x.engine()
 	s.initEngine(eng)

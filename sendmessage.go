@@ -2,10 +2,12 @@ package smtplib
 
 import (
 	"context"
-	"io"
+	"errors"
 	"strings"
 
-	"golang.org/x/net/idna"
+	"github.com/gosmtplib/smtplib/email"
+	"github.com/gosmtplib/smtplib/internal/mailaddr"
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // SendMessage sends msg with [SMTP.Sendmail], taking the envelope from the
@@ -19,10 +21,10 @@ import (
 //   - A message with one Resent-Date field is a resent message, and the
 //     fields below are read with the "Resent-" prefix (Resent-Sender,
 //     Resent-From, ...). With more than one, SendMessage returns a
-//     *[MessageError] (Python's ValueError): it cannot tell which block is
+//     *[CommandError] (Python's ValueError): it cannot tell which block is
 //     the newest.
 //   - Without FromAddr, the sender is the first address of the first Sender field,
-//     or, without one, of the first From field. A *[MessageError] is
+//     or, without one, of the first From field. A *[CommandError] is
 //     returned when neither field is there or it holds no address at all
 //     (where Python would send from "None" or fail).
 //   - Without ToAddrs, the recipients are every address of the first To, Bcc and Cc
@@ -30,6 +32,9 @@ import (
 //     does: so an empty group such as "undisclosed-recipients:;" gives an
 //     empty recipient, which the server will likely refuse. ToAddrs with
 //     no address is used as it is: no recipient.
+//
+// The fields are read as sent ([email.Message.Header]), not decoded, so
+// that an encoded display name holding a comma cannot split an address.
 //
 // Internationalised addresses (RFC 6531) are handled by what the server
 // offers; only the addresses are looked at, never the header or body:
@@ -49,41 +54,51 @@ import (
 // refused with a [*CommandError] before anything is sent. The SIZE
 // declared is the length of the message as sent with CRLF line endings
 // (before dot-stuffing), as smtplib declares the flattened message. The
-// message is streamed from msg's own bytes, without a copy.
-func (s *SMTP) SendMessage(msg *Message, opts ...SendOption) (map[string]Reply, error) {
+// message is streamed from msg's own bytes ([email.Message.Reader]),
+// without a copy.
+func (s *SMTP) SendMessage(msg *email.Message, opts ...SendOption) (map[string]Reply, error) {
 	return s.SendMessageContext(context.Background(), msg, opts...)
 }
 
 // SendMessageContext is [SMTP.SendMessage] bounded by ctx, as
 // [SMTP.SendmailContext] is: the EHLO it may say first included.
-func (s *SMTP) SendMessageContext(ctx context.Context, msg *Message, opts ...SendOption) (map[string]Reply, error) {
+func (s *SMTP) SendMessageContext(ctx context.Context, msg *email.Message, opts ...SendOption) (map[string]Reply, error) {
 	if msg == nil {
-		return nil, &CommandError{Reason: "SendMessage: the message is a nil *Message"}
+		return nil, &CommandError{Reason: "SendMessage: the message is a nil *email.Message"}
 	}
 	o, err := collectSendOptions("SendMessage", opts, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ehloOrHeloContext(ctx); err != nil {
-		return nil, err
-	}
+	return s.sendOne(ctx, txn{msg: msg, b: &body{}, o: o})
+}
+
+// messageEnvelope returns the sender and recipients of msg, as
+// SendMessage documents: o's FromAddr and ToAddrs when given, else the
+// header's. Once EHLO is said, it adds SMTPUTF8 to o's MAIL options or
+// turns the domains into A-labels, as the addresses and the server need.
+func (s *SMTP) messageEnvelope(msg *email.Message, o *sendOptions) (string, []string, error) {
+	h := msg.Header()
 	prefix := ""
-	switch n := len(msg.Values("Resent-Date")); {
+	switch n := len(h["Resent-Date"]); {
 	case n == 1:
 		prefix = "Resent-"
 	case n > 1:
-		return nil, &MessageError{Reason: "message has more than one 'Resent-' header block"}
+		return "", nil, &CommandError{Reason: "message has more than one 'Resent-' header block"}
 	}
 
 	from := o.from
 	if !o.fromSet {
 		name := prefix + "Sender"
-		if !msg.Has(name) {
+		if h[name] == nil {
 			name = prefix + "From"
 		}
-		addrs := getAddresses([]string{msg.Get(name)})
-		if !msg.Has(name) || len(addrs) == 0 {
-			return nil, &MessageError{Reason: "message has no " + prefix + "Sender or " + prefix +
+		var addrs [][2]string
+		if vs := h[name]; vs != nil {
+			addrs = mailaddr.GetAddresses(vs[:1])
+		}
+		if len(addrs) == 0 {
+			return "", nil, &CommandError{Reason: "message has no " + prefix + "Sender or " + prefix +
 				"From address: give the envelope sender with FromAddr"}
 		}
 		from = addrs[0][1]
@@ -92,35 +107,34 @@ func (s *SMTP) SendMessageContext(ctx context.Context, msg *Message, opts ...Sen
 	if !o.toSet {
 		var fields []string
 		for _, name := range []string{"To", "Bcc", "Cc"} {
-			if msg.Has(prefix + name) {
-				fields = append(fields, msg.Get(prefix+name))
+			if vs := h[prefix+name]; vs != nil {
+				fields = append(fields, vs[0])
 			}
 		}
 		to = []string{}
-		for _, a := range getAddresses(fields) {
+		for _, a := range mailaddr.GetAddresses(fields) {
 			to = append(to, a[1])
 		}
 	}
 
-	if !isASCII(from + strings.Join(to, "")) {
+	if !textutil.IsASCII(from + strings.Join(to, "")) {
 		if s.HasExtn("smtputf8") {
 			o.mail = append(o.mail, "SMTPUTF8", "BODY=8BITMIME")
 		} else {
+			var err error
 			if from, err = asciiAddress(from); err != nil {
-				return nil, err
+				return "", nil, err
 			}
 			ascii := make([]string, len(to))
 			for i, a := range to {
 				if ascii[i], err = asciiAddress(a); err != nil {
-					return nil, err
+					return "", nil, err
 				}
 			}
 			to = ascii
 		}
 	}
-
-	r, size := msg.sendReader()
-	return s.sendmail(ctx, from, to, &body{r: r, size: size}, o)
+	return from, to, nil
 }
 
 // asciiAddress returns the address in a with its domain as an IDNA A-label,
@@ -128,76 +142,15 @@ func (s *SMTP) SendMessageContext(ctx context.Context, msg *Message, opts ...Sen
 // part is not ASCII or the domain cannot be converted. An ASCII a is
 // returned unchanged.
 func asciiAddress(a string) (string, error) {
-	if isASCII(a) {
-		return a, nil
-	}
-	addr := addrOnly(a)
-	local, domain := addr, ""
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		local, domain = addr[:i], addr[i+1:]
-	}
-	if !isASCII(local) {
-		return "", &NotSupportedError{Msg: "the address " + quoteAddr(a) +
+	ascii, err := mailaddr.ToASCII(a)
+	switch {
+	case err == nil:
+		return ascii, nil
+	case errors.Is(err, mailaddr.ErrNonASCIILocalPart):
+		return "", &NotSupportedError{Msg: "the address " + mailaddr.QuoteAddr(a) +
 			" has a non-ASCII local part, which needs the SMTPUTF8 capability that the server does not advertise"}
 	}
-	if isASCII(domain) {
-		// The non-ASCII part was a display name, which is not sent.
-		return addr, nil
-	}
-	// Lookup is the profile for resolving a name as given: it maps case
-	// and width variants (UTS #46) and rejects invalid labels, where
-	// Registration would refuse any name not already in canonical form and
-	// Punycode would encode anything without checking it.
-	alabel, err := idna.Lookup.ToASCII(domain)
-	if err != nil {
-		return "", &NotSupportedError{Msg: "the domain of " + quoteAddr(a) +
-			" is not a valid internationalised domain name (" + err.Error() +
-			"), and the server does not advertise SMTPUTF8"}
-	}
-	return local + "@" + alabel, nil
-}
-
-// sendReader returns a reader of the message as SendMessage sends it:
-// without Bcc, Resent-Bcc and the mbox "From " line. Only the header is
-// copied; the body is read where it is, and the data of built attachments
-// is encoded as it is read. size is the length of what it reads with every
-// line ending made CRLF, the SIZE that smtplib declares for the flattened
-// message.
-func (m *Message) sendReader() (r io.Reader, size int) {
-	if m.structured() {
-		segs := m.segments(false, true)
-		var raws [][]byte
-		for _, s := range segs {
-			if s.isB64 {
-				size += int(s.len()) // base64 lines end in CRLF already
-			} else {
-				raws = append(raws, s.raw)
-			}
-		}
-		return newSegReader(segs), size + crlfLen(raws...)
-	}
-	head := m.headerBlock(false, true)
-	return newSegReader([]segment{{raw: head, header: true}, {raw: m.body}}), crlfLen(head, m.body)
-}
-
-// crlfLen is the length of the parts, one after the other, once the data
-// writer has made every lone CR and lone LF a CRLF (dot-stuffing aside).
-func crlfLen(parts ...[]byte) int {
-	n, cr := 0, false
-	for _, p := range parts {
-		n += len(p)
-		if !cr && cleanCRLF(p) {
-			continue // nothing to add, and p does not end in a CR
-		}
-		for _, c := range p {
-			if c == '\n' && !cr || cr && c != '\n' {
-				n++ // a lone LF gains its CR; a lone CR its LF
-			}
-			cr = c == '\r'
-		}
-	}
-	if cr {
-		n++
-	}
-	return n
+	return "", &NotSupportedError{Msg: "the domain of " + mailaddr.QuoteAddr(a) +
+		" is not a valid internationalised domain name (" + err.Error() +
+		"), and the server does not advertise SMTPUTF8"}
 }

@@ -3,7 +3,10 @@ package smtplib
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,8 +14,25 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gosmtplib/smtplib/email"
 	"github.com/gosmtplib/smtplib/smtptest"
 )
+
+// readEML reads a sample message of the email package's testdata.
+func readEML(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("email", "testdata", "messages", name))
+	require.NoError(t, err)
+	return data
+}
+
+// mustRead reads a message from its text.
+func mustRead(t testing.TB, s string) *email.Message {
+	t.Helper()
+	m, err := email.ReadMessage(strings.NewReader(s))
+	require.NoError(t, err)
+	return m
+}
 
 // dialForSend starts a fake server with opts and connects to it.
 func dialForSend(t *testing.T, opts ...smtptest.Option) (*smtptest.Server, *SMTP) {
@@ -175,7 +195,7 @@ func TestSendMessage(t *testing.T) {
 			if tc.file != "" {
 				raw = readEML(t, tc.file)
 			}
-			msg, err := ReadMessage(bytes.NewReader(raw))
+			msg, err := email.ReadMessage(bytes.NewReader(raw))
 			require.NoError(t, err)
 			srv, c := dialForSend(t, tc.server...)
 			mailOptions := append([]string(nil), tc.mailOptions...)
@@ -229,8 +249,8 @@ func TestSendMessageErrors(t *testing.T) {
 			name: "two Resent-Date fields",
 			raw:  "Resent-Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nResent-Date: Tue, 2 Jan 2024 00:00:00 +0000\r\nFrom: a@b\r\nTo: c@d\r\n\r\n",
 			check: func(t *testing.T, err error) {
-				var me *MessageError
-				require.ErrorAs(t, err, &me)
+				var ce *CommandError
+				require.ErrorAs(t, err, &ce)
 				assert.False(t, errors.Is(err, ErrSMTP), "Python raises ValueError, not an SMTPException")
 			},
 			wantMsg: "smtplib: message has more than one 'Resent-' header block",
@@ -239,8 +259,8 @@ func TestSendMessageErrors(t *testing.T) {
 			name: "no From or Sender",
 			raw:  "To: c@d\r\n\r\n",
 			check: func(t *testing.T, err error) {
-				var me *MessageError
-				require.ErrorAs(t, err, &me)
+				var ce *CommandError
+				require.ErrorAs(t, err, &ce)
 			},
 			wantMsg: "smtplib: message has no Sender or From address: give the envelope sender with FromAddr",
 		},
@@ -248,8 +268,8 @@ func TestSendMessageErrors(t *testing.T) {
 			name: "empty From",
 			raw:  "From:\r\nTo: c@d\r\n\r\n",
 			check: func(t *testing.T, err error) {
-				var me *MessageError
-				require.ErrorAs(t, err, &me)
+				var ce *CommandError
+				require.ErrorAs(t, err, &ce)
 			},
 			wantMsg: "smtplib: message has no Sender or From address: give the envelope sender with FromAddr",
 		},
@@ -257,8 +277,8 @@ func TestSendMessageErrors(t *testing.T) {
 			name: "resent message without Resent-From",
 			raw:  "Resent-Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nFrom: a@b\r\nTo: c@d\r\n\r\n",
 			check: func(t *testing.T, err error) {
-				var me *MessageError
-				require.ErrorAs(t, err, &me)
+				var ce *CommandError
+				require.ErrorAs(t, err, &ce)
 			},
 			wantMsg: "smtplib: message has no Resent-Sender or Resent-From address: give the envelope sender with FromAddr",
 		},
@@ -293,7 +313,7 @@ func TestSendMessageErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			msg, err := ReadMessage(strings.NewReader(tc.raw))
+			msg, err := email.ReadMessage(strings.NewReader(tc.raw))
 			require.NoError(t, err)
 			srv, c := dialForSend(t, tc.server...)
 			refused, err := c.SendMessage(msg, envelopeOpts(tc.from, tc.to)...)
@@ -319,7 +339,7 @@ func TestSendMessageErrors(t *testing.T) {
 }
 
 func TestSendMessageStreamsWithSize(t *testing.T) {
-	msg, err := ReadMessage(bytes.NewReader(readEML(t, "bcc.eml")))
+	msg, err := email.ReadMessage(bytes.NewReader(readEML(t, "bcc.eml")))
 	require.NoError(t, err)
 	srv, c := dialForSend(t, smtptest.WithSize(1<<20))
 	_, err = c.SendMessage(msg)
@@ -327,43 +347,6 @@ func TestSendMessageStreamsWithSize(t *testing.T) {
 	msgs := srv.Messages()
 	require.Len(t, msgs, 1)
 	assert.Contains(t, msgs[0].MailOptions, "size="+strconv.Itoa(len(msgs[0].Data)))
-}
-
-func TestSendReader(t *testing.T) {
-	tests := []struct {
-		name string
-		in   string
-		edit func(m *Message)
-		want string
-	}{
-		{"drops Bcc and Resent-Bcc, any case", "From x Mon\nbcc: a\n b\nTo: c\nRESENT-BCC: d\n\nbody\n", nil, "To: c\n\nbody\n"},
-		{"no separator", "To: c", nil, "To: c"},
-		{"body set on a message without separator", "To: c", func(m *Message) { m.SetBody([]byte("b")) }, "To: c\r\n\r\nb"},
-		{"only Bcc", "Bcc: x\r\n\r\nb", nil, "\r\nb"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			m := mustRead(t, tc.in)
-			if tc.edit != nil {
-				tc.edit(m)
-			}
-			sr, _ := m.sendReader()
-			r := sr.(*segReader)
-			assert.Equal(t, len(tc.want), r.Len())
-			var buf bytes.Buffer
-			// Small reads cross the header/body boundary.
-			p := make([]byte, 3)
-			for {
-				n, err := r.Read(p)
-				buf.Write(p[:n])
-				if err != nil {
-					break
-				}
-			}
-			assert.Equal(t, tc.want, buf.String())
-			assert.Equal(t, 0, r.Len())
-		})
-	}
 }
 
 // envelopeOpts gives the table tests' envelope as SendOptions: from "" and
@@ -378,4 +361,38 @@ func envelopeOpts(from string, to []string, more ...SendOption) []SendOption {
 		opts = append(opts, ToAddrs(to...))
 	}
 	return append(opts, more...)
+}
+
+// A built message goes through SendMessage as WriteTo writes it, without
+// its Bcc, with the SIZE it has.
+func TestSendBuiltMessage(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithSize(10<<20), smtptest.WithChunking(), smtptest.WithPipelining())
+	m := email.NewMessage("Jörg <joerg@example.de>", []string{"bob@example.org"}, "Bericht", "Anbei.\n")
+	m.Set("Bcc", "archive@example.de")
+	require.NoError(t, m.AddAttachment(bytes.Repeat([]byte{0xff, 0}, 300_000), "application", "pdf", "Bericht März.pdf"))
+	s, err := Dial(srv.Host(), srv.Port())
+	require.NoError(t, err)
+	defer s.Close()
+	refused, err := s.SendMessage(m)
+	require.NoError(t, err)
+	assert.Empty(t, refused)
+	_, err = s.Quit()
+	require.NoError(t, err)
+
+	msgs := srv.Messages()
+	require.Len(t, msgs, 1)
+	assert.Equal(t, "joerg@example.de", msgs[0].From)
+	assert.Equal(t, []string{"bob@example.org", "archive@example.de"}, msgs[0].To)
+	sent := m.Clone()
+	sent.Del("Bcc")
+	assert.Equal(t, string(sent.Bytes()), string(msgs[0].Data))
+	assert.Contains(t, strings.ToUpper(strings.Join(msgs[0].MailOptions, " ")), "SIZE="+strconv.Itoa(len(msgs[0].Data)))
+	got, err := email.ReadMessage(bytes.NewReader(msgs[0].Data))
+	require.NoError(t, err)
+	atts := slices.Collect(got.IterAttachments())
+	require.Len(t, atts, 1)
+	assert.Equal(t, "Bericht März.pdf", atts[0].GetFilename())
+	c, err := atts[0].GetContent()
+	require.NoError(t, err)
+	assert.Equal(t, bytes.Repeat([]byte{0xff, 0}, 300_000), c)
 }

@@ -115,29 +115,6 @@ func TestSendMessageSize(t *testing.T) {
 	}
 }
 
-// TestCrlfLen checks the SIZE arithmetic on line ends split between parts.
-func TestCrlfLen(t *testing.T) {
-	tests := []struct {
-		parts []string
-		want  int
-	}{
-		{nil, 0},
-		{[]string{"a\r\nb"}, 4},
-		{[]string{"a\nb\n"}, 6},
-		{[]string{"a\rb\r"}, 6},
-		{[]string{"a\r", "\nb"}, 4},
-		{[]string{"a\r", "b"}, 4},
-		{[]string{"\r\r\n\n"}, 6},
-	}
-	for _, tt := range tests {
-		var parts [][]byte
-		for _, p := range tt.parts {
-			parts = append(parts, []byte(p))
-		}
-		assert.Equal(t, tt.want, crlfLen(parts...), "%q", tt.parts)
-	}
-}
-
 // TestNilInputs: a nil message, reader, SASL client or option is the
 // caller's mistake, told as a *CommandError naming what was nil, and
 // nothing reaches the server.
@@ -148,11 +125,11 @@ func TestNilInputs(t *testing.T) {
 		call func(c *SMTP) error
 		want string
 	}{
-		{"SendMessage(nil)", func(c *SMTP) error { _, err := c.SendMessage(nil); return err }, "nil *Message"},
+		{"SendMessage(nil)", func(c *SMTP) error { _, err := c.SendMessage(nil); return err }, "nil *email.Message"},
 		{"SendMessageContext(nil)", func(c *SMTP) error {
 			_, err := c.SendMessageContext(context.Background(), nil)
 			return err
-		}, "nil *Message"},
+		}, "nil *email.Message"},
 		{"SendmailReader(nil)", func(c *SMTP) error { _, err := c.SendmailReader("a@example.com", to, nil); return err }, "reader is nil"},
 		{"SendmailReaderContext(nil)", func(c *SMTP) error {
 			_, err := c.SendmailReaderContext(context.Background(), "a@example.com", to, nil)

@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 	mail "github.com/wneessen/go-mail"
 )
 
@@ -49,7 +49,7 @@ type attachResult struct {
 // attachBuilders build the message and write it to w.
 var attachBuilders = map[string]func(data []byte, w io.Writer) (int64, error){
 	"ours": func(data []byte, w io.Writer) (int64, error) {
-		m := smtplib.NewMessage("alice@example.com", []string{"bob@example.org"}, "Report", "The report is attached.\n")
+		m := email.NewMessage("alice@example.com", []string{"bob@example.org"}, "Report", "The report is attached.\n")
 		if err := m.AddAttachment(data, "application", "octet-stream", "report.bin"); err != nil {
 			return 0, err
 		}

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 )
 
 // TestAttachStreams checks the streaming bound of issue 15 where it can be
@@ -34,11 +36,11 @@ func TestAttachStreams(t *testing.T) {
 	if err != nil || n != int64(buf.Len()) || n != res.Written {
 		t.Fatalf("wrote %d bytes (%d in the buffer, %d measured): %v", n, buf.Len(), res.Written, err)
 	}
-	m, err := smtplib.ReadMessage(&buf)
+	m, err := email.ReadMessage(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	atts := m.IterAttachments()
+	atts := slices.Collect(m.IterAttachments())
 	if len(atts) != 1 || atts[0].GetFilename() != "report.bin" {
 		t.Fatalf("attachments: %d", len(atts))
 	}
@@ -68,7 +70,7 @@ func TestAttachSendMessage(t *testing.T) {
 	if err := s.EhloOrHeloIfNeeded(); err != nil {
 		t.Fatal(err)
 	}
-	m := smtplib.NewMessage(fromAddr, []string{toAddr}, "Report", "The report is attached.\n")
+	m := email.NewMessage(fromAddr, []string{toAddr}, "Report", "The report is attached.\n")
 	if err := m.AddAttachment(attachData(size), "application", "octet-stream", "report.bin"); err != nil {
 		t.Fatal(err)
 	}

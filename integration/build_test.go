@@ -3,10 +3,11 @@ package integration
 import (
 	"bytes"
 	"crypto/rand"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -14,7 +15,7 @@ import (
 // builtMessage builds what a newsletter with a report looks like: a plain
 // text and an HTML alternative, an image the HTML shows, and two
 // attachments, one of them with a non-ASCII filename.
-func builtMessage(t *testing.T, from, to string) *smtplib.Message {
+func builtMessage(t *testing.T, from, to string) *email.Message {
 	t.Helper()
 	png := make([]byte, 40_000)
 	pdf := make([]byte, 300_000)
@@ -25,7 +26,7 @@ func builtMessage(t *testing.T, from, to string) *smtplib.Message {
 	copy(png, "\x89PNG\r\n\x1a\n")
 	copy(pdf, "%PDF-1.4\n")
 
-	msg := smtplib.NewMessage("Jörg Müller <"+from+">", []string{to}, "Monatsbericht für März", "")
+	msg := email.NewMessage("Jörg Müller <"+from+">", []string{to}, "Monatsbericht für März", "")
 	require.NoError(t, msg.SetContent("Guten Tag,\n\nder Bericht für März liegt bei.\n.\nEin Punkt allein, und:\nFrom here on.\n", ""))
 	require.NoError(t, msg.AddAlternative(`<p>Guten Tag,</p><p>der Bericht für März liegt bei.</p><img src="cid:logo@example.com">`, "html"))
 	require.NoError(t, msg.AddRelated(png, "image", "png", "<logo@example.com>"))
@@ -34,23 +35,14 @@ func builtMessage(t *testing.T, from, to string) *smtplib.Message {
 	return msg
 }
 
-// flattenParts lists m and its parts, depth first.
-func flattenParts(m *smtplib.Message) []*smtplib.Message {
-	out := []*smtplib.Message{m}
-	for _, p := range m.IterParts() {
-		out = append(out, flattenParts(p)...)
-	}
-	return out
-}
-
 // assertSameParts checks that stored, read back with ReadMessage, has the
 // tree of sent and every part's type, filename, Content-ID and decoded
 // bytes; the body and attachments are the same parts.
-func assertSameParts(t *testing.T, sent *smtplib.Message, stored []byte) {
+func assertSameParts(t *testing.T, sent *email.Message, stored []byte) {
 	t.Helper()
-	got, err := smtplib.ReadMessage(bytes.NewReader(stored))
+	got, err := email.ReadMessage(bytes.NewReader(stored))
 	require.NoError(t, err)
-	want, have := flattenParts(sent), flattenParts(got)
+	want, have := slices.Collect(sent.Walk()), slices.Collect(got.Walk())
 	require.Len(t, have, len(want), "as many parts")
 	for i := range want {
 		assert.Equal(t, want[i].GetContentType(), have[i].GetContentType(), "part %d", i)
@@ -68,13 +60,14 @@ func assertSameParts(t *testing.T, sent *smtplib.Message, stored []byte) {
 	html := got.GetBody("html")
 	require.NotNil(t, html)
 	assert.Equal(t, "text/html", html.GetContentType())
-	atts := got.IterAttachments()
+	atts := slices.Collect(got.IterAttachments())
 	require.Len(t, atts, 2)
 	assert.Equal(t, "Übersicht März 2026.csv", atts[1].GetFilename())
 	related := got.GetBody()
 	require.NotNil(t, related)
-	require.Len(t, related.IterAttachments(), 1, "the inline image")
-	assert.Equal(t, "<logo@example.com>", related.IterAttachments()[0].Get("Content-ID"))
+	inline := slices.Collect(related.IterAttachments())
+	require.Len(t, inline, 1, "the inline image")
+	assert.Equal(t, "<logo@example.com>", inline[0].Get("Content-ID"))
 }
 
 // TestServersBuiltMessage sends a built message with SendMessage through

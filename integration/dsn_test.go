@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -53,14 +54,14 @@ func TestPostfixDSNSuccessReport(t *testing.T) {
 
 	// The report goes to the envelope sender and quotes the ENVID.
 	reportRaw := m.waitStored(t, from, envID)
-	report, err := smtplib.ReadMessage(bytes.NewReader(reportRaw))
+	report, err := email.ReadMessage(bytes.NewReader(reportRaw))
 	require.NoError(t, err)
 	require.Equal(t, "multipart/report", report.GetContentType())
-	_, params, err := mime.ParseMediaType(report.Get("Content-Type"))
+	_, params, err := mime.ParseMediaType(report.Header().Get("Content-Type"))
 	require.NoError(t, err)
 	assert.Equal(t, "delivery-status", params["report-type"])
 	parts := map[string][]byte{}
-	for _, p := range report.IterParts() {
+	for p := range report.IterParts() {
 		body, err := p.GetContent()
 		require.NoError(t, err)
 		parts[p.GetContentType()] = body

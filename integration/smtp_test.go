@@ -29,6 +29,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -389,7 +390,7 @@ func TestServersSendMessage(t *testing.T) {
 				"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nToken " + tok + "\r\n" +
 				"--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQFBgcICQ==\r\n" +
 				"--b1--\r\n"
-			msg, err := smtplib.ReadMessage(strings.NewReader(raw))
+			msg, err := email.ReadMessage(strings.NewReader(raw))
 			require.NoError(t, err)
 			refused, err := s.SendMessage(msg)
 			require.NoError(t, err)

@@ -65,12 +65,3 @@ func hasParam(params []string, key string) bool {
 	_, ok := paramValue(params, key)
 	return ok
 }
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}

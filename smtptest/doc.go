@@ -27,6 +27,6 @@
 // [Server.Serve] serves until a context ends, [WithMessageHook] sees each
 // message as it is accepted, and [WithoutRecording] keeps memory flat.
 //
-// The package imports only the standard library, and not the smtplib
-// package, whose tests use it.
+// The package imports the standard library and the module's internal
+// helpers (xtext, textutil), never the smtplib package, whose tests use it.
 package smtptest

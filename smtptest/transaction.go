@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // maxMessage bounds what the server keeps of one message, whatever SIZE
@@ -71,7 +73,7 @@ func (c *session) mail(arg string) error {
 		return nil
 	}
 	utf8 := hasParam(params, "SMTPUTF8")
-	if !isASCII(from) && !(utf8 && c.has("SMTPUTF8")) {
+	if !textutil.IsASCII(from) && !(utf8 && c.has("SMTPUTF8")) {
 		c.reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address")
 		return nil
 	}
@@ -118,7 +120,7 @@ func (c *session) rcpt(arg string) error {
 		c.reply("501 5.5.4 Syntax: RCPT TO:<address>")
 		return nil
 	}
-	if !isASCII(to) && !(c.tx.utf8 && c.has("SMTPUTF8")) {
+	if !textutil.IsASCII(to) && !(c.tx.utf8 && c.has("SMTPUTF8")) {
 		c.reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address")
 		return nil
 	}

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 )
 
 // attachment is a file to attach, read and typed.
@@ -21,12 +21,12 @@ type attachment struct {
 // message returns the message send is to send: the --eml file, or one
 // built from --from, --to, --subject, --body, --html and --attach; either
 // way with the --header fields set.
-func (c *cli) message(o *sendOptions) (*smtplib.Message, error) {
+func (c *cli) message(o *sendOptions) (*email.Message, error) {
 	headers, err := parseHeaders(o.header)
 	if err != nil {
 		return nil, err
 	}
-	var m *smtplib.Message
+	var m *email.Message
 	if o.eml != "" {
 		if m, err = c.readEML(o.eml); err != nil {
 			return nil, err
@@ -54,7 +54,7 @@ func (c *cli) message(o *sendOptions) (*smtplib.Message, error) {
 
 // readEML reads a ready message from the file name, or from standard
 // input for "-".
-func (c *cli) readEML(name string) (*smtplib.Message, error) {
+func (c *cli) readEML(name string) (*email.Message, error) {
 	var r io.Reader = c.stdin
 	if name != "-" {
 		f, err := os.Open(name)
@@ -64,9 +64,9 @@ func (c *cli) readEML(name string) (*smtplib.Message, error) {
 		defer f.Close()
 		r = f
 	}
-	m, err := smtplib.ReadMessage(r)
+	m, err := email.ReadMessage(r)
 	if err != nil {
-		return nil, usageErrorf("--eml %s: %s", name, strings.TrimPrefix(err.Error(), "smtplib: "))
+		return nil, usageErrorf("--eml %s: %s", name, strings.TrimPrefix(err.Error(), "email: "))
 	}
 	return m, nil
 }
@@ -74,7 +74,7 @@ func (c *cli) readEML(name string) (*smtplib.Message, error) {
 // checkEnvelope makes sure that a ready message without --from or --to
 // has the header fields SendMessage takes them from, so that the user
 // hears which flag to give rather than the library's words for it.
-func checkEnvelope(o *sendOptions, m *smtplib.Message) error {
+func checkEnvelope(o *sendOptions, m *email.Message) error {
 	has := func(names ...string) bool {
 		for _, n := range names {
 			if m.Has(n) || m.Has("Resent-"+n) {
@@ -93,7 +93,7 @@ func checkEnvelope(o *sendOptions, m *smtplib.Message) error {
 }
 
 // build makes the message from the flags.
-func (c *cli) build(o *sendOptions) (*smtplib.Message, error) {
+func (c *cli) build(o *sendOptions) (*email.Message, error) {
 	text, err := c.readText("--body", o.body)
 	if err != nil {
 		return nil, err
@@ -111,11 +111,11 @@ func (c *cli) build(o *sendOptions) (*smtplib.Message, error) {
 		atts = append(atts, a)
 	}
 	if html == "" && len(atts) == 0 {
-		return smtplib.NewMessage(o.from, o.to, o.subject, text), nil
+		return email.NewMessage(o.from, o.to, o.subject, text), nil
 	}
 	m, err := buildMultipart(o.from, o.to, o.subject, text, html, atts)
 	if err != nil {
-		return nil, usageErrorf("building the message: %s", strings.TrimPrefix(err.Error(), "smtplib: "))
+		return nil, usageErrorf("building the message: %s", strings.TrimPrefix(err.Error(), "email: "))
 	}
 	return m, nil
 }

@@ -1,12 +1,14 @@
 package main
 
-import "github.com/gosmtplib/smtplib"
+import (
+	"github.com/gosmtplib/smtplib/email"
+)
 
 // buildMultipart builds a message with the library's builder, which gives
 // it Python's structure (text and html make multipart/alternative,
 // attachments multipart/mixed around the rest) and 7-bit encodings.
-func buildMultipart(from string, to []string, subject, text, html string, atts []attachment) (*smtplib.Message, error) {
-	m := smtplib.NewMessage(from, to, subject, "")
+func buildMultipart(from string, to []string, subject, text, html string, atts []attachment) (*email.Message, error) {
+	m := email.NewMessage(from, to, subject, "")
 	var err error
 	switch {
 	case html == "":

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 )
 
 // Exit statuses, from BSD's sysexits.h, so that a script can tell a
@@ -88,7 +89,7 @@ func exitCode(err error) int {
 		refused *refusedError
 		allRef  *smtplib.RecipientsRefusedError
 		cmdErr  *smtplib.CommandError
-		msgErr  *smtplib.MessageError
+		msgErr  *email.MessageError
 		resp    *smtplib.ResponseError
 		dnsErr  *net.DNSError
 		notSupp *smtplib.NotSupportedError

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 )
 
 func TestExitCode(t *testing.T) {
@@ -24,7 +25,7 @@ func TestExitCode(t *testing.T) {
 		{"nil", nil, exitOK},
 		{"usage", usageErrorf("bad"), exitUsage},
 		{"caller's bad address", &smtplib.CommandError{Command: "RCPT", Reason: "CR"}, exitUsage},
-		{"bad message", &smtplib.MessageError{Reason: "no From"}, exitUsage},
+		{"bad message", &email.MessageError{Reason: "no From"}, exitUsage},
 		{"5xx", fmt.Errorf("wrapped: %w", &smtplib.DataError{ResponseError: resp(554)}), exitRefused},
 		{"4xx", &smtplib.SenderRefusedError{ResponseError: resp(451)}, exitTempFail},
 		{"unreadable reply", &smtplib.ResponseError{Code: -1}, exitRefused},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 )
 
 const sendUsage = `Usage: smtp send [flags] -f ADDR -t ADDR [-t ADDR ...]
@@ -214,7 +215,7 @@ func (o *sendOptions) defaults(fs *flag.FlagSet, now time.Time) {
 
 // deliver connects, starts TLS and logs in as o says, sends msg, and
 // reports on stdout what was sent.
-func (c *cli) deliver(o *sendOptions, host string, port int, cfg *tls.Config, msg *smtplib.Message, password string) error {
+func (c *cli) deliver(o *sendOptions, host string, port int, cfg *tls.Config, msg *email.Message, password string) error {
 	size, _ := msg.WriteTo(io.Discard) // the size, without a copy of a large message
 	progress := size >= progressMin && !o.debug && c.isTerminal(c.stderr)
 	var d *countingDialer

@@ -30,6 +30,7 @@ import (
 	"strings"
 
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
@@ -75,7 +76,7 @@ func main() {
 
 	for _, m := range srv.Messages() {
 		fmt.Printf("received from %s for %v over TLS %v, %d bytes\n", m.From, m.To, m.TLS, len(m.Data))
-		got, err := smtplib.ReadMessage(bytes.NewReader(m.Data))
+		got, err := email.ReadMessage(bytes.NewReader(m.Data))
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -86,7 +87,7 @@ func main() {
 			log.Fatal(err)
 		}
 		fmt.Printf("body: %s, HTML %q\n", body.GetContentType(), html)
-		for _, a := range got.IterAttachments() {
+		for a := range got.IterAttachments() {
 			data, err := a.GetContent()
 			if err != nil {
 				log.Fatal(err)
@@ -97,10 +98,10 @@ func main() {
 }
 
 // build makes the message, as the Python program in the package comment.
-func build() (*smtplib.Message, error) {
+func build() (*email.Message, error) {
 	png := []byte("\x89PNG\r\n\x1a\n(an image)")
 	pdf := []byte("%PDF-1.4\n(a report)\n%%EOF\n")
-	msg := smtplib.NewMessage("Jörg <joerg@example.de>", []string{"bob@example.org"}, "Bericht für März", "")
+	msg := email.NewMessage("Jörg <joerg@example.de>", []string{"bob@example.org"}, "Bericht für März", "")
 	msg.Set("Bcc", "archive@example.de")
 	if err := msg.SetContent("The report is attached.", ""); err != nil {
 		return nil, err
@@ -120,13 +121,13 @@ func build() (*smtplib.Message, error) {
 }
 
 // show prints the tree of parts.
-func show(m *smtplib.Message, depth int) {
+func show(m *email.Message, depth int) {
 	fmt.Printf("%s%s", strings.Repeat("  ", depth), m.GetContentType())
 	if name := m.GetFilename(); name != "" {
 		fmt.Printf(" %q", name)
 	}
 	fmt.Println()
-	for _, p := range m.IterParts() {
+	for p := range m.IterParts() {
 		show(p, depth+1)
 	}
 }

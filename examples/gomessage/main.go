@@ -1,7 +1,7 @@
 // Command gomessage builds a MIME message with an attachment using
-// github.com/emersion/go-message, reads it into an smtplib.Message and
-// sends it with SendMessage, which takes the envelope from its headers and
-// drops the Bcc field. It lives in its own module so that go-message stays
+// github.com/emersion/go-message, reads its bytes with email.ReadMessage
+// into an *email.Message and sends that with SendMessage, which takes the
+// envelope from its headers and drops the Bcc field. It lives in its own module so that go-message stays
 // out of the library's go.mod; run it from this directory with `go run .`.
 package main
 
@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-message/mail"
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
@@ -62,7 +63,7 @@ func main() {
 	}
 	defer srv.Close()
 
-	msg, err := smtplib.ReadMessage(bytes.NewReader(build()))
+	msg, err := email.ReadMessage(bytes.NewReader(build()))
 	if err != nil {
 		log.Fatal(err)
 	}

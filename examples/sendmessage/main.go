@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/email"
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
@@ -29,7 +30,7 @@ func main() {
 	}
 	defer srv.Close()
 
-	msg, err := smtplib.ReadMessage(strings.NewReader(message))
+	msg, err := email.ReadMessage(strings.NewReader(message))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -2,9 +2,11 @@
 build_python_test.go.
 
 Reads a JSON object on stdin:
-  {"build": [[op, ...], ...], "describe": ["<base64 message>", ...]}
+  {"build": [[op, ...], ...], "describe": ["<base64 message>", ...],
+   "decode": ["<base64 message>", ...]}
 and writes {"built": [{"bytes": b64, "error": str}, ...],
-            "described": [tree, ...]}.
+            "described": [tree, ...],
+            "decoded": [[[name, [value, ...]], ...], ...]}.
 
 Each op is a dict: {"op": "read"|"set_content"|"add_alternative"|
 "add_related"|"add_attachment"|"header", "path": [i, ...] (the part to call it on,
@@ -13,7 +15,9 @@ EmailMessage(policy=policy.SMTP.clone(cte_type='7bit')), or parsed from
 the bytes of a "read" op under that policy, and flattened with as_bytes();
 they are described after parsing with policy.default, text payloads with
 get_content() (decoded from their charset, then UTF-8), others with
-get_payload(decode=True).
+get_payload(decode=True). The messages to decode are parsed with
+policy.default too, and each field name is given with the str of every
+value get_all returns for it (decoded, as msg[name] gives it).
 """
 import base64
 import json
@@ -114,6 +118,12 @@ def describe(data):
     return desc
 
 
+def decoded(data):
+    msg = BytesParser(policy=policy.default).parsebytes(data)
+    names = dict.fromkeys(k.lower() for k in msg.keys())
+    return [[name, [str(v) for v in msg.get_all(name)]] for name in names]
+
+
 def main():
     req = json.load(sys.stdin)
     built = []
@@ -123,7 +133,8 @@ def main():
         except Exception as e:  # the Go side checks that it errs too
             built.append({"bytes": "", "error": "%s: %s" % (type(e).__name__, e)})
     described = [describe(base64.b64decode(m)) for m in req.get("describe", [])]
-    json.dump({"built": built, "described": described}, sys.stdout)
+    decodes = [decoded(base64.b64decode(m)) for m in req.get("decode", [])]
+    json.dump({"built": built, "described": described, "decoded": decodes}, sys.stdout)
 
 
 main()

@@ -1,17 +1,11 @@
-package smtplib
+package email
 
 import (
 	"bytes"
 	"errors"
-	"io"
-	"mime"
-	"net/mail"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -22,7 +16,7 @@ func shape(m *Message) string {
 	var walk func(p *Message, depth int)
 	walk = func(p *Message, depth int) {
 		sb.WriteString(strings.Repeat("  ", depth) + p.GetContentType() + "\n")
-		for _, sub := range p.IterParts() {
+		for sub := range p.IterParts() {
 			walk(sub, depth+1)
 		}
 	}
@@ -77,7 +71,8 @@ func TestBuildStructure(t *testing.T) {
 			assert.Equal(t, tc.want, shape(reread(t, m)), "as read back")
 			assert.Equal(t, []string{"1.0"}, m.Values("MIME-Version"))
 			assertWireClean(t, m.Bytes())
-			for _, p := range m.IterParts() {
+			assertQPLines(t, m)
+			for p := range m.IterParts() {
 				assert.False(t, p.Has("MIME-Version"), "parts have no MIME-Version")
 			}
 		})
@@ -109,14 +104,14 @@ func TestBuildContentRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "Plain text, naïve.\r\n.\r\nFrom here\r\n", string(c))
 
-		inline := body.IterAttachments()
+		inline := attachmentsOf(body)
 		require.Len(t, inline, 1)
 		assert.Equal(t, "<logo@example.de>", inline[0].Get("Content-ID"), "angle brackets added")
 		c, err = inline[0].GetContent()
 		require.NoError(t, err)
 		assert.Equal(t, img, c)
 
-		atts := msg.IterAttachments()
+		atts := attachmentsOf(msg)
 		require.Len(t, atts, 2)
 		assert.Equal(t, "Übersicht 2026.txt", atts[0].GetFilename())
 		c, err = atts[0].GetContent()
@@ -186,7 +181,7 @@ func TestBuildBadInput(t *testing.T) {
 			var me *MessageError
 			require.ErrorAs(t, err, &me)
 			assert.Contains(t, err.Error(), tc.says)
-			assert.True(t, strings.HasPrefix(err.Error(), "smtplib: "), err.Error())
+			assert.True(t, strings.HasPrefix(err.Error(), "email: "), err.Error())
 			assert.Equal(t, string(before), string(m.Bytes()), "the message is unchanged")
 			assert.False(t, reread(t, m).Has("Bcc"), "no header was injected")
 		})
@@ -206,231 +201,8 @@ func TestBuildNilMessage(t *testing.T) {
 	assert.Empty(t, m.GetContentType())
 	assert.Empty(t, m.GetFilename())
 	assert.Nil(t, m.GetBody())
-	assert.Nil(t, m.IterParts())
-	assert.Nil(t, m.IterAttachments())
-}
-
-func TestSetEncodesNonASCII(t *testing.T) {
-	dec := new(mime.WordDecoder)
-	tests := []struct {
-		name, field, value string
-		want               string // the value decoded, or the addresses as name|addr lines
-	}{
-		{"subject", "Subject", "Grüße aus München", "Grüße aus München"},
-		{"long subject", "Subject", strings.Repeat("Ünïcödé ", 40) + "end", strings.Repeat("Ünïcödé ", 40) + "end"},
-		{"emoji", "Subject", "👋 " + strings.Repeat("x", 100), "👋 " + strings.Repeat("x", 100)},
-		{"injection", "Subject", "Grüße\r\nBcc: victim@example.org\r\n\r\nbody", "Grüße Bcc: victim@example.org body"},
-		{"lone LF and NUL", "X-Note", "é\nBcc: v@x\x00y", "é Bcc: v@x y"},
-		{"display names", "To", "Jörg <j@example.de>, bob@example.org, \"Müller, Hans\" <h@example.de>",
-			"Jörg|j@example.de\n|bob@example.org\nMüller, Hans|h@example.de\n"},
-		{"ASCII name kept", "From", "Bob Smith <b@example.org>, Zoë <z@example.org>", "Bob Smith|b@example.org\nZoë|z@example.org\n"},
-		{"address injection", "Cc", "Zoë <z@example.org>\r\nBcc: victim@example.org", "Zoë <z@example.org> Bcc: victim@example.org"},
-		{"group", "To", "Freunde: Zoë Müller <z@example.org>, b@example.org;", "Freunde: Zoë Müller <z@example.org>, b@example.org;"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			m := NewMessage("a@example.com", nil, "s", "x")
-			m.Set(tc.field, tc.value)
-			raw := m.Bytes()
-			assertWireClean(t, raw)
-			again := reread(t, m)
-			assert.False(t, again.Has("Bcc"), "no header was injected")
-			got := again.Get(tc.field)
-			if addressFields[strings.ToLower(tc.field)] && strings.HasSuffix(tc.want, "\n") {
-				list, err := (&mail.AddressParser{WordDecoder: dec}).ParseList(got)
-				require.NoError(t, err, got)
-				var sb strings.Builder
-				for _, a := range list {
-					sb.WriteString(a.Name + "|" + a.Address + "\n")
-				}
-				assert.Equal(t, tc.want, sb.String())
-				return
-			}
-			s, err := dec.DecodeHeader(got)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, s)
-		})
-	}
-}
-
-func TestBoundaryCollision(t *testing.T) {
-	m := NewMessage("a@example.com", nil, "s", "")
-	require.NoError(t, m.SetContent("placeholder", ""))
-	require.NoError(t, m.AddAttachment([]byte("x"), "text", "plain", "x.txt"))
-	_, params := parseMediaHeader(m.Get("Content-Type"))
-	first := params["boundary"]
-	// A text that holds the delimiter line, as an attacker who saw the
-	// boundary might write.
-	require.NoError(t, m.IterParts()[0].SetContent("before\n--"+first+"--\nafter\n", ""))
-	again := reread(t, m)
-	_, params = parseMediaHeader(again.Get("Content-Type"))
-	assert.NotEqual(t, first, params["boundary"], "a new boundary")
-	require.Len(t, again.IterParts(), 2)
-	got, err := again.IterParts()[0].GetContent()
-	require.NoError(t, err)
-	assert.Equal(t, "before\r\n--"+first+"--\r\nafter\r\n", string(got))
-}
-
-// The reader SendMessage streams gives the same bytes as WriteTo, however
-// it is read, and its Len says how many are left.
-func TestStreamedMessage(t *testing.T) {
-	m := NewMessage("a@example.com", []string{"b@example.org"}, "s", "Hi.\n")
-	data := make([]byte, 100_003)
-	for i := range data {
-		data[i] = byte(i * 7)
-	}
-	require.NoError(t, m.AddAttachment(data, "application", "octet-stream", "d.bin"))
-	require.NoError(t, m.AddAttachment(data[:57], "application", "octet-stream", "one-line.bin"))
-	want := m.Bytes()
-	for _, size := range []int{1, 2, 77, 78, 79, 155, 4096, 1 << 20} {
-		t.Run(strconv.Itoa(size), func(t *testing.T) {
-			r := newSegReader(m.segments(true, false))
-			assert.Equal(t, len(want), r.Len())
-			var got []byte
-			buf := make([]byte, size)
-			for {
-				n, err := r.Read(buf)
-				got = append(got, buf[:n]...)
-				assert.Equal(t, len(want)-len(got), r.Len())
-				if err == io.EOF {
-					break
-				}
-				require.NoError(t, err)
-				require.Positive(t, n)
-			}
-			assert.Equal(t, string(want), string(got))
-		})
-	}
-	var w bytes.Buffer
-	n, err := m.WriteTo(&w)
-	require.NoError(t, err)
-	assert.Equal(t, int64(len(want)), n)
-	body, err := io.ReadAll(m.BodyReader())
-	require.NoError(t, err)
-	assert.Equal(t, m.Body(), body)
-	assert.True(t, bytes.HasSuffix(want, body))
-}
-
-// A failing writer stops WriteTo with its error and the count so far.
-func TestWriteToError(t *testing.T) {
-	m := NewMessage("a@example.com", nil, "s", "Hi.")
-	require.NoError(t, m.AddAttachment(make([]byte, 200_000), "application", "octet-stream", ""))
-	w := &limitedWriter{left: 1000}
-	n, err := m.WriteTo(w)
-	assert.ErrorIs(t, err, errFull)
-	assert.Equal(t, int64(1000), n)
-}
-
-var errFull = errors.New("full")
-
-type limitedWriter struct{ left int }
-
-func (w *limitedWriter) Write(p []byte) (int, error) {
-	if len(p) > w.left {
-		n := w.left
-		w.left = 0
-		return n, errFull
-	}
-	w.left -= len(p)
-	return len(p), nil
-}
-
-// A built message goes through SendMessage as WriteTo writes it, without
-// its Bcc, with the SIZE it has.
-func TestSendBuiltMessage(t *testing.T) {
-	srv := smtptest.NewServer(t, smtptest.WithSize(10<<20), smtptest.WithChunking(), smtptest.WithPipelining())
-	m := NewMessage("Jörg <joerg@example.de>", []string{"bob@example.org"}, "Bericht", "Anbei.\n")
-	m.Set("Bcc", "archive@example.de")
-	require.NoError(t, m.AddAttachment(bytes.Repeat([]byte{0xff, 0}, 300_000), "application", "pdf", "Bericht März.pdf"))
-	s, err := Dial(srv.Host(), srv.Port())
-	require.NoError(t, err)
-	defer s.Close()
-	refused, err := s.SendMessage(m)
-	require.NoError(t, err)
-	assert.Empty(t, refused)
-	_, err = s.Quit()
-	require.NoError(t, err)
-
-	msgs := srv.Messages()
-	require.Len(t, msgs, 1)
-	assert.Equal(t, "joerg@example.de", msgs[0].From)
-	assert.Equal(t, []string{"bob@example.org", "archive@example.de"}, msgs[0].To)
-	sent := m.Clone()
-	sent.Del("Bcc")
-	assert.Equal(t, string(sent.Bytes()), string(msgs[0].Data))
-	assert.Contains(t, strings.ToUpper(strings.Join(msgs[0].MailOptions, " ")), "SIZE="+strconv.Itoa(len(msgs[0].Data)))
-	got, err := ReadMessage(bytes.NewReader(msgs[0].Data))
-	require.NoError(t, err)
-	atts := got.IterAttachments()
-	require.Len(t, atts, 1)
-	assert.Equal(t, "Bericht März.pdf", atts[0].GetFilename())
-	c, err := atts[0].GetContent()
-	require.NoError(t, err)
-	assert.Equal(t, bytes.Repeat([]byte{0xff, 0}, 300_000), c)
-}
-
-func TestMakeMsgid(t *testing.T) {
-	seen := map[string]bool{}
-	for i := 0; i < 100; i++ {
-		id := MakeMsgid("", "example.com")
-		assert.False(t, seen[id], "unique: %s", id)
-		seen[id] = true
-		assert.Regexp(t, `^<\d+\.\d+\.\d+@example\.com>$`, id)
-	}
-	assert.Regexp(t, `^<\d+\.\d+\.\d+\.part1@example\.com>$`, MakeMsgid("part1", "example.com"))
-	assert.Regexp(t, `^<\d+\.\d+\.\d+\.abinjected@examplecom>$`, MakeMsgid("a b\r\n<injected>", "example\r\n@com"),
-		"blanks, line breaks and specials are left out")
-	assert.Regexp(t, `^<[^<>@\s]+@[^<>@\s]+>$`, MakeMsgid("", ""), "the host's name, or localhost")
-	for id := range seen {
-		_, err := mail.ParseAddress("x " + id) // a msg-id parses as an angle address
-		assert.NoError(t, err)
-	}
-}
-
-func TestFormatDatetime(t *testing.T) {
-	zone := time.FixedZone("", -(4*3600 + 30*60))
-	tests := []struct {
-		t    time.Time
-		want string // RFC 5322 section 3.3
-	}{
-		{time.Date(2026, 3, 5, 7, 8, 9, 0, time.UTC), "Thu, 05 Mar 2026 07:08:09 +0000"},
-		{time.Date(1999, 12, 31, 23, 59, 59, 999, zone), "Fri, 31 Dec 1999 23:59:59 -0430"},
-	}
-	for _, tc := range tests {
-		assert.Equal(t, tc.want, FormatDatetime(tc.t))
-		back, err := mail.ParseDate(FormatDatetime(tc.t))
-		require.NoError(t, err)
-		assert.True(t, back.Equal(tc.t.Truncate(time.Second)))
-	}
-}
-
-func TestFormatParam(t *testing.T) {
-	tests := []struct{ name, value string }{
-		{"token", "report.pdf"},
-		{"quoted", `a "b" \ c; d.txt`},
-		{"long ASCII", strings.Repeat("long-name-", 30) + ".txt"},
-		{"long ASCII with quotes", strings.Repeat(`q"\`, 60)},
-		{"non-ASCII", "Bericht für März.pdf"},
-		{"long non-ASCII", strings.Repeat("日本語", 40) + ".pdf"},
-		{"tab", "a\tb"},
-		{"percent and quote", "100% 'sure'.txt"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			v := formatMediaHeader(len("Content-Disposition: "), "attachment", []mediaParam{{"filename", tc.value}})
-			for _, line := range strings.Split("Content-Disposition: "+v, "\r\n") {
-				assert.LessOrEqual(t, len(line), 78, line)
-				assert.True(t, isASCII(line))
-			}
-			d, params := parseMediaHeader(strings.ReplaceAll(v, "\r\n", ""))
-			assert.Equal(t, "attachment", d)
-			assert.Equal(t, tc.value, params["filename"])
-			// The standard library's reader agrees.
-			_, std, err := mime.ParseMediaType(strings.ReplaceAll(v, "\r\n", ""))
-			require.NoError(t, err)
-			assert.Equal(t, tc.value, std["filename"])
-		})
-	}
+	assert.Nil(t, partsOf(m))
+	assert.Nil(t, attachmentsOf(m))
 }
 
 // assertWireCRLF checks that every line of msg ends in CRLF.

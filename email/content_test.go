@@ -1,15 +1,24 @@
-package smtplib
+package email
 
 // Reading messages that other programs wrote: parts, odd structures,
 // where the body starts, and parts that stay tied to their message.
 
 import (
+	"iter"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
+
+// parts collects IterParts, and attachments IterAttachments, for tests
+// that index them.
+func partsOf(m *Message) []*Message       { return slices.Collect(m.IterParts()) }
+func attachmentsOf(m *Message) []*Message { return slices.Collect(m.IterAttachments()) }
 
 // A message sent by another program: its parts are read as Python reads
 // them, and it is written back byte for byte, also after its parts were
@@ -65,7 +74,7 @@ func TestReadMultipart(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "<p>€ 5</p>", string(html), "windows-1252 to UTF-8")
 
-	atts := m.IterAttachments()
+	atts := attachmentsOf(m)
 	require.Len(t, atts, 3)
 	assert.Equal(t, "fallback.bin", atts[0].GetFilename(), "the name parameter of Content-Type")
 	c, err := atts[0].GetContent()
@@ -84,57 +93,18 @@ func TestReadMultipart(t *testing.T) {
 	assert.True(t, strings.HasPrefix(out, crlf[:htmlAt-len("\r\n")]), "the parts before the 8-bit one stay as they were")
 	assert.Contains(t, out, crlf[strings.Index(crlf, "--YY--"):strings.Index(crlf, "--XX--")], "the parts after it stay as they were")
 	assertWireCRLF(t, []byte(out))
-	assert.True(t, isASCII(out), "the message is 7-bit")
+	assert.True(t, textutil.IsASCII(out), "the message is 7-bit")
 	again := reread(t, m)
 	assert.Equal(t, "quoted-printable", again.GetBody().Get("Content-Transfer-Encoding"), "windows-1252 text becomes quoted-printable, as in Python")
 	html, err = again.GetBody().GetContent()
 	require.NoError(t, err)
 	assert.Equal(t, "<p>€ 5</p>", string(html), "the same text")
-	atts = again.IterAttachments()
+	atts = attachmentsOf(again)
 	require.Len(t, atts, 4)
 	c, err = atts[3].GetContent()
 	require.NoError(t, err)
 	assert.Equal(t, "new", string(c))
 	assert.True(t, strings.HasSuffix(out, "--XX--\r\nepilogue\r\n"), "the epilogue stays: %q", out[len(out)-40:])
-}
-
-func TestReadMultipartOddities(t *testing.T) {
-	tests := []struct {
-		name, raw string
-		multipart bool
-		parts     int
-	}{
-		{"no delimiter in the body", "Content-Type: multipart/mixed; boundary=b\r\n\r\njust text\r\n", false, 0},
-		{"no boundary parameter", "Content-Type: multipart/mixed\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n", false, 0},
-		{"no close delimiter", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b\r\n\r\ny\r\n", true, 2},
-		{"close delimiter only", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b--\r\n", false, 0},
-		{"a part with a broken header", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nnot a header\r\n\r\nx\r\n--b--\r\n", true, 1},
-		{"empty parts", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--b\r\n\r\n--b--", true, 2},
-		{"lookalike lines", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--bb\r\n--b x\r\n--b--\r\n", true, 1},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			m, err := ReadMessage(strings.NewReader(tc.raw))
-			require.NoError(t, err)
-			assert.Equal(t, tc.multipart, m.IsMultipart())
-			assert.Len(t, m.IterParts(), tc.parts)
-			assert.Equal(t, tc.raw, string(m.Bytes()), "written back byte for byte")
-			if !tc.multipart {
-				_, err := m.GetContent()
-				assert.Error(t, err, "a multipart type has no content of its own")
-			}
-			for _, p := range m.IterParts() {
-				_, err := p.GetContent()
-				assert.NoError(t, err)
-			}
-			if !tc.multipart && strings.Contains(tc.raw, "multipart/mixed") {
-				err := m.AddAttachment([]byte("x"), "text", "plain", "")
-				var me *MessageError
-				require.ErrorAs(t, err, &me, "no part can be added to a body that cannot be taken apart")
-				assert.Equal(t, tc.raw, string(m.Bytes()), "the message is unchanged")
-			}
-		})
-	}
 }
 
 func TestGetBodyStart(t *testing.T) {
@@ -148,7 +118,7 @@ func TestGetBodyStart(t *testing.T) {
 	html := m.GetBody("html", "plain")
 	require.NotNil(t, html)
 	assert.Equal(t, "<root@x>", html.Get("Content-ID"), "the start parameter names the root")
-	atts := m.IterAttachments()
+	atts := attachmentsOf(m)
 	require.Len(t, atts, 1)
 	assert.Equal(t, "<img@x>", atts[0].Get("Content-ID"))
 	assert.Nil(t, m.GetBody("plain"))
@@ -159,11 +129,11 @@ func TestPartsAreLive(t *testing.T) {
 	require.NoError(t, m.SetContent("Hi.", ""))
 	require.NoError(t, m.AddAlternative("<img src=\"cid:i@x\">", "html"))
 	// Python's documentation adds the image through the HTML part.
-	require.NoError(t, m.IterParts()[1].AddRelated([]byte("png"), "image", "png", "<i@x>"))
+	require.NoError(t, partsOf(m)[1].AddRelated([]byte("png"), "image", "png", "<i@x>"))
 	assert.Equal(t, "multipart/alternative\n  text/plain\n  multipart/related\n    text/html\n    image/png\n", shape(reread(t, m)))
 
 	c := m.Clone()
-	require.NoError(t, c.IterParts()[0].SetContent("changed", ""))
+	require.NoError(t, partsOf(c)[0].SetContent("changed", ""))
 	got, err := m.GetBody("plain").GetContent()
 	require.NoError(t, err)
 	assert.Equal(t, "Hi.\r\n", string(got), "a clone's parts are its own")
@@ -171,4 +141,66 @@ func TestPartsAreLive(t *testing.T) {
 	m.SetBody([]byte("flat\r\n"))
 	assert.False(t, m.IsMultipart(), "SetBody replaces the parts")
 	assert.Equal(t, "flat\r\n", string(m.Body()))
+}
+
+// TestWalkOrder: Walk yields the message, then each part and the parts
+// under it before the next part, as Python's walk() does, for a built
+// message and for the same message read back.
+func TestWalkOrder(t *testing.T) {
+	m := NewMessage("a@example.com", nil, "s", "")
+	require.NoError(t, m.SetContent("Hi.", ""))
+	require.NoError(t, m.AddAlternative("<p>Hi.</p>", "html"))
+	require.NoError(t, m.AddRelated([]byte("png"), "image", "png", "<i@x>"))
+	require.NoError(t, m.AddAttachment([]byte("%PDF"), "application", "pdf", "a.pdf"))
+	want := []string{"multipart/mixed", "multipart/alternative", "text/plain", "multipart/related",
+		"text/html", "image/png", "application/pdf"}
+	for _, msg := range []*Message{m, reread(t, m)} {
+		var got []string
+		for p := range msg.Walk() {
+			got = append(got, p.GetContentType())
+		}
+		assert.Equal(t, want, got)
+	}
+	walked := slices.Collect(m.Walk())
+	assert.Same(t, m, walked[0], "the message itself first")
+	assert.Same(t, partsOf(partsOf(m)[0])[1], walked[3], "the parts are the message's own")
+
+	leaf := NewMessage("a@example.com", nil, "s", "text")
+	assert.Equal(t, []*Message{leaf}, slices.Collect(leaf.Walk()), "a leaf is walked alone")
+	var nilMsg *Message
+	assert.Empty(t, slices.Collect(nilMsg.Walk()))
+}
+
+// TestIteratorsStopEarly: IterParts, IterAttachments and Walk are
+// iter.Seq: a loop that breaks stops them, and each use starts afresh.
+func TestIteratorsStopEarly(t *testing.T) {
+	m := NewMessage("a@example.com", nil, "s", "Hi.")
+	for _, name := range []string{"a.txt", "b.txt", "c.txt"} {
+		require.NoError(t, m.AddAttachment([]byte(name), "text", "plain", name))
+	}
+	for name, seq := range map[string]func() iter.Seq[*Message]{
+		"IterParts": m.IterParts, "IterAttachments": m.IterAttachments, "Walk": m.Walk,
+	} {
+		t.Run(name, func(t *testing.T) {
+			all := slices.Collect(seq())
+			require.GreaterOrEqual(t, len(all), 3)
+			n := 0
+			for p := range seq() {
+				assert.Same(t, all[n], p)
+				n++
+				if n == 2 {
+					break
+				}
+			}
+			assert.Equal(t, 2, n, "the loop stopped where it broke")
+			assert.Equal(t, all, slices.Collect(seq()), "each use starts afresh")
+		})
+	}
+	atts := attachmentsOf(m)
+	require.Len(t, atts, 3)
+	assert.Equal(t, "a.txt", atts[0].GetFilename(), "the body part is not an attachment")
+
+	var nilMsg *Message
+	assert.Empty(t, slices.Collect(nilMsg.IterParts()))
+	assert.Empty(t, slices.Collect(nilMsg.IterAttachments()))
 }

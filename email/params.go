@@ -1,4 +1,4 @@
-package smtplib
+package email
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/htmlindex"
+
+	"github.com/gosmtplib/smtplib/internal/mailaddr"
 )
 
 // This file reads and writes the parameters of Content-Type and
@@ -66,7 +68,7 @@ func formatParam(name, value string, width int) []string {
 	if !extended {
 		w := name + "=" + value
 		if !isToken(value) {
-			w = name + `="` + pyQuote(value) + `"`
+			w = name + `="` + mailaddr.QuoteString(value) + `"`
 		}
 		if len(w) <= width {
 			return []string{w}
@@ -85,7 +87,7 @@ func formatParam(name, value string, width int) []string {
 					break
 				}
 			}
-			words = append(words, head+pyQuote(rest[:n])+`"`)
+			words = append(words, head+mailaddr.QuoteString(rest[:n])+`"`)
 			rest = rest[n:]
 		}
 		return words

@@ -1,8 +1,9 @@
-package smtplib
+package email
 
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"mime"
 	"net/mail"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // The messages of this file are built twice, here and by Python 3.13's
@@ -65,7 +68,7 @@ func applyOps(ops []buildOp) (*Message, error) {
 		}
 		target := m
 		for _, i := range op.Path {
-			target = target.IterParts()[i]
+			target = partsOf(target)[i]
 		}
 		var err error
 		switch op.Op {
@@ -126,7 +129,7 @@ func describe(t *testing.T, data []byte) msgDesc {
 			d.Disposition, _ = parseMediaHeader(p.Get("Content-Disposition"))
 		}
 		if d.Multipart {
-			for _, sub := range p.IterParts() {
+			for sub := range p.IterParts() {
 				d.Parts = append(d.Parts, tree(sub))
 			}
 		} else {
@@ -144,7 +147,7 @@ func describe(t *testing.T, data []byte) msgDesc {
 	desc := msgDesc{partDesc: tree(m), Attachments: [][]int{}, Headers: map[string]any{}}
 	desc.Body = partPath(m, m.GetBody())
 	desc.Plain = partPath(m, m.GetBody("plain"))
-	for _, a := range m.IterAttachments() {
+	for a := range m.IterAttachments() {
 		desc.Attachments = append(desc.Attachments, partPath(m, a))
 	}
 	dec := new(mime.WordDecoder)
@@ -186,7 +189,7 @@ func partPath(root, part *Message) []int {
 	if root == part {
 		return []int{}
 	}
-	for i, sub := range root.IterParts() {
+	for i, sub := range partsOf(root) {
 		if p := partPath(sub, part); p != nil {
 			return append([]int{i}, p...)
 		}
@@ -197,13 +200,19 @@ func partPath(root, part *Message) []int {
 // python313 finds a Python 3.13 or newer: $SMTPLIB_PYTHON, python3.13 on
 // the PATH, a pyenv 3.13 under $HOME, or python3 if it is recent enough.
 func python313() (string, string) {
+	return findPython(13, "the builder is compared with Python 3.13's EmailMessage")
+}
+
+// findPython finds a Python 3.minor or newer as python313 does, or says
+// why not, and what for.
+func findPython(minor int, what string) (string, string) {
 	var tried []string
 	candidates := []string{os.Getenv("SMTPLIB_PYTHON")}
-	if p, err := exec.LookPath("python3.13"); err == nil {
+	if p, err := exec.LookPath(fmt.Sprintf("python3.%d", minor)); err == nil {
 		candidates = append(candidates, p)
 	}
 	if home, err := os.UserHomeDir(); err == nil {
-		found, _ := filepath.Glob(filepath.Join(home, ".pyenv/versions/3.1[3-9]*/bin/python3"))
+		found, _ := filepath.Glob(filepath.Join(home, ".pyenv/versions/3.*/bin/python3"))
 		candidates = append(candidates, found...)
 	}
 	if p, err := exec.LookPath("python3"); err == nil {
@@ -214,12 +223,13 @@ func python313() (string, string) {
 			continue
 		}
 		tried = append(tried, c)
-		if exec.Command(c, "-c", "import sys; sys.exit(sys.version_info < (3, 13))").Run() == nil {
+		check := fmt.Sprintf("import sys; sys.exit(sys.version_info < (3, %d))", minor)
+		if exec.Command(c, "-c", check).Run() == nil {
 			return c, ""
 		}
 	}
-	return "", "no Python 3.13 or newer found (tried " + strings.Join(tried, ", ") +
-		"; set SMTPLIB_PYTHON): the builder is compared with Python 3.13's EmailMessage"
+	return "", fmt.Sprintf("no Python 3.%d or newer found (tried %s; set SMTPLIB_PYTHON): %s",
+		minor, strings.Join(tried, ", "), what)
 }
 
 // pyBuilt is a message compare.py built, or the exception it raised.
@@ -231,6 +241,38 @@ type pyBuilt struct {
 // runCompare sends a request to compare.py and returns its answer.
 func runCompare(t *testing.T, python string, req any) ([]pyBuilt, []msgDesc) {
 	t.Helper()
+	resp := askCompare(t, python, req)
+	return resp.Built, resp.Described
+}
+
+// compareAnswer is what compare.py writes.
+type compareAnswer struct {
+	Built     []pyBuilt        `json:"built"`
+	Described []msgDesc        `json:"described"`
+	Decoded   [][]decodedField `json:"decoded"`
+}
+
+// decodedField is a field name and the values Python's get_all gives for
+// it under policy.default.
+type decodedField struct {
+	Name   string
+	Values []string
+}
+
+func (f *decodedField) UnmarshalJSON(b []byte) error {
+	var pair []json.RawMessage
+	if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
+		return fmt.Errorf("a field is [name, values]: %s", b)
+	}
+	if err := json.Unmarshal(pair[0], &f.Name); err != nil {
+		return err
+	}
+	return json.Unmarshal(pair[1], &f.Values)
+}
+
+// askCompare runs compare.py on a request.
+func askCompare(t *testing.T, python string, req any) compareAnswer {
+	t.Helper()
 	in, err := json.Marshal(req)
 	require.NoError(t, err)
 	cmd := exec.Command(python, filepath.Join("testdata", "build", "compare.py"))
@@ -239,12 +281,9 @@ func runCompare(t *testing.T, python string, req any) ([]pyBuilt, []msgDesc) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	require.NoError(t, err, "compare.py: %s", stderr.String())
-	var resp struct {
-		Built     []pyBuilt `json:"built"`
-		Described []msgDesc `json:"described"`
-	}
+	var resp compareAnswer
 	require.NoError(t, json.Unmarshal(out, &resp))
-	return resp.Built, resp.Described
+	return resp
 }
 
 // pythonCase is one message built on both sides. goOps, when set, are the
@@ -397,7 +436,7 @@ func TestBuildMatchesPython(t *testing.T) {
 // header line that cannot be folded.
 func assertWireClean(t *testing.T, msg []byte) {
 	t.Helper()
-	assert.True(t, isASCII(string(msg)), "the message is 7-bit")
+	assert.True(t, textutil.IsASCII(string(msg)), "the message is 7-bit")
 	lines := bytes.Split(msg, []byte("\r\n"))
 	for i, line := range lines {
 		assert.NotContains(t, string(line), "\r", "line %d has a lone CR", i)

@@ -1,4 +1,4 @@
-package smtplib
+package email
 
 import (
 	"crypto/rand"
@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"golang.org/x/net/idna"
+
+	"github.com/gosmtplib/smtplib/internal/mailaddr"
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // NewMessage builds a message with the fields From, To (the addresses
@@ -24,7 +27,7 @@ import (
 // needs neither 8BITMIME nor SMTPUTF8 unless an address itself is
 // non-ASCII.
 func NewMessage(from string, to []string, subject string, body string) *Message {
-	m := &Message{sep: []byte("\r\n"), eol: "\r\n"}
+	m := &Message{sep: endCRLF}
 	m.Add("From", from)
 	if len(to) > 0 {
 		m.Add("To", strings.Join(to, ", "))
@@ -45,12 +48,12 @@ func newMessageID(from string) string {
 	var b [16]byte
 	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read does not fail
 	domain := ""
-	if _, addr := parseAddr(from); addr != "" {
+	if _, addr := mailaddr.ParseAddr(from); addr != "" {
 		if i := strings.LastIndexByte(addr, '@'); i >= 0 {
 			domain = addr[i+1:]
 		}
 	}
-	if !isASCII(domain) {
+	if !textutil.IsASCII(domain) {
 		a, err := idna.Lookup.ToASCII(domain)
 		if err != nil {
 			a = ""

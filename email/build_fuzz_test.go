@@ -1,11 +1,14 @@
-package smtplib
+package email
 
 import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // FuzzBuild builds a message from random calls with random arguments,
@@ -72,7 +75,7 @@ func checkBuild(t *testing.T, ops []byte, text, name string, data []byte) {
 		}
 
 		out := m.Bytes()
-		if !isASCII(string(withoutTo(out))) {
+		if !textutil.IsASCII(string(withoutTo(out))) {
 			t.Fatalf("not ASCII (a non-ASCII local part in To is kept, RFC 6532):\n%q", out)
 		}
 		lines := bytes.Split(out, []byte("\r\n"))
@@ -81,6 +84,7 @@ func checkBuild(t *testing.T, ops []byte, text, name string, data []byte) {
 				t.Fatalf("bad line %q", line)
 			}
 		}
+		assertQPLines(t, m)
 		if again := m.Bytes(); !bytes.Equal(out, again) {
 			t.Fatal("writing twice gives other bytes")
 		}
@@ -117,20 +121,14 @@ func checkBuild(t *testing.T, ops []byte, text, name string, data []byte) {
 		if pathOf(m, m.GetBody()) != pathOf(back, back.GetBody()) {
 			t.Fatal("GetBody differs")
 		}
-		if len(m.IterAttachments()) != len(back.IterAttachments()) {
+		if len(attachmentsOf(m)) != len(attachmentsOf(back)) {
 			t.Fatal("IterAttachments differs")
 		}
 	}
 }
 
 // flatten lists m and its parts, depth first.
-func flatten(m *Message) []*Message {
-	out := []*Message{m}
-	for _, p := range m.IterParts() {
-		out = append(out, flatten(p)...)
-	}
-	return out
-}
+func flatten(m *Message) []*Message { return slices.Collect(m.Walk()) }
 
 // pathOf gives the position of part in the depth-first list, -1 for none.
 func pathOf(m, part *Message) int {
@@ -162,55 +160,4 @@ func withoutTo(msg []byte) []byte {
 		}
 	}
 	return out
-}
-
-// FuzzReadParts reads any message and takes it apart: the reading methods
-// never panic, the message is still written back byte for byte, and once
-// an attachment is added to it, it is written with CRLF throughout and the
-// attachment is there when it is read back.
-func FuzzReadParts(f *testing.F) {
-	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\npre\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\nepi\r\n"))
-	f.Add([]byte("Content-Type: multipart/alternative; boundary=\"a b\"\n\n--a b\n\nplain\n--a b\nContent-Type: text/html; charset=latin-1\n\n\xe9\n--a b--"))
-	f.Add([]byte("Content-Type: multipart/related; boundary=r; start=\"<s>\"\r\n\r\n--r\r\nContent-ID: <s>\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\n\r\n--m--\r\n--r--"))
-	f.Add([]byte("Content-Type: text/plain; charset*=utf-8''%E2%82%AC\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=E2=82=AC=\r\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ReadMessage(bytes.NewReader(data))
-		if err != nil {
-			return
-		}
-		before := flatten(m)
-		contents := make([][]byte, len(before))
-		for i, p := range before {
-			contents[i], _ = p.GetContent()
-			p.GetFilename()
-			p.IterAttachments()
-		}
-		m.GetBody()
-		if got := m.Bytes(); !bytes.Equal(got, data) {
-			t.Fatalf("not written back byte for byte:\n%q\nvs\n%q", got, data)
-		}
-		if err := m.AddAttachment([]byte("added"), "application", "octet-stream", "added.bin"); err != nil {
-			var me *MessageError
-			if !errors.As(err, &me) {
-				t.Fatalf("%T %v", err, err)
-			}
-			return
-		}
-		out := m.Bytes()
-		if !bytes.Equal(toCRLF(out, false), out) {
-			t.Fatalf("a changed message is not CRLF throughout:\n%q", out)
-		}
-		back, err := ReadMessage(bytes.NewReader(out))
-		if err != nil {
-			t.Fatalf("cannot read back: %v", err)
-		}
-		atts := back.IterAttachments()
-		if len(atts) == 0 {
-			t.Fatalf("the attachment is not there:\n%q", m.Bytes())
-		}
-		last := atts[len(atts)-1]
-		if c, err := last.GetContent(); err != nil || string(c) != "added" || last.GetFilename() != "added.bin" {
-			t.Fatalf("the last attachment is %q %q (%v)", last.GetFilename(), c, err)
-		}
-	})
 }

@@ -1,9 +1,11 @@
-package smtplib
+package email
 
 import (
 	"bytes"
 	"io"
 	"strings"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // This file writes a message that has MIME structure: its header, then
@@ -30,7 +32,7 @@ func (s segment) len() int64 {
 
 // structured reports whether m has parts or unencoded data, so that its
 // body is made of segments rather than held whole.
-func (m *Message) structured() bool { return m.multipart || m.hasData }
+func (m *Message) structured() bool { return m.mp != nil || m.hasData }
 
 // segments returns m as it is written: with its mbox "From " line when
 // unixFrom is true, without Bcc and Resent-Bcc when dropBcc is true. The
@@ -59,7 +61,7 @@ func (m *Message) segments(unixFrom, dropBcc bool) []segment {
 // or in a header block a space, so that it cannot start a line that is
 // not a field: b itself when there is none, else a copy.
 func toCRLF(b []byte, header bool) []byte {
-	if cleanCRLF(b) {
+	if textutil.CleanCRLF(b) {
 		return b
 	}
 	out := make([]byte, 0, len(b)+len(b)/16)
@@ -96,16 +98,16 @@ func (m *Message) appendSegments(segs []segment, unixFrom, dropBcc bool) []segme
 // follows.
 func (m *Message) headerBlock(unixFrom, dropBcc bool) []byte {
 	h := &Message{sep: m.sep, eol: m.eol}
-	if unixFrom {
-		h.unixFrom = m.unixFrom
+	if u := m.unixFrom(); unixFrom && u != nil {
+		h.more = &rare{unixFrom: u}
 	}
 	for _, f := range m.fields {
-		if !dropBcc || !(asciiEqualFold(f.name, "Bcc") || asciiEqualFold(f.name, "Resent-Bcc")) {
+		if !dropBcc || !(f.is("Bcc") || f.is("Resent-Bcc")) {
 			h.fields = append(h.fields, f)
 		}
 	}
-	if h.sep == nil && (m.structured() || len(m.body) > 0) {
-		h.sep = []byte(h.lineEnd())
+	if h.sep == noEnding && (m.structured() || len(m.body) > 0) {
+		h.ensureSep()
 	}
 	var head bytes.Buffer
 	h.writeTo(&head, unixFrom) //nolint:errcheck // bytes.Buffer does not fail
@@ -117,31 +119,30 @@ func (m *Message) appendBody(segs []segment) []segment {
 	switch {
 	case m.hasData:
 		return append(segs, segment{data: m.data, isB64: true})
-	case m.multipart:
-		for i, p := range m.parts {
-			segs = append(segs, segment{raw: m.delimiter(i)})
+	case m.mp != nil:
+		for i, p := range m.mp.parts {
+			segs = append(segs, segment{raw: m.mp.delimiter(i, m.lineEnd())})
 			segs = p.appendSegments(segs, true, false)
 		}
-		return append(segs, segment{raw: m.delimiter(len(m.parts))})
+		return append(segs, segment{raw: m.mp.delimiter(len(m.mp.parts), m.lineEnd())})
 	}
 	return append(segs, segment{raw: m.body})
 }
 
 // delimiter returns the bytes before part i of a multipart, or after its
-// last part when i is len(m.parts): the read ones, or for a built message
-// Python's layout (no preamble, no epilogue).
-func (m *Message) delimiter(i int) []byte {
-	if m.delims != nil {
-		return m.delims[i]
+// last part when i is len(mp.parts): the read ones, or for a built message
+// Python's layout (no preamble, no epilogue), with the line ending eol.
+func (mp *multipart) delimiter(i int, eol string) []byte {
+	if mp.delims != nil {
+		return mp.delims[i]
 	}
-	eol := m.lineEnd()
 	switch {
-	case i == len(m.parts):
-		return []byte(eol + "--" + m.boundary + "--" + eol)
+	case i == len(mp.parts):
+		return []byte(eol + "--" + mp.boundary + "--" + eol)
 	case i == 0:
-		return []byte("--" + m.boundary + eol)
+		return []byte("--" + mp.boundary + eol)
 	}
-	return []byte(eol + "--" + m.boundary + eol)
+	return []byte(eol + "--" + mp.boundary + eol)
 }
 
 // checkBoundaries gives each multipart built here a new boundary if the
@@ -150,33 +151,33 @@ func (m *Message) delimiter(i int) []byte {
 // quoted-printable never start a line with "=", which the boundary does
 // after "--".
 func (m *Message) checkBoundaries() {
-	if !m.multipart {
+	if m.mp == nil {
 		return
 	}
-	for _, p := range m.parts {
+	for _, p := range m.mp.parts {
 		p.checkBoundaries()
 	}
-	if m.delims != nil {
+	if m.mp.delims != nil {
 		return
 	}
-	for m.holds([]byte("--" + m.boundary)) {
-		m.boundary = newBoundary()
-		ct, _ := parseMediaHeader(m.Get("Content-Type"))
-		m.setMediaField("Content-Type", ct, mediaParam{"boundary", m.boundary})
+	for m.holds([]byte("--" + m.mp.boundary)) {
+		m.mp.boundary = newBoundary()
+		ct, _ := parseMediaHeader(m.raw("Content-Type"))
+		m.setMediaField("Content-Type", ct, mediaParam{"boundary", m.mp.boundary})
 	}
 }
 
 // holds reports whether the text of a part under m contains s.
 func (m *Message) holds(s []byte) bool {
-	if !m.multipart {
+	if m.mp == nil {
 		return !m.hasData && bytes.Contains(m.body, s)
 	}
-	for _, d := range m.delims {
+	for _, d := range m.mp.delims {
 		if bytes.Contains(d, s) {
 			return true
 		}
 	}
-	for _, p := range m.parts {
+	for _, p := range m.mp.parts {
 		if p.holds(s) {
 			return true
 		}
@@ -189,7 +190,7 @@ func (m *Message) treeChanged() bool {
 	if m.changed {
 		return true
 	}
-	for _, p := range m.parts {
+	for _, p := range m.parts() {
 		if p.treeChanged() {
 			return true
 		}
@@ -206,16 +207,16 @@ func (m *Message) treeChanged() bool {
 // with no charset or that is not text gets base64 too. A us-ascii or
 // ISO-2022-JP text keeps its bytes, as in Python.
 func (m *Message) reencode() {
-	if m.multipart {
-		for _, p := range m.parts {
+	if m.mp != nil {
+		for _, p := range m.mp.parts {
 			p.reencode()
 		}
 		return
 	}
-	if m.hasData || m.headless || isASCII(m.body) {
+	if m.hasData || m.headless || textutil.IsASCII(m.body) {
 		return
 	}
-	switch strings.ToLower(m.Get("Content-Transfer-Encoding")) {
+	switch strings.ToLower(m.raw("Content-Transfer-Encoding")) {
 	case "base64", "quoted-printable":
 		return // encoded already: 8-bit bytes in it are junk the decoder skips
 	}
@@ -267,7 +268,7 @@ func writeSegments(w io.Writer, segs []segment) (int64, error) {
 }
 
 // segReader reads segments, encoding data as it is read, and knows how
-// many bytes are left, so that SendmailReader can declare the SIZE.
+// many bytes are left.
 type segReader struct {
 	segs    []segment
 	pending []byte // encoded bytes not yet read
@@ -283,6 +284,7 @@ func newSegReader(segs []segment) *segReader {
 	return r
 }
 
+// Read reads the segments into p, base64-encoding data a line at a time.
 func (r *segReader) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
@@ -326,3 +328,58 @@ func (r *segReader) Read(p []byte) (int, error) {
 
 // Len returns the number of bytes not yet read.
 func (r *segReader) Len() int { return int(r.left) }
+
+// Reader returns a reader of the message as it is sent, and the size of
+// what it reads as it goes on the wire. The reader gives the message as
+// [Message.WriteTo] writes it, without its mbox "From " line, and when
+// dropBcc is true without its Bcc and Resent-Bcc fields (which Python's
+// send_message leaves out). Only the header is copied: the body is read
+// where it lies, and the data of built attachments is base64-encoded as it
+// is read, so that a message of any size is sent in constant memory. The
+// message must not change until the reader is done.
+//
+// size is the number of bytes read once every lone CR and lone LF is made
+// CRLF, the form SMTP carries (RFC 5321 section 2.3.8), which a client
+// declares with SIZE (RFC 1870). For a nil m the reader is empty.
+func (m *Message) Reader(dropBcc bool) (r io.Reader, size int64) {
+	if m == nil {
+		return bytes.NewReader(nil), 0
+	}
+	if m.structured() {
+		segs := m.segments(false, dropBcc)
+		var raws [][]byte
+		for _, s := range segs {
+			if s.isB64 {
+				size += s.len() // base64 lines end in CRLF already
+			} else {
+				raws = append(raws, s.raw)
+			}
+		}
+		return newSegReader(segs), size + crlfLen(raws...)
+	}
+	head := m.headerBlock(false, dropBcc)
+	return newSegReader([]segment{{raw: head, header: true}, {raw: m.body}}), crlfLen(head, m.body)
+}
+
+// crlfLen is the length of the parts, one after the other, once every
+// lone CR and lone LF is made a CRLF.
+func crlfLen(parts ...[]byte) int64 {
+	var n int64
+	cr := false
+	for _, p := range parts {
+		n += int64(len(p))
+		if !cr && textutil.CleanCRLF(p) {
+			continue // nothing to add, and p does not end in a CR
+		}
+		for _, c := range p {
+			if c == '\n' && !cr || cr && c != '\n' {
+				n++ // a lone LF gains its CR; a lone CR its LF
+			}
+			cr = c == '\r'
+		}
+	}
+	if cr {
+		n++
+	}
+	return n
+}

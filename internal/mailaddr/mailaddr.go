@@ -1,20 +1,26 @@
-package smtplib
-
-import (
-	"strings"
-	"unicode/utf8"
-)
-
-// This file reproduces the behaviour of Python 3.11.7's email.utils.parseaddr
-// and email.utils.getaddresses (the lenient parser, before the "strict"
-// parameter was added), because smtplib's quoteaddr, _addr_only and
-// send_message are defined in terms of them. The aim is the same output for
-// every input, odd results included: callers porting Python code must see the
-// envelope addresses their Python code produced.
+// Package mailaddr parses addresses as Python 3.11.7's email.utils.parseaddr
+// and email.utils.getaddresses do (the lenient parser, before the "strict"
+// parameter was added), and quotes them for MAIL and RCPT as smtplib's
+// quoteaddr and _addr_only do, because smtplib's send_message is defined
+// in terms of them. The aim is the same output for every input, odd
+// results included: callers porting Python code must see the envelope
+// addresses their Python code produced. The smtplib package uses it for
+// the envelope, and the email package for the display names it encodes.
 //
 // The parser walks the string byte by byte. Every character it treats
 // specially is ASCII, so multi-byte UTF-8 sequences (and even invalid bytes)
 // are carried through untouched, as Python carries non-ASCII code points.
+package mailaddr
+
+import (
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
+)
 
 const (
 	addrSpecials = "()<>@,:;.\"[]"
@@ -33,9 +39,9 @@ type addrParser struct {
 	comments []string
 }
 
-// parseAddr splits s into a display name and an address as Python's
+// ParseAddr splits s into a display name and an address as Python's
 // email.utils.parseaddr does; it returns ("", "") when that would.
-func parseAddr(s string) (name, addr string) {
+func ParseAddr(s string) (name, addr string) {
 	list := parseAddressList(s)
 	if len(list) == 0 {
 		return "", ""
@@ -43,23 +49,23 @@ func parseAddr(s string) (name, addr string) {
 	return list[0][0], list[0][1]
 }
 
-// getAddresses parses the header field values fields, joined by ", ", into
+// GetAddresses parses the header field values fields, joined by ", ", into
 // (display name, address) pairs as Python's email.utils.getaddresses does.
 // A part that cannot be parsed yields ("", "").
-func getAddresses(fields []string) [][2]string {
+func GetAddresses(fields []string) [][2]string {
 	return parseAddressList(strings.Join(fields, ", "))
 }
 
-// quoteAddr brackets the address in s for a MAIL or RCPT command as
+// QuoteAddr brackets the address in s for a MAIL or RCPT command as
 // smtplib.quoteaddr does: the parsed address in angle brackets, or, when s
 // cannot be parsed, s itself (bracketed unless it already starts with '<').
-func quoteAddr(s string) string {
+func QuoteAddr(s string) string {
 	if plainAddr(s) {
 		return "<" + s + ">"
 	}
-	name, addr := parseAddr(s)
+	name, addr := ParseAddr(s)
 	if name == "" && addr == "" {
-		if strings.HasPrefix(strings.TrimLeftFunc(s, isPySpace), "<") {
+		if strings.HasPrefix(strings.TrimLeftFunc(s, textutil.IsPySpace), "<") {
 			return s
 		}
 		return "<" + s + ">"
@@ -68,7 +74,7 @@ func quoteAddr(s string) string {
 }
 
 // plainAddr reports whether s is a bare local@domain address made of atoms
-// joined by single dots, which parseAddr returns unchanged: the common case,
+// joined by single dots, which ParseAddr returns unchanged: the common case,
 // quoted without running the parser.
 func plainAddr(s string) bool {
 	at := strings.IndexByte(s, '@')
@@ -101,10 +107,10 @@ func dotAtoms(s, extra string) bool {
 	return !prevDot
 }
 
-// addrOnly returns the bare address in s as smtplib._addr_only does, or s
+// AddrOnly returns the bare address in s as smtplib._addr_only does, or s
 // unchanged when it cannot be parsed.
-func addrOnly(s string) string {
-	name, addr := parseAddr(s)
+func AddrOnly(s string) string {
+	name, addr := ParseAddr(s)
 	if name == "" && addr == "" {
 		return s
 	}
@@ -130,24 +136,10 @@ func parseAddressList(s string) [][2]string {
 	return result
 }
 
-// isPySpace reports whether r is whitespace for Python's str.isspace, which
-// unlike unicode.IsSpace includes the separators U+001C to U+001F.
-func isPySpace(r rune) bool {
-	if r >= 0x1c && r <= 0x1f {
-		return true
-	}
-	switch r {
-	case '\t', '\n', '\v', '\f', '\r', ' ', 0x85, 0xa0, 0x1680,
-		0x2028, 0x2029, 0x202f, 0x205f, 0x3000:
-		return true
-	}
-	return r >= 0x2000 && r <= 0x200a
-}
-
 // isBlank reports whether s is empty once Python's strip() is applied.
 func isBlank(s string) bool {
 	for _, r := range s {
-		if r == utf8.RuneError || !isPySpace(r) {
+		if r == utf8.RuneError || !textutil.IsPySpace(r) {
 			return false
 		}
 	}
@@ -292,7 +284,7 @@ loop:
 			p.pos++
 			keepWS = false
 		case c == '"':
-			parts = append(parts, `"`+pyQuote(p.quoted())+`"`)
+			parts = append(parts, `"`+QuoteString(p.quoted())+`"`)
 		case strings.IndexByte(addrAtomEnds, c) >= 0:
 			dropBlank()
 			break loop
@@ -409,7 +401,44 @@ func (p *addrParser) phraseList() []string {
 	return words
 }
 
-// pyQuote escapes backslashes and double quotes for a quoted string.
-func pyQuote(s string) string {
+// QuoteString escapes backslashes and double quotes for the inside of a
+// quoted string (RFC 5322 section 3.2.4).
+func QuoteString(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+}
+
+// ErrNonASCIILocalPart is ToASCII's error for an address whose local part
+// is not ASCII: it has no ASCII form (RFC 6531 leaves it to SMTPUTF8).
+var ErrNonASCIILocalPart = errors.New("the local part is not ASCII")
+
+// ToASCII returns the address in a (AddrOnly's) with its domain as an
+// IDNA A-label (RFC 5891): "bücher.example" becomes
+// "xn--bcher-kva.example". An ASCII a is returned unchanged. It fails
+// with ErrNonASCIILocalPart, or with the idna package's error for a domain
+// that is not a valid internationalised domain name.
+func ToASCII(a string) (string, error) {
+	if textutil.IsASCII(a) {
+		return a, nil
+	}
+	addr := AddrOnly(a)
+	local, domain := addr, ""
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		local, domain = addr[:i], addr[i+1:]
+	}
+	if !textutil.IsASCII(local) {
+		return "", ErrNonASCIILocalPart
+	}
+	if textutil.IsASCII(domain) {
+		// The non-ASCII part was a display name.
+		return addr, nil
+	}
+	// Lookup is the profile for resolving a name as given: it maps case
+	// and width variants (UTS #46) and rejects invalid labels, where
+	// Registration would refuse any name not already in canonical form and
+	// Punycode would encode anything without checking it.
+	alabel, err := idna.Lookup.ToASCII(domain)
+	if err != nil {
+		return "", err
+	}
+	return local + "@" + alabel, nil
 }

@@ -1,9 +1,11 @@
-package smtplib
+package email
 
 import (
 	"bytes"
 	"encoding/base64"
 	"strings"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // The content transfer encodings of RFC 2045 (sections 2.7, 6.7 and 6.8) as
@@ -76,7 +78,7 @@ func encodeText(text []byte) (cte string, encoded []byte) {
 	for _, l := range lines {
 		long = long || len(l) > pyMaxLineLength
 	}
-	if !long && isASCII(body) {
+	if !long && textutil.IsASCII(body) {
 		return "7bit", body
 	}
 	sample := joinCRLF(lines[:min(10, len(lines))])

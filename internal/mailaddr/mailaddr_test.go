@@ -1,4 +1,4 @@
-package smtplib
+package mailaddr
 
 import (
 	"encoding/json"
@@ -39,7 +39,7 @@ func loadAddressCases(t *testing.T) addressCases {
 	return c
 }
 
-// pairs turns Python's list of 2-lists into getAddresses' result type.
+// pairs turns Python's list of 2-lists into GetAddresses' result type.
 func pairs(t *testing.T, in [][]string) [][2]string {
 	t.Helper()
 	out := [][2]string{}
@@ -61,12 +61,12 @@ func TestAddressAgainstPython(t *testing.T) {
 	c := loadAddressCases(t)
 	for _, tc := range c.Single {
 		t.Run(tc.In, func(t *testing.T) {
-			name, addr := parseAddr(tc.In)
-			assert.Equal(t, tc.Name, name, "parseAddr name")
-			assert.Equal(t, tc.Addr, addr, "parseAddr addr")
-			assert.Equal(t, pairs(t, tc.All), orEmpty(getAddresses([]string{tc.In})), "getAddresses")
-			assert.Equal(t, tc.Quote, quoteAddr(tc.In), "quoteAddr")
-			assert.Equal(t, tc.AddrOnly, addrOnly(tc.In), "addrOnly")
+			name, addr := ParseAddr(tc.In)
+			assert.Equal(t, tc.Name, name, "ParseAddr name")
+			assert.Equal(t, tc.Addr, addr, "ParseAddr addr")
+			assert.Equal(t, pairs(t, tc.All), orEmpty(GetAddresses([]string{tc.In})), "GetAddresses")
+			assert.Equal(t, tc.Quote, QuoteAddr(tc.In), "QuoteAddr")
+			assert.Equal(t, tc.AddrOnly, AddrOnly(tc.In), "AddrOnly")
 		})
 	}
 }
@@ -75,7 +75,7 @@ func TestGetAddressesFieldsAgainstPython(t *testing.T) {
 	c := loadAddressCases(t)
 	for _, tc := range c.Fields {
 		t.Run(strings.Join(tc.In, "|"), func(t *testing.T) {
-			assert.Equal(t, pairs(t, tc.Out), orEmpty(getAddresses(tc.In)))
+			assert.Equal(t, pairs(t, tc.Out), orEmpty(GetAddresses(tc.In)))
 		})
 	}
 }
@@ -92,7 +92,7 @@ func TestAddressBytesPassThrough(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, addr := parseAddr(tc.in)
+			_, addr := ParseAddr(tc.in)
 			assert.Equal(t, tc.addr, addr)
 		})
 	}
@@ -112,19 +112,66 @@ func FuzzAddressList(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		hadBad := strings.ContainsAny(s, "\r\n\x00")
-		for _, p := range getAddresses([]string{s, s}) {
-			q := quoteAddr(p[1])
+		for _, p := range GetAddresses([]string{s, s}) {
+			q := QuoteAddr(p[1])
 			if !hadBad && strings.ContainsAny(q, "\r\n\x00") {
-				t.Fatalf("quoteAddr(%q) = %q from input %q", p[1], q, s)
+				t.Fatalf("QuoteAddr(%q) = %q from input %q", p[1], q, s)
 			}
 		}
-		name, addr := parseAddr(s)
-		q := quoteAddr(s)
+		name, addr := ParseAddr(s)
+		q := QuoteAddr(s)
 		if !hadBad && strings.ContainsAny(name+addr+q, "\r\n\x00") {
 			t.Fatalf("CR, LF or NUL appeared from %q", s)
 		}
-		if addrOnly(s) == "" && s != "" && name == "" && addr == "" {
+		if AddrOnly(s) == "" && s != "" && name == "" && addr == "" {
 			t.Fatalf("addrOnly lost the unparsable input %q", s)
 		}
 	})
+}
+
+// TestPlainAddrAgreesWithParser checks the quoting fast path against the
+// parser it skips: every address it takes is one the parser returns as it
+// is.
+func TestPlainAddrAgreesWithParser(t *testing.T) {
+	atoms := []string{"a", "Z9", "x+tag", "o'neil", "f_b", "q=1", "#", "~", "-", "é", "a b", `"q"`, "(c)", "[1]", ""}
+	taken := 0
+	for _, l1 := range atoms {
+		for _, l2 := range atoms {
+			for _, d := range []string{"example.com", "ex-ample.co", "a..b", ".a", "a.", "[1.2.3.4]", "x_y.z", "bücher.de", ""} {
+				for _, s := range []string{l1 + "@" + d, l1 + "." + l2 + "@" + d, l1 + ".." + l2 + "@" + d, l1 + "@" + l2 + "@" + d} {
+					if !plainAddr(s) {
+						continue
+					}
+					taken++
+					name, addr := ParseAddr(s)
+					assert.Equal(t, "", name, s)
+					assert.Equal(t, s, addr, s)
+				}
+			}
+		}
+	}
+	assert.Greater(t, taken, 100, "the fast path is taken for ordinary addresses")
+}
+
+// TestToASCII: an internationalised domain becomes its A-label, a
+// display name goes, and a non-ASCII local part or an invalid domain is
+// refused.
+func TestToASCII(t *testing.T) {
+	tests := []struct {
+		in, want string
+		err      error
+	}{
+		{"plain@example.com", "plain@example.com", nil},
+		{"Jörg <joerg@example.de>", "joerg@example.de", nil},
+		{"joerg@Bücher.example", "joerg@xn--bcher-kva.example", nil},
+		{"bob@例子.广告", "bob@xn--fsqu00a.xn--4rr70v", nil},
+		{"用户@例子.广告", "", ErrNonASCIILocalPart},
+	}
+	for _, tc := range tests {
+		got, err := ToASCII(tc.in)
+		assert.Equal(t, tc.want, got, tc.in)
+		assert.ErrorIs(t, err, tc.err, tc.in)
+	}
+	_, err := ToASCII("user@-bücher-.example")
+	assert.Error(t, err, "an invalid IDN")
 }

@@ -1,14 +1,12 @@
-package smtplib
+package email
 
 import (
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/binary"
-	"fmt"
-	"os"
 	"strings"
-	"time"
 	"unicode/utf8"
+
+	"github.com/gosmtplib/smtplib/internal/mailaddr"
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // addressFields are the fields whose values are address lists, so that
@@ -26,7 +24,7 @@ var addressFields = map[string]bool{
 // pyMaxLineLength bytes where the words allow. The bool is false when value
 // needed no encoding.
 func encodeHeaderValue(name, value string) (string, bool) {
-	if isASCII(value) {
+	if textutil.IsASCII(value) {
 		return value, false
 	}
 	flat := unfoldText(value)
@@ -134,7 +132,7 @@ func encodeAddressList(s string, first int) []string {
 	if strings.ContainsAny(s, ":;") {
 		return nil
 	}
-	list := getAddresses([]string{s})
+	list := mailaddr.GetAddresses([]string{s})
 	if len(list) == 0 {
 		return nil
 	}
@@ -153,7 +151,7 @@ func encodeAddressList(s string, first int) []string {
 		if addr == "" {
 			return nil
 		}
-		if ascii, err := asciiAddress(addr); err == nil {
+		if ascii, err := mailaddr.ToASCII(addr); err == nil {
 			// An internationalised domain becomes its A-label; a
 			// non-ASCII local part has no ASCII form and stays as it is
 			// (RFC 6532), for a server that offers SMTPUTF8.
@@ -163,7 +161,7 @@ func encodeAddressList(s string, first int) []string {
 		switch {
 		case name == "":
 			entry = []string{addr}
-		case isASCII(name):
+		case textutil.IsASCII(name):
 			entry = []string{quotePhrase(name), "<" + addr + ">"}
 		default:
 			budget := 75
@@ -197,7 +195,7 @@ func encodeRuns(s string, first int) []string {
 		}
 	}
 	for _, w := range strings.Fields(s) {
-		if isASCII(w) {
+		if textutil.IsASCII(w) {
 			flush()
 			words = append(words, w)
 		} else {
@@ -224,7 +222,7 @@ func addrChars(s string) string {
 func quotePhrase(name string) string {
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; c < ' ' || c > '~' || strings.IndexByte(`()<>[]:;@\,."`, c) >= 0 {
-			return `"` + pyQuote(name) + `"`
+			return `"` + mailaddr.QuoteString(name) + `"`
 		}
 	}
 	return name
@@ -252,44 +250,4 @@ func foldWords(used int, words []string) string {
 		n += len(w)
 	}
 	return sb.String()
-}
-
-// MakeMsgid returns a new, unique Message-ID, "<...@domain>", as Python's
-// email.utils.make_msgid does: the time in hundredths of a second, the
-// process ID and a random number, then "." and idstring when idstring is
-// not empty. An empty domain stands for the host's fully qualified name
-// (or "localhost" when it has none). Characters that cannot appear in a
-// Message-ID (blanks, control characters, "<>()[]\\,;:@\"") are left out
-// of idstring and domain.
-func MakeMsgid(idstring, domain string) string {
-	var b [8]byte
-	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read does not fail
-	id := fmt.Sprintf("%d.%d.%d", time.Now().UnixNano()/1e7, os.Getpid(), binary.BigEndian.Uint64(b[:])%1e10)
-	if idstring = msgidText(idstring); idstring != "" {
-		id += "." + idstring
-	}
-	if domain = msgidText(domain); domain == "" {
-		if domain = msgidText(fqdn()); domain == "" {
-			domain = "localhost"
-		}
-	}
-	return "<" + id + "@" + domain + ">"
-}
-
-// msgidText keeps the characters of s that may appear in a msg-id's dot-atom
-// text (RFC 5322 section 3.6.4), and non-ASCII text (RFC 6532).
-func msgidText(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r <= ' ' || r == 0x7f || strings.ContainsRune(`<>()[]\,;:@"`, r) {
-			return -1
-		}
-		return r
-	}, s)
-}
-
-// FormatDatetime returns t as an RFC 5322 date-time, "Mon, 02 Jan 2006
-// 15:04:05 -0700", in t's own zone, as Python's
-// email.utils.format_datetime does for an aware datetime.
-func FormatDatetime(t time.Time) string {
-	return t.Format(time.RFC1123Z)
 }

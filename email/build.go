@@ -1,10 +1,12 @@
-package smtplib
+package email
 
 import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"strings"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // This file builds MIME messages as Python's email.message.EmailMessage
@@ -25,7 +27,7 @@ const maxCIDLength = maxLineLength - len("Content-ID: <>")
 
 // newPart returns an empty part of a message being built.
 func newPart() *Message {
-	return &Message{sep: []byte("\r\n"), eol: "\r\n", isPart: true}
+	return &Message{sep: endCRLF, isPart: true}
 }
 
 // SetContent makes text the content of m, as Python's set_content(text,
@@ -49,7 +51,6 @@ func (m *Message) SetContent(text, subtype string) error {
 	if err := checkType("SetContent", "text", subtype); err != nil {
 		return err
 	}
-	m.ensureParts()
 	if m.contentMaintype() == "multipart" {
 		return buildError("SetContent is not valid on a %s message: add parts to it, or set the content of one of its parts", m.GetContentType())
 	}
@@ -88,7 +89,6 @@ func (m *Message) AddAlternative(text, subtype string) error {
 	if err := checkType("AddAlternative", "text", subtype); err != nil {
 		return err
 	}
-	m.ensureParts()
 	if m.GetContentType() == "multipart/mixed" {
 		body := m.bodyPart("text/", "multipart/alternative", "multipart/related")
 		if body == nil {
@@ -135,7 +135,7 @@ func (m *Message) AddRelated(data []byte, maintype, subtype, cid string) error {
 		if strings.ContainsAny(cid, "\r\n\x00") {
 			return buildError("AddRelated: the content ID %q contains a line break or NUL", cid)
 		}
-		if !isASCII(cid) {
+		if !textutil.IsASCII(cid) {
 			return buildError("AddRelated: the content ID %q is not ASCII; an HTML cid: URL could not name it (RFC 2392)", cid)
 		}
 		if len(cid) > maxCIDLength {
@@ -152,11 +152,10 @@ func (m *Message) AddRelated(data []byte, maintype, subtype, cid string) error {
 
 // addRelatedPart finds where a related part goes, as AddRelated explains.
 func (m *Message) addRelatedPart(part *Message) error {
-	m.ensureParts()
 	switch m.GetContentType() {
 	case "multipart/alternative":
-		for i := len(m.parts) - 1; i >= 0; i-- {
-			if p := m.parts[i]; !p.isAttachment() && (p.GetContentType() == "text/html" || p.GetContentType() == "multipart/related") {
+		for i := len(m.mp.parts) - 1; i >= 0; i-- {
+			if p := m.mp.parts[i]; !p.isAttachment() && (p.GetContentType() == "text/html" || p.GetContentType() == "multipart/related") {
 				return p.addRelatedPart(part)
 			}
 		}
@@ -200,7 +199,6 @@ func (m *Message) AddAttachment(data []byte, maintype, subtype, filename string)
 		params = append(params, mediaParam{"filename", filename})
 	}
 	part.setMediaField("Content-Disposition", "attachment", params...)
-	m.ensureParts()
 	return m.addMultipart("mixed", nil, part)
 }
 
@@ -233,25 +231,26 @@ func checkType(op, maintype, subtype string) error {
 // addMultipart appends part to m, first turning m into multipart/subtype
 // when it is not one, as Python's _add_multipart does.
 func (m *Message) addMultipart(subtype string, disallowed []string, part *Message) error {
-	if m.GetContentType() != "multipart/"+subtype || !m.multipart {
+	if m.GetContentType() != "multipart/"+subtype || m.mp == nil {
 		if err := m.makeMultipart(subtype, disallowed); err != nil {
 			return err
 		}
 	}
-	m.parts = append(m.parts, part)
+	mp := m.mp
+	mp.parts = append(mp.parts, part)
 	m.changed = true
-	if m.delims != nil {
+	if mp.delims != nil {
 		// A message that was read keeps its own delimiters; the new part
 		// gets a new one before the closing delimiter, which a message cut
 		// short gets too.
 		eol := m.lineEnd()
-		n := len(m.delims)
-		last := m.delims[n-1]
-		m.delims[n-1] = []byte(eol + "--" + m.boundary + eol)
-		if !closesMultipart(last, m.boundary) {
-			last = []byte(eol + "--" + m.boundary + "--" + eol)
+		n := len(mp.delims)
+		last := mp.delims[n-1]
+		mp.delims[n-1] = []byte(eol + "--" + mp.boundary + eol)
+		if !closesMultipart(last, mp.boundary) {
+			last = []byte(eol + "--" + mp.boundary + "--" + eol)
 		}
-		m.delims = append(m.delims, last)
+		mp.delims = append(mp.delims, last)
 	}
 	return nil
 }
@@ -271,8 +270,8 @@ func (m *Message) makeMultipart(subtype string, disallowed []string) error {
 	if m.contentMaintype() == "multipart" {
 		existing := strings.TrimPrefix(m.GetContentType(), "multipart/")
 		if existing == subtype {
-			// A read multipart whose body has no delimiter line.
-			return buildError("cannot add a part to this multipart/%s message: its body has no delimiter line for the boundary %q", existing, m.param("Content-Type", "boundary"))
+			// A read multipart that could not be taken apart.
+			return buildError("cannot add a part to this multipart/%s message: its body was not taken apart into parts (see its Defects)", existing)
 		}
 		for _, d := range append(disallowed, subtype) {
 			if existing == d {
@@ -283,7 +282,7 @@ func (m *Message) makeMultipart(subtype string, disallowed []string) error {
 	content := newPart()
 	var kept []headerField
 	for _, f := range m.fields {
-		if isContentField(f.name) {
+		if isContentField(f.name()) {
 			content.fields = append(content.fields, f)
 		} else {
 			kept = append(kept, f)
@@ -291,20 +290,20 @@ func (m *Message) makeMultipart(subtype string, disallowed []string) error {
 	}
 	// Python drops a body that no Content- field describes; here it
 	// becomes the first part (text/plain by default), so no text is lost.
-	hasContent := len(content.fields) > 0 || len(m.body) > 0 || m.multipart || m.hasData
-	content.body, content.data, content.hasData = m.body, m.data, m.hasData
-	content.multipart, content.parts, content.boundary, content.delims = m.multipart, m.parts, m.boundary, m.delims
-	content.eol = m.lineEnd()
-	content.sep = []byte(content.eol)
-	m.fields = kept
-	m.body, m.data, m.hasData, m.delims = nil, nil, false, nil
-	m.parts = nil
-	if hasContent {
-		m.parts = []*Message{content}
+	hasContent := len(content.fields) > 0 || len(m.body) > 0 || m.mp != nil || m.hasData
+	content.body, content.data, content.hasData, content.mp = m.body, m.data, m.hasData, m.mp
+	content.eol = m.eol
+	content.sep = endCRLF
+	if m.eol == endLF {
+		content.sep = endLF
 	}
-	m.multipart = true
-	m.boundary = newBoundary()
-	m.setMediaField("Content-Type", "multipart/"+subtype, mediaParam{"boundary", m.boundary})
+	m.fields = kept
+	m.body, m.data, m.hasData = nil, nil, false
+	m.mp = &multipart{boundary: newBoundary()}
+	if hasContent {
+		m.mp.parts = []*Message{content}
+	}
+	m.setMediaField("Content-Type", "multipart/"+subtype, mediaParam{"boundary", m.mp.boundary})
 	m.ensureSep()
 	if !m.isPart && !m.Has("MIME-Version") {
 		m.Add("MIME-Version", "1.0")
@@ -315,13 +314,14 @@ func (m *Message) makeMultipart(subtype string, disallowed []string) error {
 // bodyPart returns the first part of a multipart m when it is not an
 // attachment and its type starts with one of prefixes, else nil.
 func (m *Message) bodyPart(prefixes ...string) *Message {
-	if len(m.parts) == 0 || m.parts[0].isAttachment() {
+	parts := m.parts()
+	if len(parts) == 0 || parts[0].isAttachment() {
 		return nil
 	}
-	ct := m.parts[0].GetContentType()
+	ct := parts[0].GetContentType()
 	for _, p := range prefixes {
 		if strings.HasPrefix(ct, p) {
-			return m.parts[0]
+			return parts[0]
 		}
 	}
 	return nil
@@ -329,7 +329,7 @@ func (m *Message) bodyPart(prefixes ...string) *Message {
 
 // isContentField reports whether a field describes the content (RFC 2045
 // section 9: the Content- fields), so that it moves with the content.
-func isContentField(name string) bool {
+func isContentField(name []byte) bool {
 	return len(name) >= 8 && asciiEqualFold(name[:8], "content-")
 }
 
@@ -337,8 +337,7 @@ func isContentField(name string) bool {
 // parts (Python's clear_content).
 func (m *Message) clearContent() {
 	m.deleteFields(0, isContentField)
-	m.body, m.data, m.hasData = nil, nil, false
-	m.multipart, m.parts, m.boundary, m.delims = false, nil, "", nil
+	m.body, m.data, m.hasData, m.mp = nil, nil, false, nil
 }
 
 // setMediaField sets a Content-Type or Content-Disposition field: the value
@@ -350,8 +349,11 @@ func (m *Message) setMediaField(name, value string, params ...mediaParam) {
 // ensureSep gives m the empty line that ends a header, which a built
 // message always writes.
 func (m *Message) ensureSep() {
-	if m.sep == nil {
-		m.sep = []byte(m.lineEnd())
+	if m.sep == noEnding {
+		m.sep = endCRLF
+		if m.eol == endLF {
+			m.sep = endLF
+		}
 	}
 	m.headless = false
 }

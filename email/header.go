@@ -1,4 +1,4 @@
-package smtplib
+package email
 
 // The header fields of a Message: reading them by name and editing them
 // without letting a value start a field of its own.
@@ -10,7 +10,7 @@ import (
 
 // asciiEqualFold compares header field names; unlike strings.EqualFold it
 // does not let a non-ASCII letter (the Kelvin sign) match an ASCII one.
-func asciiEqualFold(a, b string) bool {
+func asciiEqualFold[T ~string | ~[]byte](a T, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -29,36 +29,58 @@ func asciiEqualFold(a, b string) bool {
 	return true
 }
 
-// Get returns the unfolded value of the first field called name, or "" if
-// there is none.
+// Get returns the value of the first field called name, or "" if there is
+// none, decoded as Python's msg[name] gives it under policy.default: the
+// folding line breaks removed (their blanks stay), RFC 2047 encoded-words
+// decoded to UTF-8 (the blanks between two of them dropped), and bytes
+// that are not UTF-8 replaced with U+FFFD. An address field (From, To, Cc,
+// Bcc, Reply-To, Sender and their Resent- forms) is written again as
+// "Name <addr>, addr", each display name decoded and quoted where it holds
+// a special character, as Python writes it; one with a group or a comment
+// is decoded as text. Unlike Python, Get does not rewrite the other
+// structured fields (Content-Type, Message-ID, Date...): they are decoded
+// as text. [Message.Header] gives the values as sent.
+//
+// "Subject: Rechnung =?utf-8?q?f=C3=BCr?= Dezember" gives "Rechnung für
+// Dezember".
 func (m *Message) Get(name string) string {
 	for i := range m.fields {
-		if asciiEqualFold(m.fields[i].name, name) {
+		if m.fields[i].is(name) {
+			return decodedValue(name, m.fields[i].raw)
+		}
+	}
+	return ""
+}
+
+// Values returns the values of every field called name, in order, each
+// decoded as [Message.Get] decodes it (Python's get_all), or nil if there
+// is none.
+func (m *Message) Values(name string) []string {
+	var vs []string
+	for i := range m.fields {
+		if m.fields[i].is(name) {
+			vs = append(vs, decodedValue(name, m.fields[i].raw))
+		}
+	}
+	return vs
+}
+
+// raw returns the value of the first field called name as sent, unfolded
+// as net/mail unfolds it ([Message.Header]), or "": the form the package
+// itself parses (Content-Type, Content-Transfer-Encoding, ...).
+func (m *Message) raw(name string) string {
+	for i := range m.fields {
+		if m.fields[i].is(name) {
 			return m.fields[i].value()
 		}
 	}
 	return ""
 }
 
-// Values returns the unfolded values of every field called name, in order,
-// or nil if there is none.
-func (m *Message) Values(name string) []string {
-	var vs []string
-	for i := range m.fields {
-		if asciiEqualFold(m.fields[i].name, name) {
-			vs = append(vs, m.fields[i].value())
-		}
-	}
-	return vs
-}
-
-// GetAll is Values under the name of Python's Message.get_all.
-func (m *Message) GetAll(name string) []string { return m.Values(name) }
-
 // Has reports whether the message has a field called name.
 func (m *Message) Has(name string) bool {
 	for i := range m.fields {
-		if asciiEqualFold(m.fields[i].name, name) {
+		if m.fields[i].is(name) {
 			return true
 		}
 	}
@@ -73,8 +95,8 @@ func (m *Message) Has(name string) bool {
 // encoding, whichever is shorter), only the display names in an address
 // field (From, To, Cc, Bcc, Reply-To, Sender and their Resent- forms), and
 // the value is folded between words to lines of at most 78 bytes. Its line
-// breaks and NUL bytes become spaces. [Message.Get] returns the encoded
-// value; mime.WordDecoder decodes it.
+// breaks and NUL bytes become spaces. [Message.Get] returns the value
+// decoded again, [Message.Header] as it is stored.
 //
 // Set cannot be used to inject header lines: in an ASCII value, a line
 // break is kept only where it folds the value (a CRLF or LF followed by a
@@ -85,7 +107,7 @@ func (m *Message) Has(name string) bool {
 func (m *Message) Set(name, value string) {
 	nf := m.newField(name, value)
 	for i := range m.fields {
-		if asciiEqualFold(m.fields[i].name, name) {
+		if m.fields[i].is(name) {
 			m.fields[i] = nf
 			m.delFrom(name, i+1)
 			return
@@ -105,15 +127,15 @@ func (m *Message) Add(name, value string) {
 func (m *Message) Del(name string) { m.delFrom(name, 0) }
 
 func (m *Message) delFrom(name string, start int) {
-	m.deleteFields(start, func(n string) bool { return asciiEqualFold(n, name) })
+	m.deleteFields(start, func(n []byte) bool { return asciiEqualFold(n, name) })
 }
 
 // deleteFields removes the fields from index start on whose name drop
 // reports true, keeping the order of the others.
-func (m *Message) deleteFields(start int, drop func(name string) bool) {
+func (m *Message) deleteFields(start int, drop func(name []byte) bool) {
 	kept := m.fields[:start]
 	for _, f := range m.fields[start:] {
-		if !drop(f.name) {
+		if !drop(f.name()) {
 			kept = append(kept, f)
 		}
 	}
@@ -126,7 +148,7 @@ func (m *Message) deleteFields(start int, drop func(name string) bool) {
 func (m *Message) Fields() []string {
 	names := make([]string, len(m.fields))
 	for i, f := range m.fields {
-		names[i] = f.name
+		names[i] = string(f.name())
 	}
 	return names
 }
@@ -134,12 +156,9 @@ func (m *Message) Fields() []string {
 // newField builds a field from a name and a value, sanitising the value.
 func (m *Message) newField(name, value string) headerField {
 	if !validFieldName(name) {
-		panic(fmt.Sprintf("smtplib: invalid header field name %q", name))
+		panic(fmt.Sprintf("email: invalid header field name %q", name))
 	}
-	eol := m.eol
-	if eol == "" {
-		eol = "\r\n"
-	}
+	eol := m.lineEnd()
 	var raw []byte
 	if enc, ok := encodeHeaderValue(name, value); ok {
 		for i, line := range strings.Split(enc, "\r\n") {
@@ -149,7 +168,7 @@ func (m *Message) newField(name, value string) headerField {
 			raw = append(raw, line...)
 			raw = append(raw, eol...)
 		}
-		return headerField{name: name, raw: raw}
+		return headerField{raw: raw}
 	}
 	for i, line := range splitFolds(value) {
 		if i == 0 {
@@ -160,7 +179,7 @@ func (m *Message) newField(name, value string) headerField {
 			raw = append(raw, eol...)
 		}
 	}
-	return headerField{name: name, raw: raw}
+	return headerField{raw: raw}
 }
 
 // splitFolds cuts value into its physical lines at the folds it carries (a

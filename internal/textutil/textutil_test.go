@@ -1,0 +1,42 @@
+package textutil
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestIsASCII(t *testing.T) {
+	assert.True(t, IsASCII(""))
+	assert.True(t, IsASCII("plain \x00\x7f text"))
+	assert.False(t, IsASCII("Grüße"))
+	assert.False(t, IsASCII([]byte{'a', 0x80}))
+}
+
+func TestCleanCRLF(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"", true},
+		{"no line end", true},
+		{"a\r\nb\r\n", true},
+		{"a\nb\r\n", false},
+		{"a\rb\r\n", false},
+		{"\n", false},
+		{"a\r", false},
+		{"\r\r\n", false},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, CleanCRLF([]byte(tc.in)), "%q", tc.in)
+	}
+}
+
+func TestIsPySpace(t *testing.T) {
+	for _, r := range " \t\n\v\f\r\x1c\x1d\x1e\x1f\u0085\u00a0\u2000\u200a\u3000" {
+		assert.True(t, IsPySpace(r), "%U", r)
+	}
+	for _, r := range "a_\x00\u200b\ufeff" {
+		assert.False(t, IsPySpace(r), "%U", r)
+	}
+}
