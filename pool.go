@@ -139,7 +139,7 @@ type poolReq struct {
 	ctx  context.Context
 	m    Mail
 	ev   chan poolEvent // made when the caller has to wait
-	t0   txn // the transaction as prepared, which each begin starts from
+	t0   txn            // the transaction as prepared, which each begin starts from
 	t    txn
 	b    body
 	stop func() bool // stops the watch on ctx
