@@ -74,7 +74,7 @@ func (e *authStartError) Is(target error) bool { return target == ErrSMTP }
 // any host through a [WithDialer] dialer, which may be a proxy), Auth
 // refuses them with [ErrInsecureAuth] before sending anything, unless the
 // client was made with [WithInsecureAuth]. The debug output of
-// [SMTP.SetDebuglevel] never shows what the mechanism sends.
+// [SMTP.SetDebugLevel] never shows what the mechanism sends.
 func (s *SMTP) Auth(mechanism string, authobject sasl.Client, initialResponseOK bool) (Reply, error) {
 	return s.AuthContext(context.Background(), mechanism, authobject, initialResponseOK)
 }
@@ -117,7 +117,7 @@ func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sas
 		s.authCount = 1
 		ir = nil
 	} else {
-		r, err = s.Docmd(verbAuth, mechanism)
+		r, err = s.DoCmd(verbAuth, mechanism)
 		s.authCount = 0
 	}
 	for err == nil && r.Code == 334 {

@@ -327,13 +327,13 @@ func TestDebugOutputHidesCredentials(t *testing.T) {
 					srv := smtptest.NewServer(t, smtptest.WithAuth(tt.mech), smtptest.WithUsers(map[string]string{user: pass}))
 					var out bytes.Buffer
 					c := dialTest(t, srv, WithDebugOutput(&out))
-					c.SetDebuglevel(level)
+					c.SetDebugLevel(level)
 					c.User, c.Password = user, pass
 					require.NoError(t, c.EhloOrHeloIfNeeded())
 					r, err := tt.auth(c, irOK)
 					require.NoError(t, err)
 					require.Equal(t, 235, r.Code)
-					c.SetDebuglevel(0)
+					c.SetDebugLevel(0)
 					got := out.String()
 					for _, s := range secrets {
 						assert.NotContains(t, got, s)

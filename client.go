@@ -349,9 +349,10 @@ func notConnected() error {
 	return &ServerDisconnectedError{Msg: "not connected: use Dial or Connect first", Err: errConnClosed}
 }
 
-// Send writes str to the server as it is (Python's send): no CRLF is added
-// and no line break refused, only characters that CommandEncoding cannot
-// carry. It is for the rare command that Putcmd cannot express.
+// Send writes raw bytes, str as it is, to the server (Python's send): it
+// sends no mail. No CRLF is added and no line break refused, only
+// characters that CommandEncoding cannot carry. It is for the rare
+// command that PutCmd cannot express; to send a mail, see [SMTP.Sendmail].
 func (s *SMTP) Send(str string) error {
 	if err := checkEncoding(str, s.CommandEncoding); err != nil {
 		return err
@@ -365,15 +366,15 @@ func (s *SMTP) Send(str string) error {
 	return s.write([]byte(str), wrCommand)
 }
 
-// Putcmd sends the command cmd, followed by a space and args when args is
+// PutCmd sends the command cmd, followed by a space and args when args is
 // not empty, and CRLF (Python's putcmd). A CR, LF or NUL anywhere in them,
 // or a character that CommandEncoding cannot carry, is refused with a
 // [*CommandError] before anything is written.
-func (s *SMTP) Putcmd(cmd, args string) error {
+func (s *SMTP) PutCmd(cmd, args string) error {
 	return s.putcmd(cmd, args, wrCommand)
 }
 
-// putcmd is Putcmd writing as w says: left in the buffer for a pipelined
+// putcmd is PutCmd writing as w says: left in the buffer for a pipelined
 // group, hidden from the debug output for credentials.
 func (s *SMTP) putcmd(cmd, args string, w wr) error {
 	enc := w.enc
@@ -451,7 +452,7 @@ func checkEncoding(line, enc string) error {
 	return nil
 }
 
-// Getreply reads one reply (Python's getreply): the lines of a multi-line
+// GetReply reads one reply (Python's getreply): the lines of a multi-line
 // reply are joined with "\n", and the code is -1 when a line breaks RFC
 // 5321's reply grammar (three digits, the first 2 to 5 and the second 0 to
 // 5, then a space, '-' or the end of the line) or the lines disagree on
@@ -460,7 +461,7 @@ func checkEncoding(line, enc string) error {
 // returns a [*ResponseError] 500 "Line too long.". End of file, a reset or a
 // timeout closes the connection and returns a [*ServerDisconnectedError]
 // wrapping the cause.
-func (s *SMTP) Getreply() (Reply, error) {
+func (s *SMTP) GetReply() (Reply, error) {
 	return s.readReplyPhase(phaseCommand)
 }
 
@@ -489,7 +490,7 @@ func (s *SMTP) readReplyPhase(phase int) (Reply, error) {
 	return r, nil
 }
 
-// Docmd sends a command and returns its reply (Python's docmd).
+// DoCmd sends a command and returns its reply (Python's docmd).
 //
 // Unlike smtplib, it first makes sure the session is in step: every reply
 // received so far must have been asked for. Bytes that arrived unasked
@@ -500,13 +501,13 @@ func (s *SMTP) readReplyPhase(phase int) (Reply, error) {
 // session (RFC 5321 section 3.8), and returns a [*ServerDisconnectedError]
 // with the 421 [*ResponseError], text and all, as its cause. Only what
 // has already been read from the connection is looked at: a stray reply
-// still on its way is found by the command after. Putcmd and Getreply,
+// still on its way is found by the command after. PutCmd and GetReply,
 // which a caller may use to pipeline commands by hand, do no such check.
-func (s *SMTP) Docmd(cmd, args string) (Reply, error) {
+func (s *SMTP) DoCmd(cmd, args string) (Reply, error) {
 	return s.docmdPhase(phaseCommand, cmd, args)
 }
 
-// docmdPhase is Docmd waiting for the reply within the phase's deadline.
+// docmdPhase is DoCmd waiting for the reply within the phase's deadline.
 func (s *SMTP) docmdPhase(phase int, cmd, args string) (Reply, error) {
 	return s.docmd(cmd, args, wrCommand, phase)
 }
@@ -528,7 +529,7 @@ func (s *SMTP) docmd(cmd, args string, w wr, phase int) (Reply, error) {
 // pipelined group, is written. Any byte already buffered was not asked
 // for (every command written so far has had its reply read), so the
 // session is out of step: the client is closed, and the error says why
-// (see Docmd). It costs no system call, only a look at the read buffer,
+// (see DoCmd). It costs no system call, only a look at the read buffer,
 // unless the connection has been quiet for a while (see checkIdle).
 func (s *SMTP) checkInStep() error {
 	if s.br == nil {

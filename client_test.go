@@ -161,13 +161,13 @@ func TestPutcmdRefusesLineBreaks(t *testing.T) {
 	for _, bad := range []struct{ cmd, args string }{
 		{"noop", "a\r\nrset"}, {"noop", "a\nb"}, {"noop", "a\rb"}, {"no\nop", ""}, {"noop", "a\x00b"},
 	} {
-		err := c.Putcmd(bad.cmd, bad.args)
+		err := c.PutCmd(bad.cmd, bad.args)
 		var ce *CommandError
 		require.ErrorAs(t, err, &ce, "%q", bad)
 		assert.NotContains(t, ce.Command, "\n")
 		assert.NotContains(t, ce.Command, "\r")
 		assert.False(t, errors.Is(err, ErrSMTP), "a caller's mistake, as Python's ValueError")
-		_, err = c.Docmd(bad.cmd, bad.args)
+		_, err = c.DoCmd(bad.cmd, bad.args)
 		assert.ErrorAs(t, err, &ce)
 	}
 	_, err := c.Mail("a@b\r\nRCPT TO:<x@y>")
@@ -207,7 +207,7 @@ func TestSendRaw(t *testing.T) {
 		S: 250 ok`)
 	c := dialScript(t, srv)
 	require.NoError(t, c.Send("XCMD raw\r\n"))
-	r, err := c.Getreply()
+	r, err := c.GetReply()
 	require.NoError(t, err)
 	assert.Equal(t, Reply{250, "ok"}, r)
 	assert.Equal(t, wire("XCMD raw"), srv.received())
@@ -217,8 +217,8 @@ func TestNotConnected(t *testing.T) {
 	c := New()
 	var sd *ServerDisconnectedError
 	assert.ErrorAs(t, c.Send("x"), &sd)
-	assert.ErrorAs(t, c.Putcmd("noop", ""), &sd)
-	_, err := c.Getreply()
+	assert.ErrorAs(t, c.PutCmd("noop", ""), &sd)
+	_, err := c.GetReply()
 	assert.ErrorAs(t, err, &sd)
 	_, err = c.Noop()
 	assert.ErrorAs(t, err, &sd)
@@ -405,10 +405,10 @@ func TestDebugOutput(t *testing.T) {
 			S: 250 b`)
 		var out bytes.Buffer
 		c := New(WithLocalHostname("h"), WithDebugOutput(&out), WithTimeout(testTimeout))
-		c.SetDebuglevel(level)
+		c.SetDebugLevel(level)
 		_, err := c.Connect("127.0.0.1", srv.Port())
 		require.NoError(t, err)
-		_, err = c.Docmd("noop", "it's")
+		_, err = c.DoCmd("noop", "it's")
 		require.NoError(t, err)
 		c.Close()
 		srv.received()

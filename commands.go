@@ -28,7 +28,7 @@ const (
 // Help sends HELP with args and returns the text of the reply (Python's
 // help), whatever its code.
 func (s *SMTP) Help(args string) (string, error) {
-	r, err := s.Docmd(verbHelp, args)
+	r, err := s.DoCmd(verbHelp, args)
 	return r.Message, err
 }
 
@@ -36,7 +36,7 @@ func (s *SMTP) Help(args string) (string, error) {
 // CommandEncoding back to "ascii" (Python's rset).
 func (s *SMTP) Rset() (Reply, error) {
 	s.CommandEncoding = "ascii"
-	return s.Docmd(verbRset, "")
+	return s.DoCmd(verbRset, "")
 }
 
 // rsetQuietly is smtplib's _rset: a reset after a failed transaction whose
@@ -51,7 +51,7 @@ func (s *SMTP) rsetQuietly() error {
 
 // Noop sends NOOP.
 func (s *SMTP) Noop() (Reply, error) {
-	return s.Docmd(verbNoop, "")
+	return s.DoCmd(verbNoop, "")
 }
 
 // Mail sends MAIL FROM with sender quoted by [QuoteAddr] and, when the
@@ -70,7 +70,7 @@ func (s *SMTP) Mail(sender string, options ...string) (Reply, error) {
 	if utf8 {
 		s.CommandEncoding = "utf-8"
 	}
-	return s.Docmd(verbMail, args)
+	return s.DoCmd(verbMail, args)
 }
 
 // mailArgs builds MAIL's argument, applying Mail's rules, and reports
@@ -108,7 +108,7 @@ func (s *SMTP) Rcpt(recip string, options ...string) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	return s.Docmd(verbRcpt, args)
+	return s.DoCmd(verbRcpt, args)
 }
 
 // rcptArgs builds RCPT's argument.
@@ -206,7 +206,7 @@ func (s *SMTP) Verify(address string) (Reply, error) {
 	if err := checkAddrChars(address); err != nil {
 		return Reply{}, err
 	}
-	return s.Docmd(verbVrfy, mailaddr.AddrOnly(address))
+	return s.DoCmd(verbVrfy, mailaddr.AddrOnly(address))
 }
 
 // Expn sends EXPN with the bare address of address (Python's expn).
@@ -214,13 +214,13 @@ func (s *SMTP) Expn(address string) (Reply, error) {
 	if err := checkAddrChars(address); err != nil {
 		return Reply{}, err
 	}
-	return s.Docmd(verbExpn, mailaddr.AddrOnly(address))
+	return s.DoCmd(verbExpn, mailaddr.AddrOnly(address))
 }
 
 // Quit sends QUIT, forgets what EHLO and HELO said (a new connection must
 // greet again), and closes the connection (Python's quit).
 func (s *SMTP) Quit() (Reply, error) {
-	r, err := s.Docmd(verbQuit, "")
+	r, err := s.DoCmd(verbQuit, "")
 	if err != nil {
 		// As in smtplib, a failed QUIT forgets nothing; the failure has
 		// closed the client already, unless the command was refused

@@ -96,13 +96,13 @@ func (s *confSession) do(a confAction) (any, error) {
 	case "has_extn":
 		return c.HasExtn(a.Name), nil
 	case "docmd":
-		return reply(c.Docmd(a.Cmd, a.Args))
+		return reply(c.DoCmd(a.Cmd, a.Args))
 	case "putcmd":
-		return nil, c.Putcmd(a.Cmd, a.Args)
+		return nil, c.PutCmd(a.Cmd, a.Args)
 	case "send":
 		return nil, c.Send(a.S)
 	case "getreply":
-		return reply(c.Getreply())
+		return reply(c.GetReply())
 	case "help":
 		text, err := c.Help(a.Args)
 		return map[string]any{"text": confLatin1(text)}, err

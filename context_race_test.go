@@ -74,7 +74,7 @@ func TestContextCancelledAsSendmailReturns(t *testing.T) {
 			WithDebugOutput(cancelAtPhrase{"data: (250", cancel}))
 		require.NoError(t, err)
 		defer c.Close()
-		c.SetDebuglevel(1)
+		c.SetDebugLevel(1)
 
 		var sendErr, noopErr error
 		var noop Reply
@@ -87,7 +87,7 @@ func TestContextCancelledAsSendmailReturns(t *testing.T) {
 		go func() {
 			defer close(nooped)
 			<-sent
-			c.SetDebuglevel(0)
+			c.SetDebugLevel(0)
 			noop, noopErr = c.Noop()
 		}()
 		synctest.Wait() // if Sendmail has returned, the Noop waits for its reply

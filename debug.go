@@ -10,13 +10,13 @@ import (
 	"unicode/utf8"
 )
 
-// SetDebuglevel sets the debug output level (Python's set_debuglevel): 0
+// SetDebugLevel sets the debug output level (Python's set_debuglevel): 0
 // prints nothing; 1 prints the dialogue, each line sent ("send:") and
 // received ("reply:") in Python's repr notation, as smtplib does; 2 also
 // puts the time of day before each line. The output goes to os.Stderr, or
 // to the writer of [WithDebugOutput]. Credentials never appear: AUTH
 // arguments and the answers to AUTH challenges print as "<redacted>".
-func (s *SMTP) SetDebuglevel(level int) { s.debuglevel = level }
+func (s *SMTP) SetDebugLevel(level int) { s.debuglevel = level }
 
 // debugData prints a reply to DATA or to the end of the data as smtplib's
 // data does, when debugging is on.

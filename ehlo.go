@@ -14,7 +14,7 @@ import (
 // the reply is also returned as a [*HeloError], so the caller learns the
 // server's reason and that it may try again later.
 func (s *SMTP) Helo(name string) (Reply, error) {
-	r, err := s.Docmd("helo", s.greetName(name))
+	r, err := s.DoCmd("helo", s.greetName(name))
 	if err != nil {
 		return r, err
 	}
@@ -44,7 +44,7 @@ func (s *SMTP) closedBy(r Reply) error {
 // for [SMTP.Helo].
 func (s *SMTP) Ehlo(name string) (Reply, error) {
 	s.ESMTPFeatures = map[string]string{}
-	r, err := s.Docmd(s.proto().greetVerb, s.greetName(name))
+	r, err := s.DoCmd(s.proto().greetVerb, s.greetName(name))
 	if err != nil {
 		return r, err
 	}

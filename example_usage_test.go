@@ -51,7 +51,7 @@ func ExampleWithTimeout() {
 }
 
 // The debug output is smtplib's, into any writer; credentials never show.
-func ExampleSMTP_SetDebuglevel() {
+func ExampleSMTP_SetDebugLevel() {
 	srv := exampleServer()
 	defer srv.Close()
 
@@ -62,7 +62,7 @@ func ExampleSMTP_SetDebuglevel() {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	s.SetDebuglevel(1)
+	s.SetDebugLevel(1)
 	s.Noop()
 	fmt.Print(transcript.String())
 	// Output:

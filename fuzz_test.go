@@ -120,7 +120,7 @@ func FuzzClientReplies(f *testing.F) {
 		c := New(WithDialer(pipes), WithTimeout(timeout), WithLocalHostname("client.example"),
 			WithDebugOutput(tr))
 		defer c.Close()
-		c.SetDebuglevel(1)
+		c.SetDebugLevel(1)
 		defer tr.check(t)
 		err := c.dialGreet(context.Background(), "fuzz.example", 25)
 		require.True(t, documentedError(err), "Dial: %T %v", err, err)

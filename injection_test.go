@@ -69,12 +69,12 @@ func TestInjectionRefusedBeforeWrite(t *testing.T) {
 		{"AUTH mechanism named by the object with CRLF", func(c *SMTP) error {
 			return reply(c.Auth("", namedClient{"X-MECH\r\nRSET"}, true))
 		}},
-		{"Docmd argument with CRLF", func(c *SMTP) error { return reply(c.Docmd("noop", "x\r\nRSET")) }},
-		{"Docmd argument with LF", func(c *SMTP) error { return reply(c.Docmd("noop", "x\nRSET")) }},
-		{"Docmd argument with CR", func(c *SMTP) error { return reply(c.Docmd("noop", "x\rRSET")) }},
-		{"Docmd argument with NUL", func(c *SMTP) error { return reply(c.Docmd("noop", "x\x00")) }},
-		{"Docmd verb with CRLF", func(c *SMTP) error { return reply(c.Docmd("noop\r\nRSET", "")) }},
-		{"Putcmd argument with CRLF", func(c *SMTP) error { return c.Putcmd("noop", "x\r\nRSET") }},
+		{"DoCmd argument with CRLF", func(c *SMTP) error { return reply(c.DoCmd("noop", "x\r\nRSET")) }},
+		{"DoCmd argument with LF", func(c *SMTP) error { return reply(c.DoCmd("noop", "x\nRSET")) }},
+		{"DoCmd argument with CR", func(c *SMTP) error { return reply(c.DoCmd("noop", "x\rRSET")) }},
+		{"DoCmd argument with NUL", func(c *SMTP) error { return reply(c.DoCmd("noop", "x\x00")) }},
+		{"DoCmd verb with CRLF", func(c *SMTP) error { return reply(c.DoCmd("noop\r\nRSET", "")) }},
+		{"PutCmd argument with CRLF", func(c *SMTP) error { return c.PutCmd("noop", "x\r\nRSET") }},
 		{"HELP argument with CRLF", func(c *SMTP) error { _, err := c.Help("DATA\r\nRSET"); return err }},
 		{"VRFY address with CRLF", func(c *SMTP) error { return reply(c.Verify("a@example.com\r\nRSET")) }},
 		{"VRFY address with LF", func(c *SMTP) error { return reply(c.Verify("a@example.com\nRSET")) }},
@@ -457,7 +457,7 @@ func TestInjectionErrorTextEscaped(t *testing.T) {
 		call       func(c *SMTP) error
 		regression string
 	}{
-		{"Putcmd", func(c *SMTP) error { return c.Putcmd("noop", "x\r\nFORGED: line\x00") }, ""},
+		{"PutCmd", func(c *SMTP) error { return c.PutCmd("noop", "x\r\nFORGED: line\x00") }, ""},
 		{"Mail sender", func(c *SMTP) error { _, err := c.Mail("a@example.com\r\nFORGED: line"); return err }, ""},
 		{"Rcpt option", func(c *SMTP) error { _, err := c.Rcpt("b@example.com", "X=1\r\nFORGED: line"); return err }, ""},
 		{"Ehlo name", func(c *SMTP) error { _, err := c.Ehlo("client\r\nFORGED: line"); return err }, ""},

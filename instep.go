@@ -14,7 +14,7 @@ import (
 // to the next command, and every answer after it would belong to the
 // command before, so the client is closed instead, before anything more
 // is written. errors.Is(err, ErrOutOfStep) tells this case apart; an
-// unasked 421 is reported differently (see [SMTP.Docmd]).
+// unasked 421 is reported differently (see [SMTP.DoCmd]).
 var ErrOutOfStep = errors.New("session out of step")
 
 // maxStrayShown bounds how much of the unasked bytes an error shows.

@@ -20,7 +20,7 @@ import (
 //
 // [SMTP.Data] reads only the first of the replies after the data, as
 // Python's data does; the others stay unread, and the next command finds
-// the session out of step (see [SMTP.Docmd]). Use [LMTP.DataReplies]
+// the session out of step (see [SMTP.DoCmd]). Use [LMTP.DataReplies]
 // instead.
 type LMTP struct {
 	*SMTP

@@ -365,7 +365,7 @@ func TestLMTPSendmailContextCancel(t *testing.T) {
 			l, err := smtplib.DialLMTP(host, port, opts...)
 			require.NoError(t, err)
 			defer l.Close()
-			l.SetDebuglevel(1)
+			l.SetDebugLevel(1)
 
 			refused, err := l.SendmailReaderContext(ctx, "sender@example.org", []string{lmtpAnn, lmtpBob, lmtpCat},
 				strings.NewReader(lmtpMsg))

@@ -69,7 +69,7 @@ func WithSourceAddress(addr string) Option {
 	return func(c *config) { c.sourceAddress = addr }
 }
 
-// WithDebugOutput sends the output of [SMTP.SetDebuglevel] to w instead of
+// WithDebugOutput sends the output of [SMTP.SetDebugLevel] to w instead of
 // os.Stderr. It does not turn the output on.
 func WithDebugOutput(w io.Writer) Option {
 	return func(c *config) { c.debugOut = w }

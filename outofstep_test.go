@@ -94,18 +94,18 @@ func TestOutOfTurnReplies(t *testing.T) {
 	}
 }
 
-// TestOutOfTurnLowLevel checks the low-level commands: Docmd and the verbs
-// built on it find stray bytes as Sendmail does, while Putcmd and
-// Getreply, with which a caller pipelines by hand, leave them alone.
+// TestOutOfTurnLowLevel checks the low-level commands: DoCmd and the verbs
+// built on it find stray bytes as Sendmail does, while PutCmd and
+// GetReply, with which a caller pipelines by hand, leave them alone.
 func TestOutOfTurnLowLevel(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.WithReplies("NOOP", "250 one\r\n250 two"))
 	c := robustDial(t, srv)
 
-	require.NoError(t, c.Putcmd("noop", ""))
-	r, err := c.Getreply()
+	require.NoError(t, c.PutCmd("noop", ""))
+	r, err := c.GetReply()
 	require.NoError(t, err)
 	assert.Equal(t, Reply{250, "one"}, r)
-	r, err = c.Getreply()
+	r, err = c.GetReply()
 	require.NoError(t, err, "a reply read by hand is the caller's to take")
 	assert.Equal(t, Reply{250, "two"}, r)
 

@@ -36,7 +36,7 @@ import (
 //     option that cannot go on the wire safely, [*HeloError] when the
 //     server refuses EHLO and HELO, and [*ServerDisconnectedError] when
 //     the connection is lost or the server sent a reply nobody asked for
-//     (errors.Is(err, [ErrOutOfStep]); see [SMTP.Docmd]).
+//     (errors.Is(err, [ErrOutOfStep]); see [SMTP.DoCmd]).
 //   - A reply that breaks RFC 5321's grammar has code -1 and is a refusal
 //     wherever it comes.
 //

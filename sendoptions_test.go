@@ -286,7 +286,7 @@ func TestNewlineWording(t *testing.T) {
 		call func(c *SMTP) error
 		line string
 	}{
-		{"Putcmd", func(c *SMTP) error { return c.Putcmd("noop", "x\r\nrset") }, `noop x\r\nrset`},
+		{"PutCmd", func(c *SMTP) error { return c.PutCmd("noop", "x\r\nrset") }, `noop x\r\nrset`},
 		{"Mail option", func(c *SMTP) error { _, err := c.Mail("a@example.com", "X=1\r\nRSET"); return err },
 			`mail from:<a@example.com> X=1\r\nRSET`},
 		{"Rcpt option", func(c *SMTP) error { _, err := c.Rcpt("b@example.com", "NOTIFY=NEVER\n"); return err },

@@ -49,7 +49,7 @@ func (s *SMTP) StartTLSContext(ctx context.Context, config *tls.Config) (Reply, 
 		return Reply{}, &NotSupportedError{Msg: "STARTTLS extension not supported by server."}
 	}
 	defer s.bind(ctx)()
-	r, err := s.Docmd(verbStartTLS, "")
+	r, err := s.DoCmd(verbStartTLS, "")
 	if err != nil {
 		return r, err
 	}

@@ -130,7 +130,7 @@ func (c *cli) connect(f *connFlags, host string, port int, tlsConfig *tls.Config
 		client = smtplib.New(opts...)
 	}
 	if f.debug {
-		client.SetDebuglevel(1)
+		client.SetDebugLevel(1)
 	}
 	s := &session{SMTP: client, addr: net.JoinHostPort(host, strconv.Itoa(port)), timeout: f.timeout}
 	r, err := client.Connect(host, port)

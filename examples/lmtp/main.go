@@ -47,7 +47,7 @@ func main() {
 	}
 	defer l.Close()
 	if *verbose {
-		l.SetDebuglevel(1)
+		l.SetDebugLevel(1)
 	}
 
 	to := []string{"alice@example.org", "bob@example.org", "carol@example.org"}

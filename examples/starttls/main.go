@@ -3,7 +3,7 @@
 // does with a real one: connect in clear, switch to TLS with
 // [smtplib.SMTP.StartTLS] (verifying the server's certificate), log in,
 // send a message, and quit. It prints the dialogue with
-// [smtplib.SMTP.SetDebuglevel], where the password shows as "<redacted>",
+// [smtplib.SMTP.SetDebugLevel], where the password shows as "<redacted>",
 // and what the server received.
 //
 // With a -ca flag naming a PEM file, the server's certificate must be
@@ -45,7 +45,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDebuglevel(1)
+	c.SetDebugLevel(1)
 
 	config, err := tlsConfig(*caFile, srv)
 	if err != nil {
