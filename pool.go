@@ -259,7 +259,7 @@ func (p *Pool) drive(pc *poolConn, self *poolReq, begin bool) Result {
 		}
 	}
 	for {
-		p.take(pc)
+		p.take(pc, self)
 		if pc.e.err != nil {
 			stop()
 			if pc = p.replace(pc, self); pc == nil {
@@ -408,9 +408,12 @@ func (p *Pool) gaveUp(pc *poolConn) {
 }
 
 // take begins the mails waiting in the pool's queue on pc while it has
-// room, as its driver passes between two replies.
-func (p *Pool) take(pc *poolConn) {
-	for pc.e.err == nil && len(pc.reqs) < poolWindow && pc.bytes < poolWindowBytes &&
+// room, as its driver, self, passes between two replies, and until self
+// has its result: a mail sent with DATA waits for the server's 354, and
+// the driver, whose own result may have come meanwhile, hands on rather
+// than go on for others.
+func (p *Pool) take(pc *poolConn, self *poolReq) {
+	for !self.done && pc.e.err == nil && len(pc.reqs) < poolWindow && pc.bytes < poolWindowBytes &&
 		(p.cfg.perConn == 0 || pc.sent < p.cfg.perConn) {
 		p.mu.Lock()
 		if len(p.queue) == 0 || p.closed {

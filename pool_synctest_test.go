@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -331,5 +333,191 @@ func TestPoolCloseContext(t *testing.T) {
 		r := <-sent
 		assert.ErrorIs(t, r.Err, ErrDeliveryUnknown, "%v", r.Err)
 		closePool(t, p)
+	})
+}
+
+// delayServer answers over pipes as a server one round trip away: each
+// reply leaves rtt after the command it answers arrived, in order, as a
+// server behind a network would be seen. It offers ext after EHLO and
+// counts the mails whose data arrived.
+type delayServer struct {
+	rtt   time.Duration
+	ext   []string
+	mu    sync.Mutex
+	mails int
+}
+
+func (d *delayServer) serve(conn net.Conn) {
+	type reply struct {
+		due  time.Time
+		text string
+	}
+	replies := make(chan reply, 1024)
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for r := range replies {
+			time.Sleep(time.Until(r.due))
+			if _, err := conn.Write([]byte(r.text)); err != nil {
+				for range replies {
+				}
+				return
+			}
+		}
+	}()
+	defer func() { close(replies); <-sent }()
+	say := func(text string) { replies <- reply{time.Now().Add(d.rtt), text} }
+	say("220 delay.example\r\n")
+	r := bufio.NewReader(conn)
+	got := func() {
+		d.mu.Lock()
+		d.mails++
+		d.mu.Unlock()
+		say("250 2.0.0 queued\r\n")
+	}
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		verb, args, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+		switch strings.ToUpper(verb) {
+		case "EHLO":
+			text := "250-delay.example\r\n"
+			for _, e := range d.ext {
+				text += "250-" + e + "\r\n"
+			}
+			say(text + "250 8BITMIME\r\n")
+		case "DATA":
+			say("354 go on\r\n")
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if l == ".\r\n" {
+					break
+				}
+			}
+			got()
+		case "BDAT":
+			f := strings.Fields(args)
+			n, _ := strconv.Atoi(f[0])
+			if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
+				return
+			}
+			if len(f) > 1 {
+				got()
+			} else {
+				say("250 2.0.0 chunk\r\n")
+			}
+		case "QUIT":
+			say("221 bye\r\n")
+			return
+		default:
+			say("250 2.0.0 ok\r\n")
+		}
+	}
+}
+
+// TestPoolPipelineAcrossLatency has 8 callers a connection send 10 mails
+// each, over one connection and over four, to a server a round trip of
+// 2 ms away (on the fake clock):
+// the connection is one continuous pipeline, so without CHUNKING each mail
+// costs one round trip (its data waits for 354, and the next mail's
+// envelope rides with it), and with CHUNKING the 8 callers' mails share
+// each flight; no caller waits more than 4 round trips for its result.
+// A pool that sent its waiting mails batch after batch paid a round trip
+// more for each batch, and its callers waited for whole batches.
+func TestPoolPipelineAcrossLatency(t *testing.T) {
+	const rtt = 2 * time.Millisecond
+	const perConn, each = 8, 10
+	tests := []struct {
+		name  string
+		conns int
+		ext   []string
+		most  time.Duration // the whole run, setup included
+		wait  time.Duration // the 99th percentile of a caller's wait
+	}{
+		// A mail a round trip; a caller waits for the 7 mails ahead, then
+		// 2 round trips for its own.
+		{"pipelining", 1, []string{"PIPELINING"}, (perConn*each + 4) * rtt, (perConn + 3) * rtt},
+		{"pipelining and chunking", 1, []string{"PIPELINING", "CHUNKING"}, (each + 4) * rtt, 4 * rtt},
+		{"4 connections, pipelining", 4, []string{"PIPELINING"}, (perConn*each + 4) * rtt, (perConn + 3) * rtt},
+		{"4 connections, pipelining and chunking", 4, []string{"PIPELINING", "CHUNKING"}, (each + 4) * rtt, 4 * rtt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ds := &delayServer{rtt: rtt, ext: tt.ext}
+				pipes := rawsrv.NewPipes(ds.serve)
+				p := NewPool(func(ctx context.Context) (*SMTP, error) {
+					return DialContext(ctx, "delay.example", 25, WithDialer(pipes), WithLocalHostname("c.example"))
+				}, WithPoolSize(tt.conns))
+				callers := perConn * tt.conns
+				var mu sync.Mutex
+				var waits []time.Duration
+				var wg sync.WaitGroup
+				start := time.Now()
+				for i := 0; i < callers; i++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for _, m := range batchOf(each) {
+							sent := time.Now()
+							r := p.Send(context.Background(), m)
+							assert.NoError(t, r.Err)
+							mu.Lock()
+							waits = append(waits, time.Since(sent))
+							mu.Unlock()
+						}
+					}()
+				}
+				wg.Wait()
+				elapsed := time.Since(start)
+				closePool(t, p)
+				pipes.Wait()
+				assert.Equal(t, callers*each, ds.mails)
+				perMail := float64(elapsed) / float64(rtt) / float64(perConn*each) // on each connection
+				assert.LessOrEqual(t, elapsed, tt.most, "%v for %d mails: %.2f round trips a mail a connection",
+					elapsed, callers*each, perMail)
+				slices.Sort(waits)
+				p99 := waits[len(waits)*99/100]
+				assert.LessOrEqual(t, p99, tt.wait, "the 99th percentile of a caller's wait")
+				t.Logf("%v in all, %.2f round trips a mail a connection; median wait %v, p99 %v",
+					elapsed, perMail, waits[len(waits)/2], p99)
+			})
+		})
+	}
+}
+
+// TestPoolSlowConnectionHoldsNothing stalls the reply to a mail on one of
+// two connections: the mails sent meanwhile go over the other connection,
+// none waits behind the stalled one, and the stalled mail is delivered
+// when the server answers.
+func TestPoolSlowConnectionHoldsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := &pipeServer{}
+		pipes, dial := ps.dialer()
+		p := NewPool(dial, WithPoolSize(2))
+		stall := ps.holdData()
+		slow := make(chan Result, 1)
+		go func() { slow <- p.Send(context.Background(), Mail{From: "slow@example.com", To: []string{"r@example.com"}, Data: []byte("x\r\n")}) }()
+		synctest.Wait() // the first connection waits for the server
+		for i, m := range batchOf(10) {
+			assert.NoError(t, p.Send(context.Background(), m).Err, "mail %d", i)
+		}
+		select {
+		case <-slow:
+			t.Fatal("the stalled mail had its result before the server answered")
+		default:
+		}
+		close(stall)
+		assert.NoError(t, (<-slow).Err)
+		closePool(t, p)
+		pipes.Wait()
+		sessions, _, from := ps.counts()
+		assert.Equal(t, 2, sessions)
+		assert.Len(t, from, 11)
 	})
 }
