@@ -502,7 +502,9 @@ func TestPoolSlowConnectionHoldsNothing(t *testing.T) {
 		p := NewPool(dial, WithPoolSize(2))
 		stall := ps.holdData()
 		slow := make(chan Result, 1)
-		go func() { slow <- p.Send(context.Background(), Mail{From: "slow@example.com", To: []string{"r@example.com"}, Data: []byte("x\r\n")}) }()
+		go func() {
+			slow <- p.Send(context.Background(), Mail{From: "slow@example.com", To: []string{"r@example.com"}, Data: []byte("x\r\n")})
+		}()
 		synctest.Wait() // the first connection waits for the server
 		for i, m := range batchOf(10) {
 			assert.NoError(t, p.Send(context.Background(), m).Err, "mail %d", i)
