@@ -311,12 +311,14 @@ func (c *cli) serve(args []string) error {
 		return err
 	}
 	defer cleanup()
+	// Ctrl-C is caught before anyone is told where the server listens,
+	// so that a signal sent at once stops it cleanly too.
+	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	c.banner(o, cfg, srv.Addr, certNote)
 	if c.listening != nil {
 		c.listening(srv.Addr)
 	}
-	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	srv.Serve(ctx) //nolint:errcheck // started above: Serve returns nil
 	fmt.Fprintf(c.stderr, "smtp serve: stopped after %d messages\n", kept.Load())
 	return nil
