@@ -59,9 +59,10 @@ func (e *authStartError) Is(target error) bool { return target == ErrSMTP }
 //
 // A 235 reply (authenticated) and a 503 reply (already authenticated) are
 // returned with a nil error. Any other final reply is returned with an
-// [*AuthenticationError] holding it (and, for XOAUTH2 and OAUTHBEARER, the
-// status and scope of the JSON error the server challenged with before it). When the server's challenge is not
-// valid base64, or authobject fails, the exchange is cancelled with "*"
+// [*AuthenticationError] holding it (and, for XOAUTH2 and OAUTHBEARER,
+// the status and scope of the JSON error the server challenged with
+// before it). When the server's challenge is not valid base64, or
+// authobject fails, the exchange is cancelled with "*"
 // (RFC 4954 section 4) and the error returned wraps the mechanism's error,
 // if any, and an [*AuthenticationError] with the server's reply to the
 // cancellation; the session stays usable. A server that keeps sending
