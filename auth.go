@@ -360,3 +360,13 @@ func (s *SMTP) authOffered(ctx context.Context) ([]string, error) {
 	}
 	return strings.Fields(s.ESMTPFeatures["auth"]), nil
 }
+
+// containsFold reports whether list holds s, case ignored.
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}

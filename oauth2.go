@@ -107,16 +107,6 @@ func (s *SMTP) LoginOAuth2Context(ctx context.Context, user string, ts oauth2.To
 	return s.AuthContext(ctx, mech, client, true)
 }
 
-// containsFold reports whether list holds s, case ignored.
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // oauthBearer returns RFC 7628's OAUTHBEARER mechanism for user and
 // token. Its message is the GS2 header naming user ("n,a=user,", RFC 5801's
 // escaping of "," and "="), then "auth=Bearer token", each followed by
