@@ -59,8 +59,10 @@ func (e *authStartError) Is(target error) bool { return target == ErrSMTP }
 //
 // A 235 reply (authenticated) and a 503 reply (already authenticated) are
 // returned with a nil error. Any other final reply is returned with an
-// [*AuthenticationError] holding it. When the server's challenge is not
-// valid base64, or authobject fails, the exchange is cancelled with "*"
+// [*AuthenticationError] holding it (and, for XOAUTH2 and OAUTHBEARER,
+// the status and scope of the JSON error the server challenged with
+// before it). When the server's challenge is not valid base64, or
+// authobject fails, the exchange is cancelled with "*"
 // (RFC 4954 section 4) and the error returned wraps the mechanism's error,
 // if any, and an [*AuthenticationError] with the server's reply to the
 // cancellation; the session stays usable. A server that keeps sending
@@ -120,6 +122,7 @@ func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sas
 		r, err = s.DoCmd(verbAuth, mechanism)
 		s.authCount = 0
 	}
+	var challenge []byte // the last, for an OAuth mechanism's JSON error
 	for err == nil && r.Code == 334 {
 		if s.authCount > maxChallenges {
 			msg := fmt.Sprintf("Server AUTH mechanism infinite loop. Last response: (%d, %s)",
@@ -127,7 +130,8 @@ func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sas
 			return s.cancelAuth(mechanism, &smtpError{msg: msg}, nil)
 		}
 		s.authCount++
-		challenge, derr := decodeChallenge(r.Message)
+		var derr error
+		challenge, derr = decodeChallenge(r.Message)
 		if derr != nil {
 			return s.cancelAuth(mechanism, nil,
 				fmt.Errorf("the server's challenge %q is not base64: %w", r.Message, derr))
@@ -148,7 +152,7 @@ func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sas
 	case r.Code == 235 || r.Code == 503:
 		return r, nil
 	}
-	return r, &AuthenticationError{ResponseError(r)}
+	return r, newAuthError(r, mechanism, challenge)
 }
 
 // sendSecret sends a command carrying credentials, hidden from the debug
@@ -173,7 +177,7 @@ func (s *SMTP) cancelAuth(mech string, loop error, cause error) (Reply, error) {
 	primary := loop
 	if primary == nil {
 		primary = &authCancelledError{mech: mech, cause: cause,
-			reply: AuthenticationError{ResponseError(r)}}
+			reply: AuthenticationError{ResponseError: ResponseError(r)}}
 	}
 	if err != nil {
 		// The connection went while cancelling: that is the error. The
@@ -310,20 +314,14 @@ func (s *SMTP) LoginWith(user, password string, initialResponseOK bool) (Reply, 
 }
 
 func (s *SMTP) loginContext(ctx context.Context, user, password string, initialResponseOK bool) (Reply, error) {
-	if err := s.ehloOrHeloContext(ctx); err != nil {
+	advertised, err := s.authOffered(ctx)
+	if err != nil {
 		return Reply{}, err
 	}
-	if !s.HasExtn("auth") {
-		return Reply{}, &NotSupportedError{Msg: "SMTP AUTH extension not supported by server."}
-	}
-	advertised := strings.Fields(s.ESMTPFeatures["auth"])
 	var mechs []string
 	for _, m := range []string{mechCramMD5, mechPlain, mechLogin} {
-		for _, a := range advertised {
-			if strings.EqualFold(a, m) {
-				mechs = append(mechs, m)
-				break
-			}
+		if containsFold(advertised, m) {
+			mechs = append(mechs, m)
 		}
 	}
 	if len(mechs) == 0 {
@@ -331,7 +329,6 @@ func (s *SMTP) loginContext(ctx context.Context, user, password string, initialR
 	}
 	s.User, s.Password = user, Secret(password)
 	var r Reply
-	var err error
 	for _, m := range mechs {
 		var client sasl.Client
 		switch m {
@@ -349,4 +346,27 @@ func (s *SMTP) loginContext(ctx context.Context, user, password string, initialR
 		}
 	}
 	return r, err
+}
+
+// authOffered says EHLO (or HELO) if the session has not, and returns the
+// mechanisms of the server's AUTH extension, or a [*NotSupportedError]
+// when it has none, as smtplib's login does.
+func (s *SMTP) authOffered(ctx context.Context) ([]string, error) {
+	if err := s.ehloOrHeloContext(ctx); err != nil {
+		return nil, err
+	}
+	if !s.HasExtn("auth") {
+		return nil, &NotSupportedError{Msg: "SMTP AUTH extension not supported by server."}
+	}
+	return strings.Fields(s.ESMTPFeatures["auth"]), nil
+}
+
+// containsFold reports whether list holds s, case ignored.
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -460,14 +460,14 @@ func TestErrors(t *testing.T) {
 		&DataError{re},
 		&ConnectError{re},
 		&HeloError{re},
-		&AuthenticationError{re},
+		&AuthenticationError{ResponseError: re},
 		&smtpError{"bare"},
 	}
 	for _, err := range all {
 		assert.ErrorIs(t, err, ErrSMTP, "%T", err)
 		assert.True(t, strings.HasPrefix(err.Error(), "smtplib: "), err.Error())
 	}
-	responseFamily := []error{&re, &SenderRefusedError{re, "a@b"}, &DataError{re}, &ConnectError{re}, &HeloError{re}, &AuthenticationError{re}}
+	responseFamily := []error{&re, &SenderRefusedError{re, "a@b"}, &DataError{re}, &ConnectError{re}, &HeloError{re}, &AuthenticationError{ResponseError: re}}
 	for _, err := range responseFamily {
 		var got *ResponseError
 		require.ErrorAs(t, err, &got, "%T", err)

@@ -73,8 +73,9 @@
 //   - RFC 2920, PIPELINING; RFC 3030, CHUNKING (BDAT)
 //   - RFC 3207, STARTTLS; RFC 8314, implicit TLS
 //   - RFC 4954, AUTH, with RFC 4616 PLAIN, LOGIN, RFC 2195 CRAM-MD5,
-//     RFC 7677 SCRAM-SHA-256, XOAUTH2, and any github.com/emersion/go-sasl
-//     mechanism
+//     RFC 7677 SCRAM-SHA-256, XOAUTH2, RFC 7628 OAUTHBEARER (OAuth 2.0
+//     tokens from golang.org/x/oauth2, [SMTP.LoginOAuth2]), and any
+//     github.com/emersion/go-sasl mechanism
 //   - RFC 5322 messages and RFC 5890 international domain names (IDNA)
 //   - RFC 3463 and RFC 2034, enhanced status codes; RFC 3461, DSN, with
 //     RFC 6533's utf-8 addresses; RFC 8689, REQUIRETLS
@@ -102,9 +103,9 @@
 //   - LMTP reads one reply per accepted recipient after the data.
 //   - TLS verifies the server's certificate and name by default, with TLS
 //     1.2 at the least; bytes the server sent before the STARTTLS
-//     handshake are discarded. PLAIN, LOGIN and XOAUTH2 refuse to send
-//     credentials in clear text to a host that is not loopback unless
-//     [WithInsecureAuth] is given. The debug output never shows
+//     handshake are discarded. PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER refuse
+//     to send credentials in clear text to a host that is not loopback
+//     unless [WithInsecureAuth] is given. The debug output never shows
 //     credentials.
 //   - A CR, LF or NUL in any command argument, address or option, an
 //     ESMTP option with a space, and an address that cannot be quoted as

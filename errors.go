@@ -236,11 +236,34 @@ func (e *HeloError) Error() string {
 func (e *HeloError) Unwrap() error { return &e.ResponseError }
 
 // AuthenticationError reports that the server refused the credentials or
-// the mechanism (Python's SMTPAuthenticationError).
-type AuthenticationError struct{ ResponseError }
+// the mechanism (Python's SMTPAuthenticationError). When the refusal is
+// one that [SMTP.LoginOAuth2] documents (basic authentication turned off,
+// an app password required, a token without the scope it needs), Error
+// adds what to do, in one line.
+type AuthenticationError struct {
+	ResponseError
+	// Status and Scope are the "status" and "scope" of the JSON error that
+	// a server sends before it refuses an OAuth 2.0 token (XOAUTH2 or
+	// OAUTHBEARER; RFC 7628 section 3.2.2): "invalid_token", or an HTTP
+	// status such as "401", and the scope a token must have. They are
+	// empty when the server sent none.
+	Status string
+	Scope  string
+}
 
 func (e *AuthenticationError) Error() string {
-	return fmt.Sprintf("smtplib: authentication failed: %d %s", e.Code, e.Message)
+	msg := fmt.Sprintf("smtplib: authentication failed: %d %s", e.Code, e.Message)
+	if e.Status != "" {
+		msg += " (token status " + e.Status
+		if e.Scope != "" {
+			msg += ", scope " + e.Scope
+		}
+		msg += ")"
+	}
+	if hint := authHint(e); hint != "" {
+		msg += ": " + hint
+	}
+	return msg
 }
 
 // Unwrap returns the embedded [ResponseError].

@@ -1,6 +1,6 @@
 module github.com/gosmtplib/smtplib
 
-go 1.23.0
+go 1.26.0
 
 require (
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
@@ -8,6 +8,7 @@ require (
 	github.com/xdg-go/scram v1.3.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.42.0
+	golang.org/x/oauth2 v0.38.0
 	golang.org/x/term v0.33.0
 	golang.org/x/text v0.27.0
 )

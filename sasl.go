@@ -93,22 +93,18 @@ func (c *cramMD5Client) Next(challenge []byte) ([]byte, error) {
 // token + "\x01\x01". When the server refuses the token it sends a
 // challenge holding a JSON description of the error; the mechanism answers
 // it with an empty response, after which the server sends its final
-// refusal, which [SMTP.Auth] returns as an [*AuthenticationError].
+// refusal, which [SMTP.Auth] returns as an [*AuthenticationError] with the
+// JSON's status and scope. [SMTP.LoginOAuth2] takes the token from a
+// token source, which renews it, and chooses the mechanism.
 //
 // The token grants access to the mailbox, so like PLAIN and LOGIN this
 // mechanism is refused over an unencrypted connection to a host other than
 // loopback, unless [WithInsecureAuth] is given.
 func XOAuth2(user, token string) sasl.Client {
-	return &xoauth2Client{ir: []byte("user=" + user + "\x01auth=Bearer " + token + "\x01\x01")}
+	// The empty answer to the error challenge is what the providers expect.
+	return &oauthClient{mech: mechXOAuth2, answer: []byte{},
+		ir: []byte("user=" + user + "\x01auth=Bearer " + token + "\x01\x01")}
 }
-
-type xoauth2Client struct{ ir []byte }
-
-func (c *xoauth2Client) Start() (string, []byte, error) { return mechXOAuth2, c.ir, nil }
-
-// Next gives the empty response that the providers expect after their
-// error challenge.
-func (c *xoauth2Client) Next([]byte) ([]byte, error) { return []byte{}, nil }
 
 // ScramSHA256 returns the SCRAM-SHA-256 mechanism (RFC 7677, RFC 5802) for
 // [SMTP.Auth], as offered by Dovecot and Cyrus SASL behind Postfix and

@@ -66,7 +66,7 @@ func TestEmbeddedErrorsEnhancedCode(t *testing.T) {
 		Temporary() bool
 	}{
 		&SenderRefusedError{ResponseError: re, Sender: "a@b"},
-		&DataError{re}, &ConnectError{re}, &HeloError{re}, &AuthenticationError{re}, &re,
+		&DataError{re}, &ConnectError{re}, &HeloError{re}, &AuthenticationError{ResponseError: re}, &re,
 	}
 	for _, err := range errs {
 		assert.Equal(t, [3]int{4, 5, 3}, err.EnhancedCode(), "%T", err)

@@ -1,6 +1,6 @@
 module github.com/gosmtplib/smtplib/bench
 
-go 1.25.0
+go 1.26.0
 
 replace github.com/gosmtplib/smtplib => ../
 
@@ -17,5 +17,6 @@ require (
 	github.com/xdg-go/stringprep v1.0.4 // indirect
 	golang.org/x/crypto v0.54.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
+	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 )

@@ -1,7 +1,9 @@
 // Package integration tests the client against real mail servers: Postfix
 // (submission with STARTTLS, implicit TLS, AUTH through Dovecot), Dovecot's
-// LMTP and aiosmtpd, from Debian's packages, on loopback only, with private
-// configuration in a temporary directory (testdata/servers).
+// LMTP, Dovecot's submission service checking OAuth 2.0 tokens with a
+// local authorization server, and aiosmtpd, from Debian's packages, on
+// loopback only, with private configuration in a temporary directory
+// (testdata/servers).
 //
 // When SMTPLIB_SERVERS_ENV names the env file of servers already started
 // with testdata/servers/start.sh, the tests use them. Otherwise TestMain
@@ -38,7 +40,7 @@ func startServers() (stop func(), reason string) {
 	if os.Geteuid() != 0 {
 		return nothing, "the real servers need root to start (or set SMTPLIB_SERVERS_ENV to a running set's env file)"
 	}
-	for _, bin := range []string{"/usr/sbin/postfix", "/usr/sbin/dovecot", "/usr/lib/dovecot/lmtp"} {
+	for _, bin := range []string{"/usr/sbin/postfix", "/usr/sbin/dovecot", "/usr/lib/dovecot/lmtp", "/usr/lib/dovecot/submission"} {
 		if _, err := os.Stat(bin); err != nil {
 			return nothing, bin + " is not installed: run testdata/servers/install.sh"
 		}

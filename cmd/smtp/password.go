@@ -10,9 +10,9 @@ import (
 // password returns the password for --user: from SMTP_PASSWORD, from
 // --password-file, or typed at a prompt on the terminal, in that order.
 // A flag never carries it, since any user of the machine can read a
-// process's arguments.
+// process's arguments. There is none with --oauth2-token-cmd.
 func (c *cli) password(o *sendOptions) (string, error) {
-	if o.user == "" {
+	if o.user == "" || o.tokenCmd != "" {
 		return "", nil
 	}
 	if p := c.env("SMTP_PASSWORD"); p != "" {

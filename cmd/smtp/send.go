@@ -28,6 +28,13 @@ variable, from --password-file, or from a prompt on the terminal (-ap
 says so, as in swaks); never from a flag, where any user of the machine
 could read it.
 
+With --oauth2-token-cmd CMD, --user logs in with OAuth 2.0 instead, as
+Gmail and Microsoft 365 require: CMD is run with sh -c at the login, and
+prints an access token for the mailbox on stdout, as
+"gcloud auth print-access-token" does; its stderr is shown. The token goes
+with OAUTHBEARER when the server offers it, else XOAUTH2, and never in
+clear text to a host other than this machine's (use --starttls or --tls).
+
 swaks users: -t, -f, -s, -au and -ap are spelled as in swaks, and
 --tls-on-connect is --tls; but swaks's --tls, STARTTLS, is --starttls.
 
@@ -56,6 +63,7 @@ type sendOptions struct {
 	header       stringList
 	eml          string
 	askPassword  bool
+	tokenCmd     string
 }
 
 func sendFlags() (*flag.FlagSet, *sendOptions) {
@@ -76,6 +84,7 @@ func sendFlags() (*flag.FlagSet, *sendOptions) {
 	fs.Var(&o.header, "header", "add or replace a header field, `\"Name: value\"` (repeatable)")
 	fs.StringVar(&o.eml, "eml", "", "send this ready message `file` (- for standard input) instead of building one")
 	fs.BoolVar(&o.askPassword, "ap", false, "take the password from SMTP_PASSWORD, or ask for it (swaks's -ap)")
+	fs.StringVar(&o.tokenCmd, "oauth2-token-cmd", "", "log in with OAuth 2.0: `command` (run with sh -c) prints the access token")
 	// swaks's spellings.
 	alias(fs, "t", "to")
 	alias(fs, "f", "from")
@@ -128,6 +137,10 @@ func (o *sendOptions) check(fs *flag.FlagSet) error {
 		return usageErrorf("-ap needs --user (-au): say who logs in")
 	case o.askPassword && o.passwordFile != "":
 		return usageErrorf("-ap and --password-file exclude each other: -ap takes SMTP_PASSWORD or asks")
+	case o.tokenCmd != "" && o.user == "":
+		return usageErrorf("--oauth2-token-cmd needs --user: say which mailbox logs in")
+	case o.tokenCmd != "" && (o.passwordFile != "" || o.askPassword):
+		return usageErrorf("--oauth2-token-cmd logs in with a token, not a password: drop --password-file and -ap")
 	case o.eml != "":
 		for _, name := range []string{"subject", "body", "html", "attach"} {
 			if set[name] {
@@ -239,7 +252,12 @@ func (c *cli) deliver(o *sendOptions, host string, port int, cfg *tls.Config, ms
 		}
 	}
 	if o.user != "" {
-		if _, err := s.Login(o.user, password); err != nil {
+		if o.tokenCmd != "" {
+			_, err = s.LoginOAuth2(o.user, &commandTokenSource{ctx: c.ctx, command: o.tokenCmd, stderr: c.stderr, timeout: o.timeout})
+		} else {
+			_, err = s.Login(o.user, password)
+		}
+		if err != nil {
 			var ns *smtplib.NotSupportedError
 			if errors.As(err, &ns) && !o.starttls && !o.implicitTLS {
 				err = fmt.Errorf("%w (many servers offer AUTH only after STARTTLS: try --starttls)", err)

@@ -1,8 +1,10 @@
 module github.com/gosmtplib/smtplib/examples/gomessage
 
-go 1.23.0
+go 1.26.0
 
 require github.com/gosmtplib/smtplib v0.0.0
+
+require golang.org/x/oauth2 v0.38.0 // indirect
 
 require (
 	github.com/emersion/go-message v0.18.2

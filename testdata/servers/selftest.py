@@ -374,7 +374,80 @@ def lmtp_checks():
         check(f"{ep}: nothing stored for {small}", path is None)
 
 
+# ------------------------------------------- Dovecot submission with OAuth
+def oauth2_post(url, form, auth=None):
+    """POSTs form; returns (HTTP status, decoded JSON body)."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    req = urllib.request.Request(url, urllib.parse.urlencode(form).encode())
+    if auth:
+        req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+
+
+def oauth2_token(user, scope=None):
+    return oauth2_post(ENV["OAUTH2_TOKEN_URL"], {"grant_type": "client_credentials",
+                                                "scope": scope or ENV["OAUTH2_SCOPE"]},
+                       auth=f"{user}:{ENV['OAUTH2_CLIENT_SECRET']}")
+
+
+def oauth2_checks():
+    users = ENV["OAUTH2_USERS"].split(",")
+    code, body = oauth2_token(users[0])
+    check("oauth2: client-credentials token issued", code == 200 and body.get("token_type") == "Bearer"
+          and body.get("expires_in") == 3600, f"{code} {body}")
+    code, bad = oauth2_token(users[0], scope="https://outlook.office.com/SMTP.Send")
+    check("oauth2: another scope refused with invalid_scope", code == 400 and bad.get("error") == "invalid_scope",
+          f"{code} {bad}")
+    code, bad = oauth2_post(ENV["OAUTH2_TOKEN_URL"], {"grant_type": "client_credentials", "scope": ENV["OAUTH2_SCOPE"]},
+                            auth=f"{users[0]}:wrong")
+    check("oauth2: wrong client secret refused with invalid_client", code == 401, f"{code} {bad}")
+    tok = body.get("access_token", "")
+    _, intro = oauth2_post(ENV["OAUTH2_INTROSPECTION_URL"], {"token": tok})
+    check("oauth2: introspection: active, for the client's mailbox",
+          intro.get("active") is True and intro.get("username") == users[0], str(intro))
+
+    for ep, port, mech, auth_line, err in [
+            ("submission", ENV["DOVECOT_SUBMISSION_PORT"], "OAUTHBEARER", "PLAIN LOGIN OAUTHBEARER XOAUTH2",
+             {"status": "invalid_token"}),
+            ("submission-xoauth2", ENV["DOVECOT_SUBMISSION_XOAUTH2_PORT"], "XOAUTH2", "LOGIN XOAUTH2",
+             {"status": "401", "schemes": "bearer", "scope": "mail"})]:
+        _, body = oauth2_token(users[0])
+        tok = body["access_token"]
+        if mech == "OAUTHBEARER":
+            ir = f"n,a={users[0]},\x01auth=Bearer {tok}\x01\x01"
+        else:
+            ir = f"user={users[0]}\x01auth=Bearer {tok}\x01\x01"
+        s = smtplib.SMTP(HOST, int(port), local_hostname="client.example", timeout=30)
+        s.ehlo()
+        check(f"{ep}: AUTH offers {auth_line}", s.esmtp_features.get("auth", "").split() == auth_line.split(),
+              s.esmtp_features.get("auth"))
+        code, resp = s.docmd("AUTH", f"{mech} " + base64.b64encode(ir.encode()).decode())
+        check(f"{ep}: AUTH {mech} with an issued token accepted", code == 235, f"{code} {resp!r}")
+        msgid, msg = message(f"{ep} oauth", to=OK[2])
+        errs = s.sendmail(users[0], [OK[2]], msg)
+        check(f"{ep}: message relayed to Postfix", errs == {}, str(errs))
+        s.quit()
+        check_delivered(ep, "postfix", OK[2].split("@")[0], msgid, msg)
+
+        oauth2_post(ENV["OAUTH2_REVOKE_URL"], {"token": tok})
+        s = smtplib.SMTP(HOST, int(port), local_hostname="client.example", timeout=30)
+        s.ehlo()
+        code, resp = s.docmd("AUTH", f"{mech} " + base64.b64encode(ir.encode()).decode())
+        got = json.loads(base64.b64decode(resp)) if code == 334 else None
+        check(f"{ep}: revoked token: 334 with the JSON error {err}", got == err, f"{code} {resp!r}")
+        code, resp = s.docmd("AQ==" if mech == "OAUTHBEARER" else "")
+        check(f"{ep}: revoked token: then 535 5.7.8", code == 535 and resp.startswith(b"5.7.8"), f"{code} {resp!r}")
+        s.quit()
+
+
 def main():
+    oauth2_checks()
     for ep, port, mode, kind, auth_needed in ENDPOINTS:
         smtp_checks(ep, port, mode, kind, auth_needed)
     size_checks("postfix-plain", ENV["POSTFIX_PLAIN_PORT"], "plain", "postfix")

@@ -24,8 +24,8 @@ alive() {
 }
 
 # Is PID one of ours?  Guards against a recycled PID: Postfix's master runs
-# in DIR/postfix/queue, Dovecot's in DIR/dovecot/run, aiosmtpd has DIR in its
-# command line.
+# in DIR/postfix/queue, each Dovecot's in its run directory under DIR,
+# aiosmtpd and the OAuth 2.0 server have DIR in their command lines.
 ours() {
 	local cwd
 	cwd=$(readlink "/proc/$1/cwd" 2>/dev/null)
@@ -39,7 +39,8 @@ if [ -n "$pf_master" ] && alive "$pf_master" && ours "$pf_master"; then
 fi
 # SIGTERM to Dovecot's master is what "dovecot stop" does, but that command
 # then waits ~3 s for the master to vanish when PID 1 leaves it a zombie.
-for f in "$DIR/dovecot/run/master.pid" "$DIR/aiosmtpd/pid"; do
+for f in "$DIR/dovecot/run/master.pid" "$DIR/subm/run/master.pid" "$DIR/subx/run/master.pid" \
+	"$DIR/aiosmtpd/pid" "$DIR/oauth2/pid"; do
 	[ -f "$f" ] || continue
 	pid=$(cat "$f")
 	if alive "$pid" && ours "$pid"; then
@@ -62,5 +63,5 @@ while read -r pid; do
 		status=1
 	fi
 done <"$DIR/pids"
-rm -f "$DIR/pids" "$DIR/aiosmtpd/pid"
+rm -f "$DIR/pids" "$DIR/aiosmtpd/pid" "$DIR/oauth2/pid"
 exit $status

@@ -1,0 +1,212 @@
+package smtplib
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+	"golang.org/x/oauth2"
+)
+
+// LoginOAuth2 logs in as user (the mailbox address) with an OAuth 2.0
+// access token taken from ts, as Gmail, Google Workspace, Outlook.com and
+// Microsoft 365 require now that they refuse passwords.
+//
+// It says EHLO first if the session has not, then takes one token from ts
+// for this login, so that every connection of a [Pool] whose dial
+// function calls LoginOAuth2 gets a token that is valid when it is sent:
+// a source made by golang.org/x/oauth2 (a refresh token's
+// [oauth2.Config.TokenSource], [oauth2.ReuseTokenSource], the
+// clientcredentials and google packages' sources) keeps its token while it
+// is valid and fetches a new one shortly before it expires. The token is
+// sent with OAUTHBEARER (RFC 7628) when the server offers it, and with
+// XOAUTH2 (Google's and Microsoft's mechanism) otherwise; a server that
+// offers neither gets an [ErrSMTP] saying "No suitable authentication
+// method found", before any token is taken.
+//
+// The token grants access to the mailbox, so over a connection that is
+// not encrypted, to a host other than loopback, it is never sent: the
+// error is [ErrInsecureAuth] (see [SMTP.Auth]), and no token is taken.
+// An error of ts is returned wrapped, with nothing sent; it is not an
+// [ErrSMTP].
+//
+// A refusal is an [*AuthenticationError]. When the server sent RFC 7628's
+// JSON error before refusing (the client answers it as the RFC and
+// Google say, and the server then sends its final reply), its status
+// and scope are the error's Status and Scope. For the refusals below,
+// the error's text also says what to do, in one line:
+//
+//	reply                                                      what to do
+//	550 5.7.30 Basic authentication is not supported for      Microsoft 365 takes no password: log in
+//	  Client Submission                                          with LoginOAuth2
+//	535 5.7.139 ... basic authentication is disabled          the same
+//	535 5.7.139 ... security defaults policy                  the same (Entra ID's security defaults
+//	                                                             refuse passwords)
+//	535 5.7.139 ... SmtpClientAuthentication is disabled      enable Authenticated SMTP for the mailbox
+//	  for the Tenant                                             (Set-CASMailbox -SmtpClientAuthenticationDisabled
+//	                                                             $false); OAuth 2.0 needs it too
+//	535 5.7.3 Authentication unsuccessful                     Microsoft 365 refused the token: ask for
+//	                                                             https://outlook.office.com/SMTP.Send (or,
+//	                                                             for an application, .default with
+//	                                                             SMTP.SendAsApp), and enable SMTP AUTH
+//	534 5.7.9 Application-specific password required          Gmail: an app password, or LoginOAuth2 with
+//	                                                             the scope https://mail.google.com/
+//	any refusal after a JSON error                            the token is expired, revoked, for another
+//	                                                             user or without the scope the server names
+//
+// The context bounds the exchange with the server; ts is called without
+// it, since an oauth2.TokenSource takes none: give the source its own
+// context where it is made.
+func (s *SMTP) LoginOAuth2(user string, ts oauth2.TokenSource) (Reply, error) {
+	return s.LoginOAuth2Context(context.Background(), user, ts)
+}
+
+// LoginOAuth2Context is [SMTP.LoginOAuth2] bounded by ctx, the EHLO it may
+// say first and every round trip of the exchange included, as
+// [SMTP.AuthContext] is.
+func (s *SMTP) LoginOAuth2Context(ctx context.Context, user string, ts oauth2.TokenSource) (Reply, error) {
+	if ts == nil {
+		return Reply{}, &CommandError{Reason: "LoginOAuth2: the oauth2.TokenSource is nil"}
+	}
+	offered, err := s.authOffered(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	mech := ""
+	for _, m := range []string{sasl.OAuthBearer, mechXOAuth2} {
+		if containsFold(offered, m) {
+			mech = m
+			break
+		}
+	}
+	if mech == "" {
+		return Reply{}, &smtpError{msg: fmt.Sprintf("No suitable authentication method found: "+
+			"the server offers neither OAUTHBEARER nor XOAUTH2 (AUTH %s)", strings.Join(offered, " "))}
+	}
+	if s.getConn() == nil {
+		return Reply{}, notConnected()
+	}
+	// Refused before the token is taken: the source may have to fetch one.
+	if err := s.checkAuthSecure(mech); err != nil {
+		return Reply{}, err
+	}
+	tok, err := ts.Token()
+	if err == nil && (tok == nil || tok.AccessToken == "") {
+		err = errors.New("the token has no access token")
+	}
+	if err != nil {
+		return Reply{}, fmt.Errorf("smtplib: LoginOAuth2: no token from the token source: %w", err)
+	}
+	client := XOAuth2(user, tok.AccessToken)
+	if mech == sasl.OAuthBearer {
+		client = oauthBearer(user, tok.AccessToken)
+	}
+	return s.AuthContext(ctx, mech, client, true)
+}
+
+// oauthBearer returns RFC 7628's OAUTHBEARER mechanism for user and
+// token. Its message is the GS2 header naming user ("n,a=user,", RFC 5801's
+// escaping of "," and "="), then "auth=Bearer token", each followed by
+// %x01, and a final %x01. go-sasl's client is not used: it answers the
+// server's JSON error with an error, which makes Auth cancel the exchange,
+// where the RFC wants the dummy response %x01.
+func oauthBearer(user, token string) sasl.Client {
+	authz := ""
+	if user != "" {
+		authz = "a=" + strings.NewReplacer("=", "=3D", ",", "=2C").Replace(user)
+	}
+	return &oauthClient{mech: sasl.OAuthBearer, answer: []byte{0x01},
+		ir: []byte("n," + authz + ",\x01auth=Bearer " + token + "\x01\x01")}
+}
+
+// oauthClient is a bearer-token mechanism, XOAUTH2 or OAUTHBEARER: an
+// initial response, then one answer to the server's JSON error.
+type oauthClient struct {
+	mech   string
+	ir     []byte
+	answer []byte // what answers the error challenge
+}
+
+func (c *oauthClient) Start() (string, []byte, error) { return c.mech, c.ir, nil }
+
+// Next answers the error challenge, after which the server sends its
+// final refusal; [SMTP.Auth] decodes the challenge into the
+// [AuthenticationError].
+func (c *oauthClient) Next([]byte) ([]byte, error) { return c.answer, nil }
+
+// newAuthError is the error for r, the server's refusal of mechanism,
+// with the JSON error of the last challenge when the mechanism is an
+// OAuth one and it sent one.
+func newAuthError(r Reply, mechanism string, challenge []byte) *AuthenticationError {
+	e := &AuthenticationError{ResponseError: ResponseError(r)}
+	if mechanism != mechXOAuth2 && mechanism != sasl.OAuthBearer {
+		return e
+	}
+	var fields map[string]any
+	if json.Unmarshal(challenge, &fields) != nil {
+		return e
+	}
+	// The RFC's values are strings; a number (an HTTP status) is taken too.
+	text := func(v any) string {
+		switch v := v.(type) {
+		case string:
+			return v
+		case float64:
+			return fmt.Sprint(v)
+		}
+		return ""
+	}
+	e.Status, e.Scope = text(fields["status"]), text(fields["scope"])
+	return e
+}
+
+// authHints are the refusals that [SMTP.LoginOAuth2] documents, with
+// what to do: the enhanced code and a word of the text that tell each
+// apart, in the order they are tried.
+var authHints = []struct {
+	code [3]int
+	text string // lower case
+	hint string
+}{
+	{[3]int{5, 7, 30}, "basic authentication is not supported",
+		"Microsoft 365 takes no password for SMTP: log in with OAuth 2.0 (LoginOAuth2)"},
+	{[3]int{5, 7, 139}, "smtpclientauthentication is disabled",
+		"SMTP AUTH is turned off for this Microsoft 365 tenant: enable Authenticated SMTP for the mailbox " +
+			"(Set-CASMailbox -SmtpClientAuthenticationDisabled $false), which OAuth 2.0 needs too"},
+	{[3]int{5, 7, 139}, "basic authentication is disabled",
+		"Microsoft 365 takes no password for SMTP: log in with OAuth 2.0 (LoginOAuth2)"},
+	{[3]int{5, 7, 139}, "security defaults",
+		"the tenant's security defaults refuse passwords for SMTP: log in with OAuth 2.0 (LoginOAuth2)"},
+	{[3]int{5, 7, 3}, "authentication unsuccessful",
+		"Microsoft 365 refused the credentials: a token needs the scope https://outlook.office.com/SMTP.Send " +
+			"(an application's: https://outlook.office365.com/.default with SMTP.SendAsApp), and the mailbox SMTP AUTH enabled"},
+	{[3]int{5, 7, 9}, "application-specific password required",
+		"Google wants an app password (made with 2-Step Verification), or OAuth 2.0 " +
+			"(LoginOAuth2 with the scope https://mail.google.com/)"},
+}
+
+// authHint says what to do about e's refusal, or "" when it is not one
+// that [SMTP.LoginOAuth2] documents.
+func authHint(e *AuthenticationError) string {
+	code := e.EnhancedCode()
+	text := strings.ToLower(e.Message)
+	for _, h := range authHints {
+		if code == h.code && strings.Contains(text, h.text) {
+			return h.hint
+		}
+	}
+	switch {
+	case e.Status == "insufficient_scope" && e.Scope != "":
+		return "the token lacks the scope " + e.Scope + ": ask for it"
+	case e.Status != "":
+		hint := "the token is expired, revoked or not for this user"
+		if e.Scope != "" {
+			hint += ", or lacks the scope " + e.Scope
+		}
+		return hint + ": take a new one from the token source"
+	}
+	return ""
+}
