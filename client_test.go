@@ -152,7 +152,7 @@ func TestLocalHostname(t *testing.T) {
 	assert.Equal(t, "[127.0.0.1]", defaultLocalHostnameNoFQDN(&net.UnixAddr{Name: "/x", Net: "unix"}))
 }
 
-func TestPutcmdRefusesLineBreaks(t *testing.T) {
+func TestPutCmdRefusesLineBreaks(t *testing.T) {
 	srv := newScriptServer(t, `
 		S: 220 hi
 		C
