@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,27 +41,42 @@ func sendBatch(addr string, n, size int) error {
 	return err
 }
 
-// sendPool has conns callers send n messages between them through a Pool
-// of conns connections, each caller waiting for each result.
-func sendPool(addr string, n, size, conns int) error {
+// sendPool has callers goroutines send n messages between them through a
+// Pool of conns connections, each caller waiting for each result, and
+// records the median and 99th percentile of those waits.
+func sendPool(addr string, n, size, conns, callers int) error {
 	msg := message(size)
 	t := time.Now()
 	host, port := hostPort(addr)
 	p := smtplib.NewPool(func(ctx context.Context) (*smtplib.SMTP, error) {
 		return smtplib.DialContext(ctx, host, port, smtplib.WithLocalHostname(heloName))
 	}, smtplib.WithPoolSize(conns))
-	err := parallel(conns, n, func(k int) error {
+	var mu sync.Mutex
+	waits := make([]int64, 0, n)
+	err := parallel(max(callers, conns), n, func(k int) error {
+		own := make([]int64, 0, k)
+		defer func() {
+			mu.Lock()
+			waits = append(waits, own...)
+			mu.Unlock()
+		}()
 		for i := 0; i < k; i++ {
+			sent := time.Now()
 			r := p.Send(context.Background(), smtplib.Mail{From: fromAddr, To: []string{toAddr}, Data: msg})
 			if r.Err != nil {
 				return r.Err
 			}
+			own = append(own, int64(time.Since(sent)))
 		}
 		return nil
 	})
 	p.Close()
 	result.NS = int64(time.Since(t))
 	result.Msgs = n
+	if len(waits) > 0 {
+		slices.Sort(waits)
+		result.P50NS, result.P99NS = waits[len(waits)/2], waits[len(waits)*99/100]
+	}
 	return err
 }
 

@@ -24,15 +24,17 @@ func main() {
 	n := flag.Int("n", 1, "child: messages to send")
 	size := flag.Int("size", 1024, "child: message size in bytes")
 	conns := flag.Int("conns", 1, "child: connections (sessions at once)")
+	callers := flag.Int("callers", 0, "child: goroutines calling the Pool's Send (default: one a connection)")
 	var o options
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds; each figure is the median over them")
 	flag.IntVar(&o.small, "small", 1000, "messages of 1 KB sent over one connection")
 	flag.IntVar(&o.multi, "multi", 5000, "messages of 1 KB per connection in the cases of 4 connections")
 	flag.IntVar(&o.rttMsgs, "rtt-msgs", 200, "messages sent through the latency proxy")
+	flag.IntVar(&o.poolMsgs, "pool-msgs", 2000, "messages sent over 4 connections through the latency proxy, 32 callers for the Pool")
 	flag.IntVar(&o.bigMB, "big-mb", 50, "size of the large message, in MiB")
 	flag.DurationVar(&o.delay, "delay", time.Millisecond, "latency the proxy adds each way")
 	flag.StringVar(&o.only, "clients", "", "comma-separated clients to run (default all)")
-	flag.StringVar(&o.cases, "cases", "", "comma-separated cases to run: 1k-smtp-sink, 1k-fast, 1k-smtp-sink-4, 1k-fast-4, rtt-chunking, rtt-pipelining, big (default all)")
+	flag.StringVar(&o.cases, "cases", "", "comma-separated cases to run: 1k-smtp-sink, 1k-fast, 1k-smtp-sink-4, 1k-fast-4, rtt-chunking, rtt-pipelining, rtt-4-smtp-sink, rtt-4-chunking, big (default all)")
 	flag.StringVar(&o.sinkPath, "smtp-sink", "smtp-sink", "Postfix's smtp-sink program")
 	flag.BoolVar(&o.syscalls, "syscalls", false, "count smtp-sink's system calls per message for each client (strace) instead of timing")
 	flag.BoolVar(&o.pin, "pin", true, "pin servers and clients to CPUs with taskset (see README)")
@@ -59,7 +61,7 @@ func main() {
 	}
 
 	if *child != "" {
-		os.Exit(runChild(*child, *addr, *n, *size, *conns))
+		os.Exit(runChild(*child, *addr, *n, *size, *conns, *callers))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -70,7 +72,7 @@ func main() {
 }
 
 // runChild sends the messages and prints the result line.
-func runChild(name, addr string, n, size, conns int) int {
+func runChild(name, addr string, n, size, conns, callers int) int {
 	send, ok := goClients[name]
 	if !ok && name != "ours-pool" {
 		fmt.Fprintln(os.Stderr, "bench:", errUnknownClient, name)
@@ -80,7 +82,7 @@ func runChild(name, addr string, n, size, conns int) int {
 	var err error
 	switch {
 	case name == "ours-pool":
-		err = sendPool(addr, n, size, conns)
+		err = sendPool(addr, n, size, conns, callers)
 	case conns > 1:
 		err = runSessions(send, addr, n, size, conns)
 	default:

@@ -25,14 +25,14 @@ var pythonClient []byte
 
 type options struct {
 	rounds, small, multi, rttMsgs int
-	bigMB                         int
+	poolMsgs, bigMB               int
 	delay                         time.Duration
 	only, cases, sinkPath         string
 	pin, syscalls                 bool
 }
 
 // allClients is the order of the table's rows.
-var allClients = []string{"ours", "ours-stream", "ours-batch", "ours-pool", "raw", "net/smtp", "go-smtp", "go-mail", "python", "smtp-source"}
+var allClients = []string{"ours", "ours-stream", "ours-batch", "ours-pool", "raw", "raw-pipe", "net/smtp", "go-smtp", "go-mail", "python", "smtp-source"}
 
 // peers are the clients that the targets compare ours with.
 var peers = []string{"net/smtp", "go-smtp", "go-mail", "python"}
@@ -45,10 +45,13 @@ type benchCase struct {
 	n     int
 	size  int
 	conns int // sessions at once (0: one)
-	cpu   int
-	sink  *fastSink     // to check that every message arrived, when it is ours
-	proxy *latencyProxy // for the latency cases
-	rtt   time.Duration // measured round trip through the proxy
+	// callers is how many goroutines call the Pool's Send (0: one a
+	// connection); the other clients run conns sessions.
+	callers int
+	cpu     int
+	sink    *fastSink     // to check that every message arrived, when it is ours
+	proxy   *latencyProxy // for the latency cases
+	rtt     time.Duration // measured round trip through the proxy
 }
 
 // run is one child's outcome.
@@ -177,10 +180,16 @@ func orchestrate(ctx context.Context, o options) error {
 		fmt.Fprintf(os.Stderr, "bench: no smtp-sink column: %v\n", err)
 	} else {
 		defer stopSink()
+		pxSink, err := startProxy(sinkAddr, o.delay)
+		if err != nil {
+			return err
+		}
+		defer pxSink.close()
 		cases = append(cases,
 			&benchCase{key: "1k-smtp-sink/split", addr: sinkAddr, n: o.small, size: 1024, cpu: clientCPU},
 			&benchCase{key: "1k-smtp-sink/same", addr: sinkAddr, n: o.small, size: 1024, cpu: serverCPU},
-			&benchCase{key: "1k-smtp-sink-4/split", addr: sinkAddr, n: 4 * o.multi, size: 1024, conns: 4, cpu: clientCPU})
+			&benchCase{key: "1k-smtp-sink-4/split", addr: sinkAddr, n: 4 * o.multi, size: 1024, conns: 4, cpu: clientCPU},
+			&benchCase{key: "rtt-4-smtp-sink", addr: pxSink.addr(), n: o.poolMsgs, size: 1024, conns: 4, callers: 32, proxy: pxSink, cpu: clientCPU})
 	}
 	cases = append(cases,
 		&benchCase{key: "1k-fast/split", addr: full.addr(), n: o.small, size: 1024, sink: full, cpu: clientCPU},
@@ -188,6 +197,7 @@ func orchestrate(ctx context.Context, o options) error {
 		&benchCase{key: "1k-fast-4/split", addr: full.addr(), n: 4 * o.multi, size: 1024, conns: 4, sink: full, cpu: clientCPU},
 		&benchCase{key: "rtt-chunking", addr: pxChunking.addr(), n: o.rttMsgs, size: 1024, sink: full, proxy: pxChunking, cpu: clientCPU},
 		&benchCase{key: "rtt-pipelining", addr: pxPipelining.addr(), n: o.rttMsgs, size: 1024, sink: plain, proxy: pxPipelining, cpu: clientCPU},
+		&benchCase{key: "rtt-4-chunking", addr: pxChunking.addr(), n: o.poolMsgs, size: 1024, conns: 4, callers: 32, sink: full, proxy: pxChunking, cpu: clientCPU},
 		&benchCase{key: "big", addr: full.addr(), n: 1, size: bigSize, sink: full, cpu: clientCPU},
 	)
 	if !e.pinned {
@@ -261,7 +271,14 @@ func orchestrate(ctx context.Context, o options) error {
 // smtp-source only for the 1 KB cases, which are what it generates.
 func runs(client string, c *benchCase) bool {
 	multi := c.conns > 1
+	if strings.HasPrefix(c.key, "rtt-4-") {
+		// Issue 22's cases: the Pool with many callers against the
+		// 4-connection peers and the raw limit.
+		return slices.Contains([]string{"ours", "ours-pool", "raw", "raw-pipe", "net/smtp", "go-smtp", "smtp-source"}, client)
+	}
 	switch client {
+	case "raw-pipe":
+		return false
 	case "ours-pool":
 		return multi
 	case "python", "ours-stream", "ours-batch":
@@ -294,7 +311,8 @@ func (e env) runOne(ctx context.Context, name string, c *benchCase) (run, error)
 			host, port, strconv.Itoa(c.n), e.msgFile(c.size))
 	} else {
 		args = append(args, e.exe, "-child", name, "-addr", c.addr,
-			"-n", strconv.Itoa(c.n), "-size", strconv.Itoa(c.size), "-conns", strconv.Itoa(max(c.conns, 1)))
+			"-n", strconv.Itoa(c.n), "-size", strconv.Itoa(c.size), "-conns", strconv.Itoa(max(c.conns, 1)),
+			"-callers", strconv.Itoa(c.callers))
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	var stdout, stderr bytes.Buffer

@@ -36,12 +36,14 @@ func secs(r run) float64 { return float64(r.NS) / 1e9 }
 func caseTitle(key string) string {
 	name, placement, _ := strings.Cut(key, "/")
 	t := map[string]string{
-		"1k-smtp-sink":   "1 KB → smtp-sink",
-		"1k-fast":        "1 KB → fast sink",
-		"1k-smtp-sink-4": "1 KB → smtp-sink, 4 connections",
-		"1k-fast-4":      "1 KB → fast sink, 4 connections",
-		"rtt-chunking":   "PIPELINING+CHUNKING",
-		"rtt-pipelining": "PIPELINING",
+		"1k-smtp-sink":    "1 KB → smtp-sink",
+		"1k-fast":         "1 KB → fast sink",
+		"1k-smtp-sink-4":  "1 KB → smtp-sink, 4 connections",
+		"1k-fast-4":       "1 KB → fast sink, 4 connections",
+		"rtt-chunking":    "PIPELINING+CHUNKING",
+		"rtt-pipelining":  "PIPELINING",
+		"rtt-4-smtp-sink": "smtp-sink (no CHUNKING)",
+		"rtt-4-chunking":  "fast sink with CHUNKING",
 	}[name]
 	if placement != "" {
 		t += " (" + placement + ")"
@@ -214,8 +216,11 @@ func printReport(o options, pinned bool, cases []*benchCase, clients []string, r
 		p("\n")
 	}
 
+	r.poolLatency(p, clients)
+
 	if slices.Contains(clients, "ours") || slices.Contains(clients, "ours-batch") {
 		p("\n| target | measured | met |\n|---|---|---|\n")
+		r.poolTargets(p)
 		r.bulkTargets(p, small, clients, chunkingKey)
 		for _, key := range small {
 			if strings.Contains(key, "-4/") {
@@ -303,11 +308,99 @@ func label(client string) string {
 	case "ours-batch":
 		return "**ours**, SendBatch"
 	case "ours-pool":
-		return "**ours**, Pool (4 callers)"
+		return "**ours**, Pool (4 callers; 32 through the proxy)"
+	case "raw-pipe":
+		return "raw socket, data + next envelope in one flight"
 	case "python":
 		return "Python smtplib"
 	case "smtp-source":
 		return "Postfix smtp-source -d"
 	}
 	return client
+}
+
+// poolKeys are issue 22's cases, when they ran: 4 connections through the
+// proxy, the Pool with 32 callers.
+func (r *report) poolKeys() []string {
+	var keys []string
+	for _, k := range []string{"rtt-4-smtp-sink", "rtt-4-chunking"} {
+		if r.has(k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// poolLatency prints the cases of many callers across latency: messages
+// per second, round trips a message a connection, and the Pool's waits.
+func (r *report) poolLatency(p func(string, ...any), clients []string) {
+	keys := r.poolKeys()
+	if len(keys) == 0 {
+		return
+	}
+	p("\n%d messages of 1 KB over 4 connections through the proxy (%s each way); the Pool with 32 callers, each waiting for each result; messages per second, and round trips a message on each connection (elapsed / round trip / (messages / 4)):\n\n| client |", r.o.poolMsgs, r.o.delay)
+	for _, k := range keys {
+		p(" %s |", caseTitle(k))
+	}
+	p("\n|---|%s\n", strings.Repeat("--:|", len(keys)))
+	for _, cl := range clients {
+		if !runs(cl, r.byKey[keys[0]]) {
+			continue
+		}
+		p("| %s |", label(cl))
+		for _, k := range keys {
+			if len(r.results[k][cl]) == 0 {
+				p(" – |")
+				continue
+			}
+			p(" %.0f (%.2f) |", r.rate(k, cl), r.perConn(k, cl))
+		}
+		p("\n")
+	}
+	p("\nThe Pool's waits, from Send to result, in round trips (median, 99th percentile):")
+	for _, k := range keys {
+		if len(r.results[k]["ours-pool"]) == 0 {
+			continue
+		}
+		rtt := float64(r.byKey[k].rtt)
+		p(" %s: %.1f, %.1f (round trip %s);", caseTitle(k),
+			metric(r.results[k]["ours-pool"], func(x run) float64 { return float64(x.P50NS) / rtt }),
+			metric(r.results[k]["ours-pool"], func(x run) float64 { return float64(x.P99NS) / rtt }),
+			rttOf(r.byKey[k]))
+	}
+	p("\n")
+}
+
+// perConn is the round trips a message took on each connection.
+func (r *report) perConn(key, client string) float64 {
+	c := r.byKey[key]
+	return metric(r.results[key][client], func(x run) float64 {
+		return float64(x.NS) / float64(c.rtt) / (float64(x.Msgs) / float64(max(c.conns, 1)))
+	})
+}
+
+// poolTargets prints issue 22's targets.
+func (r *report) poolTargets(p func(string, ...any)) {
+	fourPeers := []string{"net/smtp", "go-smtp", "smtp-source"}
+	if k := "rtt-4-smtp-sink"; r.has(k) && len(r.results[k]["ours-pool"]) > 0 && len(r.results[k]["raw-pipe"]) > 0 {
+		ratio := r.rate(k, "ours-pool") / r.rate(k, "raw-pipe")
+		p("| through 1 ms each way into smtp-sink, 32 callers: ≥ 90%% of the raw socket's msg/s | %.0f vs %.0f: %.0f%% (%.2f round trips a mail a connection) | %s |\n",
+			r.rate(k, "ours-pool"), r.rate(k, "raw-pipe"), 100*ratio, r.perConn(k, "ours-pool"), yes(ratio >= 0.9))
+	}
+	if k := "rtt-4-chunking"; r.has(k) && len(r.results[k]["ours-pool"]) > 0 {
+		if best, name := r.best(k, fourPeers); best > 0 {
+			ratio := r.rate(k, "ours-pool") / best
+			p("| through 1 ms each way into the CHUNKING sink, 32 callers: ≥ 25× the best peer | %.0f vs %s %.0f: %.1f× | %s |\n",
+				r.rate(k, "ours-pool"), label(name), best, ratio, yes(ratio >= 25))
+		}
+		p99 := metric(r.results[k]["ours-pool"], func(x run) float64 { return float64(x.P99NS) / float64(r.byKey[k].rtt) })
+		p("| p99 wait of a mail under 32 callers (CHUNKING sink): < 4 round trips plus the server's time | %.1f round trips | %s |\n", p99, yes(p99 < 4))
+	}
+	for _, k := range []string{"1k-smtp-sink-4/split", "1k-fast-4/split", "1k-smtp-sink-4", "1k-fast-4"} {
+		if r.has(k) && len(r.results[k]["ours-pool"]) > 0 && len(r.results[k]["ours"]) > 0 {
+			ratio := r.rate(k, "ours-pool") / r.rate(k, "ours")
+			p("| %s: the Pool no slower than four Sendmail clients | %.0f vs %.0f: %.2f× | %s |\n",
+				caseTitle(k), r.rate(k, "ours-pool"), r.rate(k, "ours"), ratio, yes(ratio >= 0.97))
+		}
+	}
 }
