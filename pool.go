@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,7 +95,7 @@ type Pool struct {
 	open   int         // places taken: connections open or being dialled
 	queue  []*poolReq  // mails waiting for a connection, in order
 	closed bool
-	busy   map[*poolConn]struct{} // connections with a driver, for CloseContext to abort
+	conns  []*poolConn // every connection made and not yet closed, for CloseContext
 	// closing bounds the QUITs of connections given back after Close:
 	// CloseContext's context, or Background.
 	closing context.Context
@@ -122,8 +123,10 @@ type poolConn struct {
 	// inflight counts the mails in reqs, for gaveUp, under Pool.mu.
 	inflight int
 	// driver is the caller driving the connection, which keeps its own
-	// result rather than being sent it.
+	// result rather than being sent it; driven says there is one, under
+	// Pool.mu.
 	driver *poolReq
+	driven bool
 	// resend holds the mails to send again on a new connection, once
 	// this one failed.
 	resend []*poolReq
@@ -248,7 +251,6 @@ func (p *Pool) drive(pc *poolConn, self *poolReq, begin bool) Result {
 		}
 	}
 	pc.driver = self
-	stop := pc.c.bind(pc.ctx)
 	if begin {
 		if err := self.ctx.Err(); err != nil {
 			// Its caller gave up before the mail could begin: the
@@ -261,16 +263,13 @@ func (p *Pool) drive(pc *poolConn, self *poolReq, begin bool) Result {
 	for {
 		p.take(pc, self)
 		if pc.e.err != nil {
-			stop()
 			if pc = p.replace(pc, self); pc == nil {
 				return self.res
 			}
 			pc.driver = self
-			stop = pc.c.bind(pc.ctx)
 			continue
 		}
 		if self.done {
-			stop()
 			p.handOn(pc)
 			return self.res
 		}
@@ -323,9 +322,13 @@ func (p *Pool) connectFor(self *poolReq, again []*poolReq) *poolConn {
 	}
 	pc := &poolConn{c: c, driver: self}
 	pc.ctx, pc.cancel = context.WithCancel(context.Background())
+	// Bound once for the connection's life: its context ends only when
+	// every caller with a mail in flight has given up, or it is closed.
+	c.bind(pc.ctx)
 	c.initEngine(&pc.e)
 	pc.e.onDone = func(t *txn) { p.done(pc, t) }
 	p.mu.Lock()
+	p.conns = append(p.conns, pc)
 	p.drivenLocked(pc, true)
 	p.mu.Unlock()
 	for _, req := range again {
@@ -353,17 +356,18 @@ func contains(reqs []*poolReq, r *poolReq) bool {
 	return false
 }
 
+// forgetLocked takes pc, whose connection is closed or closing, off the
+// list of connections; p.mu is held.
+func (p *Pool) forgetLocked(pc *poolConn) {
+	if i := slices.Index(p.conns, pc); i >= 0 {
+		p.conns = slices.Delete(p.conns, i, i+1)
+	}
+}
+
 // drivenLocked records pc as having a driver, or not; p.mu is held.
 func (p *Pool) drivenLocked(pc *poolConn, driven bool) {
-	if !driven {
-		delete(p.busy, pc)
-		return
-	}
-	if p.busy == nil {
-		p.busy = map[*poolConn]struct{}{}
-	}
-	p.busy[pc] = struct{}{}
-	if p.hurried {
+	pc.driven = driven
+	if driven && p.hurried {
 		// CloseContext has given up on the pool's connections: this one
 		// sends nothing, and its mails are not sent.
 		pc.c.Close()
@@ -475,6 +479,7 @@ func (p *Pool) replace(pc *poolConn, self *poolReq) *poolConn {
 	pc.resend = nil
 	p.mu.Lock()
 	p.drivenLocked(pc, false)
+	p.forgetLocked(pc)
 	p.mu.Unlock()
 	if len(again) == 0 && self.done {
 		p.lose()
@@ -496,16 +501,27 @@ func (p *Pool) handOn(pc *poolConn) {
 		return
 	}
 	p.drivenLocked(pc, false)
+	if pc.ctx.Err() != nil {
+		// Its callers all gave up and ended it: not one to reuse.
+		p.forgetLocked(pc)
+		p.mu.Unlock()
+		pc.c.Close()
+		p.lose()
+		return
+	}
 	if p.cfg.perConn > 0 && pc.sent >= p.cfg.perConn {
+		p.forgetLocked(pc)
 		p.mu.Unlock()
 		p.retire(pc)
 		return
 	}
 	if p.closed {
+		p.forgetLocked(pc)
 		p.open--
 		ctx := p.closing
 		p.mu.Unlock()
 		quit(ctx, pc.c)
+		pc.cancel()
 		p.wg.Done()
 		return
 	}
@@ -582,6 +598,7 @@ func (p *Pool) expire(pc *poolConn) {
 			break
 		}
 	}
+	p.forgetLocked(pc)
 	p.wg.Add(1) // p.closed is false: Close has not started waiting
 	p.running.Add(1)
 	p.mu.Unlock()
@@ -620,6 +637,7 @@ func (p *Pool) CloseContext(ctx context.Context) error {
 	for _, pc := range free {
 		pc.free = false
 		pc.timer.Stop() // one that fires anyway finds the pool closed
+		p.forgetLocked(pc)
 	}
 	p.mu.Unlock()
 	for _, req := range waiting {
@@ -650,8 +668,10 @@ func (p *Pool) CloseContext(ctx context.Context) error {
 	// and writes then fail at once.
 	p.mu.Lock()
 	p.hurried = true
-	for pc := range p.busy {
-		pc.c.Close()
+	for _, pc := range p.conns {
+		if pc.driven {
+			pc.c.Close()
+		}
 	}
 	p.mu.Unlock()
 	<-done

@@ -35,6 +35,7 @@ func closePool(t *testing.T, p *Pool) {
 	p.mu.Lock()
 	assert.Zero(t, p.open, "every connection was closed")
 	assert.Empty(t, p.free)
+	assert.Empty(t, p.conns, "no closed connection is kept")
 	p.mu.Unlock()
 }
 
