@@ -85,7 +85,7 @@ func (s *SMTP) Auth(mechanism string, authobject sasl.Client, initialResponseOK 
 // exchange included: when ctx ends, the exchange stops, the connection is
 // closed, and the error is a [*ServerDisconnectedError] that wraps
 // ctx.Err().
-func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sasl.Client, initialResponseOK bool) (Reply, error) {
+func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sasl.Client, initialResponseOK bool) (r Reply, err error) {
 	if authobject == nil {
 		return Reply{}, &CommandError{Reason: "Auth: the sasl.Client is nil"}
 	}
@@ -98,6 +98,9 @@ func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sas
 		mechanism = name
 	}
 	mechanism = strings.ToUpper(mechanism)
+	if s.cfg.trace != nil {
+		defer s.authTracer(mechanism)(&r, &err)
+	}
 	if err != nil {
 		return Reply{}, &authStartError{mech: mechanism, err: err}
 	}
@@ -109,7 +112,6 @@ func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sas
 		return Reply{}, err
 	}
 
-	var r Reply
 	if ir != nil && initialResponseOK && len(verbAuth)+len(mechanism)+2+base64.StdEncoding.EncodedLen(len(ir))+2 <= maxAuthLine {
 		enc := base64.StdEncoding.EncodeToString(ir)
 		if enc == "" {

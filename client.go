@@ -74,6 +74,7 @@ type SMTP struct {
 	dw          *deadlineWriter // the transport under bw
 	pieceBuf    []byte          // reused by body.writeTo for streams
 	chunkBuf    []byte          // reused by chunkSender, when small
+	tr          traceState      // the session's record for WithTrace, under mu
 }
 
 // New returns a client that is not connected yet (Python's SMTP() with no
@@ -133,7 +134,7 @@ func (s *SMTP) Connect(host string, port int) (Reply, error) {
 	return s.connect(context.Background(), host, port)
 }
 
-func (s *SMTP) connect(ctx context.Context, host string, port int) (Reply, error) {
+func (s *SMTP) connect(ctx context.Context, host string, port int) (r Reply, err error) {
 	if host == "" {
 		host = "localhost"
 	}
@@ -153,6 +154,9 @@ func (s *SMTP) connect(ctx context.Context, host string, port int) (Reply, error
 		s.Close()
 	}
 	s.host = host
+	if s.cfg.trace != nil {
+		defer s.traceConnect(addr, time.Now(), &r, &err)
+	}
 	if s.debuglevel > 0 {
 		src := "None"
 		if s.cfg.sourceAddress != "" {
@@ -173,7 +177,7 @@ func (s *SMTP) connect(ctx context.Context, host string, port int) (Reply, error
 		s.LocalHostname = defaultLocalHostname(conn.LocalAddr())
 	}
 	stop := s.bind(ctx)
-	r, err := s.readReplyPhase(phaseCommand)
+	r, err = s.readReplyPhase(phaseCommand)
 	stop()
 	if err != nil {
 		return r, err
@@ -322,6 +326,10 @@ func (s *SMTP) Close() error {
 	s.mu.Lock()
 	conn := s.conn
 	s.conn = nil
+	var closed *ClosedInfo
+	if s.cfg.trace != nil {
+		closed = s.closedLocked(conn != nil)
+	}
 	s.mu.Unlock()
 	if conn == nil {
 		return nil
@@ -330,6 +338,9 @@ func (s *SMTP) Close() error {
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
+	if closed != nil {
+		s.cfg.trace.Closed(*closed)
+	}
 	return err
 }
 
@@ -337,11 +348,12 @@ func (s *SMTP) Close() error {
 // SMTPServerDisconnected for the failure err, naming the context's error
 // when a context ended the operation.
 func (s *SMTP) disconnected(msg string, err error) error {
-	s.Close()
 	if s.ctx != nil && s.ctx.Err() != nil && !errors.Is(err, s.ctx.Err()) {
 		err = fmt.Errorf("%w (%w)", s.ctx.Err(), err)
 	}
-	return &ServerDisconnectedError{Msg: msg, Err: err}
+	de := &ServerDisconnectedError{Msg: msg, Err: err}
+	s.closeWith(de)
+	return de
 }
 
 // notConnected is the error of any I/O on a client with no connection.
@@ -479,8 +491,9 @@ func (s *SMTP) readReplyPhase(phase int) (Reply, error) {
 	r, err := readReply(s.br, trace)
 	if err != nil {
 		if err == errTooLong {
-			s.Close()
-			return Reply{}, replyTooLong()
+			err = replyTooLong()
+			s.closeWith(err)
+			return Reply{}, err
 		}
 		return Reply{}, s.disconnected("Connection unexpectedly closed", err)
 	}
@@ -553,6 +566,6 @@ func (s *SMTP) strayFound() error {
 	if s.debuglevel > 0 {
 		s.debugf("unasked: %s", pyReprBytes(stray))
 	}
-	s.Close()
+	s.closeWith(err)
 	return err
 }

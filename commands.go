@@ -228,6 +228,7 @@ func (s *SMTP) Quit() (Reply, error) {
 		return r, err
 	}
 	s.forgetGreeting()
+	s.noteClose(closeNote{quit: true, reply: r})
 	s.Close()
 	return r, nil
 }

@@ -31,6 +31,7 @@ func (s *SMTP) closedBy(r Reply) error {
 	if r.Code != 421 {
 		return nil
 	}
+	s.noteClose(closeNote{reply: r})
 	s.Close()
 	return &HeloError{ResponseError(r)}
 }

@@ -73,6 +73,8 @@ type txn struct {
 	// so that it needs no allocation of its own.
 	finalBuf    [1]Reply
 	acceptedBuf [1]string
+
+	tr *txnTrace // its record, when the client is traced (trace.go)
 }
 
 // engine runs transactions over one client: for one call of Sendmail or
@@ -144,6 +146,9 @@ func (e *engine) run(txs []*txn) {
 // written as far as the window and its replies allow.
 func (e *engine) begin(t *txn) {
 	e.txs = append(e.txs, t)
+	if e.s.cfg.trace != nil {
+		e.s.traceBegin(t)
+	}
 	t.lastSeq = -1
 	switch {
 	case e.err != nil:
@@ -520,6 +525,7 @@ func (e *engine) refuse(t *txn, r Reply, err error) {
 		t.err = err
 	}
 	if r.Code == 421 {
+		e.s.noteClose(closeNote{reply: r})
 		e.s.Close()
 		e.end(&ServerDisconnectedError{Msg: "the server closed the session", Err: &ResponseError{r.Code, r.Message}}, false)
 		return
@@ -631,5 +637,9 @@ func (e *engine) judgeFinal(t *txn, r Reply) (more bool) {
 // outcome is what Sendmail returns for t.
 func (e *engine) outcome(t *txn) (map[string]Reply, error) {
 	t.o.noteFinal(t)
-	return e.s.proto().outcome(e.s, t)
+	refused, err := e.s.proto().outcome(e.s, t)
+	if e.s.cfg.trace != nil {
+		e.s.traceTxn(t, refused, err)
+	}
+	return refused, err
 }

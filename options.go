@@ -23,6 +23,7 @@ type config struct {
 	noPipelining  bool
 	noChunking    bool
 	probeAfter    time.Duration // 0: idleProbeAfter; below 0: before every command
+	trace         *Trace        // WithTrace's, WithLogger's
 }
 
 // idleProbe is how long the connection must be quiet before checkIdle

@@ -330,7 +330,7 @@ func (s *SMTP) writeBody(d *dataWriter, b *body, w wr) error {
 // the server is in the middle of the data and cannot be brought back.
 func (s *SMTP) bodyFailed(err error) error {
 	if re, ok := err.(*readError); ok {
-		s.Close()
+		s.closeWith(re)
 		return re
 	}
 	return s.disconnected("Server not connected", err)

@@ -64,7 +64,12 @@ func (s *SMTP) handshake(ctx context.Context, conn net.Conn, cfg *tls.Config) (*
 	tc := tls.Client(conn, s.tlsConfigFor(cfg))
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeoutFor(phaseCommand))
 	defer cancel()
-	if err := tc.HandshakeContext(ctx); err != nil {
+	traced := s.tlsTracer(tc)
+	err := tc.HandshakeContext(ctx)
+	if traced != nil {
+		traced(err)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return tc, nil
