@@ -23,6 +23,8 @@ type Mail struct {
 	Data    []byte
 	Message *email.Message
 	Options []SendOption
+
+	part bool // a retry for some of the recipients: ORcpt for the others is dropped
 }
 
 // Result is the outcome of one [Mail]: Refused and Err are what
@@ -42,6 +44,10 @@ type Result struct {
 	Refused map[string]Reply
 	Reply   Reply
 	Err     error
+	// Tries is how many times the mail was tried: 1 for SendBatch; for a
+	// Pool, one more for each time it was sent again (see [Pool] and
+	// [RetryPolicy]), and 0 when it never passed the Pool's rate limit.
+	Tries int
 }
 
 // SendBatch sends mails over the one connection, in order, as separate
@@ -92,6 +98,9 @@ func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 		txs = append(txs, &store[i])
 	}
 	defer s.bind(ctx)()
+	for i := range results {
+		results[i].Tries = 1
+	}
 	if err := s.EhloOrHeloIfNeeded(); err != nil {
 		for i := range store {
 			if store[i].o != nil {
@@ -120,6 +129,9 @@ func (m *Mail) txn(op string, t *txn, b *body) error {
 	o, err := collectSendOptions(op, m.Options, true)
 	if err != nil {
 		return err
+	}
+	if m.part {
+		o.keepORcpt(m.To)
 	}
 	if m.Message == nil {
 		*b = body{b: m.Data, size: len(m.Data)}

@@ -17,6 +17,7 @@ type poolConfig struct {
 	size    int
 	perConn int
 	idle    time.Duration
+	pace    *pacer // rate limits and retries (ratelimit.go, retry.go)
 }
 
 // WithPoolSize sets how many connections a [Pool] keeps open at most (4
@@ -134,6 +135,7 @@ type poolConn struct {
 	timer  *time.Timer // closes it once idle; nil until it is first free
 	armed  bool        // the timer is set
 	free   bool        // it is in Pool.free
+	stale  bool        // to be replaced once its mails are in (retry.go), under Pool.mu
 }
 
 // poolReq is one caller's mail, its transaction, and where its result or
@@ -152,6 +154,7 @@ type poolReq struct {
 	resent bool
 	done   bool
 	res    Result
+	conn   *poolConn // the connection that answered it last
 }
 
 // poolEvent reaches a waiting caller: its result, or a connection to
@@ -183,7 +186,12 @@ func NewPool(dial func(ctx context.Context) (*SMTP, error), opts ...PoolOption) 
 // its result, which says what became of m, and ctx ends the connection
 // only if the callers of every mail in flight on it have given up.
 func (p *Pool) Send(ctx context.Context, m Mail) Result {
-	req := &poolReq{ctx: ctx, m: m}
+	return p.send(ctx, m)
+}
+
+// try sends req's mail once, but for the one resend of a mail not sent.
+func (p *Pool) try(req *poolReq) Result {
+	ctx := req.ctx
 	if err := req.prepare(); err != nil {
 		return Result{Err: err}
 	}
@@ -420,7 +428,7 @@ func (p *Pool) take(pc *poolConn, self *poolReq) {
 	for !self.done && pc.e.err == nil && len(pc.reqs) < poolWindow && pc.bytes < poolWindowBytes &&
 		(p.cfg.perConn == 0 || pc.sent < p.cfg.perConn) {
 		p.mu.Lock()
-		if len(p.queue) == 0 || p.closed {
+		if len(p.queue) == 0 || p.closed || pc.stale {
 			p.mu.Unlock()
 			return
 		}
@@ -451,6 +459,7 @@ func (p *Pool) done(pc *poolConn, t *txn) {
 	var res Result
 	res.Refused, res.Err = pc.e.outcome(t)
 	res.Reply, _ = t.finalReply()
+	req.conn = pc
 	if errors.Is(res.Err, ErrNotSent) && !req.resent && req.ctx.Err() == nil {
 		req.resent, req.res = true, res
 		pc.resend = append(pc.resend, req)
@@ -462,6 +471,10 @@ func (p *Pool) done(pc *poolConn, t *txn) {
 // answer gives req its result: the driver keeps its own, the others get
 // theirs through their channel.
 func (p *Pool) answer(req, driver *poolReq, res Result) {
+	res.Tries = 1
+	if req.resent {
+		res.Tries = 2
+	}
 	req.res, req.done = res, true
 	if req != driver {
 		req.ev <- poolEvent{res: res}
@@ -509,7 +522,7 @@ func (p *Pool) handOn(pc *poolConn) {
 		p.lose()
 		return
 	}
-	if p.cfg.perConn > 0 && pc.sent >= p.cfg.perConn {
+	if (p.cfg.perConn > 0 && pc.sent >= p.cfg.perConn) || pc.stale {
 		p.forgetLocked(pc)
 		p.mu.Unlock()
 		p.retire(pc)
