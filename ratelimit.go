@@ -45,9 +45,11 @@ type pacer struct {
 	mails, rcpts *rate.Limiter
 	retry        *RetryPolicy
 
-	mu     sync.Mutex
-	until  time.Time     // no mail is let through before it
-	paused time.Duration // the pauses in all, for the tests
+	mu       sync.Mutex
+	since    time.Time     // when the last pause began
+	until    time.Time     // no mail is let through before it
+	paused   time.Duration // the pauses in all, for the tests
+	admitted int           // the mails let through, for the tests
 }
 
 // pacer returns the pool's pacer, made on first use.
@@ -81,6 +83,9 @@ func (pc *pacer) admit(ctx context.Context, m *Mail) error {
 		}
 		pc.mu.Lock()
 		again := time.Now().Before(pc.until)
+		if !again {
+			pc.admitted++
+		}
 		pc.mu.Unlock()
 		if !again {
 			return nil
@@ -105,15 +110,22 @@ func (pc *pacer) waitPause(ctx context.Context) error {
 }
 
 // pause keeps every mail of the pool from going for d from now, or longer
-// if a pause already runs past that.
-func (pc *pacer) pause(d time.Duration) {
-	end := time.Now().Add(d)
+// if a pause already runs past that, for a mail let through at admitted
+// and throttled. A mail let through before the last pause began was
+// throttled by what caused that pause, which is not made longer for it.
+func (pc *pacer) pause(admitted time.Time, d time.Duration) {
+	now := time.Now()
+	end := now.Add(d)
 	pc.mu.Lock()
-	if end.After(pc.until) {
-		pc.paused += end.Sub(later(pc.until, time.Now()))
-		pc.until = end
+	defer pc.mu.Unlock()
+	if admitted.Before(pc.since) || !end.After(pc.until) {
+		return
 	}
-	pc.mu.Unlock()
+	if !now.Before(pc.until) {
+		pc.since = now
+	}
+	pc.paused += end.Sub(later(pc.until, now))
+	pc.until = end
 }
 
 func later(a, b time.Time) time.Time {

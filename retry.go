@@ -172,7 +172,13 @@ func (p *RetryPolicy) next(ctx context.Context, a *attempt) (Retry, bool) {
 		return Retry{}, false
 	}
 	if d.Delay <= 0 {
-		d.Delay = p.backoff(a.tries)
+		full := p.backoff(a.tries)
+		d.Delay = full/2 + rand.N(full/2+1)
+		if d.Pool {
+			// One pause for all: the rate limit spreads the mails that
+			// resume, as the random part spreads a mail's own retries.
+			d.Delay = full
+		}
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d.Delay {
 		return Retry{}, false
@@ -180,15 +186,14 @@ func (p *RetryPolicy) next(ctx context.Context, a *attempt) (Retry, bool) {
 	return d, true
 }
 
-// backoff is the wait before the try after try n.
+// backoff is the longest wait before the try after try n.
 func (p *RetryPolicy) backoff(n int) time.Duration {
 	lo, hi := cmp0(p.MinDelay, time.Second), cmp0(p.MaxDelay, 5*time.Minute)
 	d := lo
 	for i := 1; i < n && d < hi; i++ {
 		d *= 2
 	}
-	d = min(d, hi)
-	return d/2 + rand.N(d/2+1)
+	return min(d, hi)
 }
 
 // cmp0 is v, or def when v is zero or less.
@@ -315,6 +320,7 @@ func (p *Pool) send(ctx context.Context, m Mail) Result {
 			}
 			return a.result()
 		}
+		admitted := time.Now()
 		req := &poolReq{ctx: ctx, m: a.next}
 		r := p.try(req)
 		r.Tries = max(r.Tries, 1)
@@ -327,7 +333,7 @@ func (p *Pool) send(ctx context.Context, m Mail) Result {
 			p.avoid(req.conn)
 		}
 		if d.Pool {
-			pc.pause(d.Delay)
+			pc.pause(admitted, d.Delay)
 		}
 		if sleep(ctx, d.Delay) != nil {
 			return a.result()
