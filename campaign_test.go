@@ -28,14 +28,15 @@ import (
 // (before its reply) and after every dropDotEvery-th end of data (the
 // mail taken, its reply never sent: delivery unknown), and answers the
 // end of data with dotReply's reply when it gives one. It records what
-// it took by Message-ID, recipient and session.
+// it took by Message-ID, recipient and session, and counts QUITs.
 type campaignServer struct {
 	throttleEvery int
 	throttleFor   time.Duration
 	fullTimes     int
 	dropMailEvery int
 	dropDotEvery  int
-	dotReply      func(id string) string
+	dotReply      func(id string, session int) string
+	ext           []string      // more extensions to offer
 	rtt           time.Duration // each reply leaves rtt after its command came
 
 	mu        sync.Mutex
@@ -50,8 +51,9 @@ type campaignServer struct {
 	unknown   map[string]int            // Message-IDs taken at a dropped end of data: its takes then
 	bad       map[string]int            // refusals of each bad- recipient
 	mailTimes []time.Time               // when each MAIL came
-	throttled int                       // 454s given
-	dropsMail int                       // connections dropped at MAIL
+	quits     int
+	throttled int // 454s given
+	dropsMail int // connections dropped at MAIL
 }
 
 func (cs *campaignServer) serve(conn net.Conn) {
@@ -94,7 +96,11 @@ func (cs *campaignServer) serve(conn net.Conn) {
 		verb, arg, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
 		switch strings.ToUpper(verb) {
 		case "EHLO":
-			say("250-relay.example\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES")
+			text := "250-relay.example\r\n250-PIPELINING\r\n"
+			for _, e := range cs.ext {
+				text += "250-" + e + "\r\n"
+			}
+			say(text + "250 ENHANCEDSTATUSCODES")
 		case "MAIL":
 			cs.mu.Lock()
 			cs.mails++
@@ -117,8 +123,8 @@ func (cs *campaignServer) serve(conn net.Conn) {
 				say("250 2.1.0 Ok")
 			}
 		case "RCPT":
-			rcpt := strings.Trim(strings.TrimPrefix(strings.ToUpper(arg), "TO:"), "<>")
-			rcpt = strings.ToLower(rcpt)
+			rcpt, _, _ := strings.Cut(strings.ToLower(arg[len("TO:"):]), " ")
+			rcpt = strings.Trim(rcpt, "<>")
 			cs.mu.Lock()
 			full := from && strings.HasPrefix(rcpt, "full-") && cs.full[rcpt] < cs.fullTimes
 			if full {
@@ -160,7 +166,7 @@ func (cs *campaignServer) serve(conn net.Conn) {
 			}
 			reply := "250 2.0.0 Ok: queued as Q" + strings.Trim(id, "<>@.")
 			if cs.dotReply != nil {
-				if r := cs.dotReply(id); r != "" {
+				if r := cs.dotReply(id, session); r != "" {
 					reply = r
 				}
 			}
@@ -194,6 +200,9 @@ func (cs *campaignServer) serve(conn net.Conn) {
 			from, to = false, nil
 			say("250 2.0.0 Ok")
 		case "QUIT":
+			cs.mu.Lock()
+			cs.quits++
+			cs.mu.Unlock()
 			say("221 2.0.0 Bye")
 			return
 		default:
@@ -244,10 +253,7 @@ func TestPoolCampaign(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cs := &campaignServer{throttleEvery: 500, throttleFor: time.Second, fullTimes: 1,
 			dropMailEvery: 1499, dropDotEvery: 2003, rtt: 2 * time.Millisecond}
-		pipes := rawsrv.NewPipes(cs.serve)
-		p := NewPool(func(ctx context.Context) (*SMTP, error) {
-			return DialContext(ctx, "relay.example", 25, WithDialer(pipes), WithLocalHostname("c.example"))
-		}, WithPoolSize(4), WithRateLimit(perSec, burst), WithRetry(&RetryPolicy{MaxTries: 10}))
+		p, pipes := campaignPool(cs, WithPoolSize(4), WithRateLimit(perSec, burst), WithRetry(&RetryPolicy{MaxTries: 10}))
 		results := make([]Result, total)
 		next := make(chan int)
 		var wg sync.WaitGroup
@@ -342,4 +348,12 @@ func TestPoolCampaign(t *testing.T) {
 			total, delivered, partial, refused, unknown, tries, pc.admitted, cs.mails, cs.throttled, cs.dropsMail,
 			len(cs.unknown), cs.sessions, elapsed, atRate, perSec, pc.paused, busiest)
 	})
+}
+
+// campaignPool returns a pool over pipes to cs, and the pipes.
+func campaignPool(cs *campaignServer, opts ...PoolOption) (*Pool, *rawsrv.Pipes) {
+	pipes := rawsrv.NewPipes(cs.serve)
+	return NewPool(func(ctx context.Context) (*SMTP, error) {
+		return DialContext(ctx, "relay.example", 25, WithDialer(pipes), WithLocalHostname("c.example"))
+	}, opts...), pipes
 }

@@ -371,45 +371,28 @@ func (p *Pool) avoid(pc *poolConn) {
 // [Pool.Send] does with [WithRetry]. send is given the mails of each round
 // and must return one result each, as [SMTP.SendBatch] does; newConn says
 // that the previous round's connection is to be left for a new one (it
-// failed, or a result asked for another). Between rounds RetryBatch waits
-// until the next mail is due, bounded by ctx.
+// failed, or a result asked for another). The mails sent again go
+// together, once the longest of their waits is over, bounded by ctx.
 func RetryBatch(ctx context.Context, policy *RetryPolicy, mails []Mail,
 	send func(ctx context.Context, mails []Mail, newConn bool) ([]Result, error)) []Result {
 	if policy == nil {
 		policy = &RetryPolicy{}
 	}
 	atts := make([]*attempt, len(mails))
-	due := make([]time.Time, len(mails))
-	live := make([]int, len(mails)) // the mails not done
+	round := make([]int, len(mails)) // the mails of the next round
 	for i := range mails {
-		atts[i], live[i] = newAttempt(mails[i]), i
+		atts[i], round[i] = newAttempt(mails[i]), i
 	}
 	newConn := false
-	for len(live) > 0 {
-		now, wait := time.Now(), time.Duration(-1)
-		var round []int
-		for _, i := range live {
-			if d := due[i].Sub(now); d > 0 {
-				if wait < 0 || d < wait {
-					wait = d
-				}
-				continue
-			}
-			round = append(round, i)
-		}
-		if len(round) == 0 {
-			if sleep(ctx, wait) != nil {
-				break
-			}
-			continue
-		}
+	for len(round) > 0 {
 		batch := make([]Mail, len(round))
 		for k, i := range round {
 			batch[k] = atts[i].next
 		}
 		results, err := send(ctx, batch, newConn)
 		newConn = err != nil
-		var pause time.Time
+		var wait time.Duration
+		again := round[:0]
 		for k, i := range round {
 			r := Result{Err: err}
 			switch {
@@ -421,28 +404,20 @@ func RetryBatch(ctx context.Context, policy *RetryPolicy, mails []Mail,
 			r.Tries = max(r.Tries, 1)
 			a := atts[i]
 			a.add(r)
-			d, ok := policy.next(ctx, a)
-			if !ok {
-				live = slices.DeleteFunc(live, func(j int) bool { return j == i })
-				continue
+			if d, ok := policy.next(ctx, a); ok {
+				wait = max(wait, d.Delay)
+				newConn = newConn || d.NewConn
+				a.again()
+				again = append(again, i)
 			}
-			due[i] = time.Now().Add(d.Delay)
-			newConn = newConn || d.NewConn
-			if d.Pool {
-				pause = later(pause, due[i])
-			}
-			a.again()
 		}
-		for _, i := range live {
-			due[i] = later(due[i], pause)
+		round = again
+		if len(round) > 0 && sleep(ctx, wait) != nil {
+			break
 		}
 	}
 	out := make([]Result, len(mails))
 	for i, a := range atts {
-		if a.tries == 0 {
-			out[i] = Result{Err: ctx.Err()}
-			continue
-		}
 		out[i] = a.result()
 	}
 	return out
