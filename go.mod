@@ -11,6 +11,7 @@ require (
 	golang.org/x/oauth2 v0.38.0
 	golang.org/x/term v0.33.0
 	golang.org/x/text v0.27.0
+	golang.org/x/time v0.16.0
 )
 
 require (
@@ -20,6 +21,5 @@ require (
 	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
 	github.com/xdg-go/stringprep v1.0.4 // indirect
 	golang.org/x/sys v0.34.0 // indirect
-	golang.org/x/time v0.16.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

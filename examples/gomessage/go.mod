@@ -4,7 +4,10 @@ go 1.26.0
 
 require github.com/gosmtplib/smtplib v0.0.0
 
-require golang.org/x/oauth2 v0.38.0 // indirect
+require (
+	golang.org/x/oauth2 v0.38.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
+)
 
 require (
 	github.com/emersion/go-message v0.18.2
