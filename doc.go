@@ -65,6 +65,10 @@
 // its own EnhancedCode is the code they all share, if any. A 421 (4.x.x)
 // reply also closes the client: retry on a new connection.
 //
+// [DefaultRetry] puts this table to work, for a [Pool] given [WithRetry]
+// and for [RetryBatch]; [OutcomeOf] sorts any send's error into the four
+// outcomes, and [WithTrace] and [WithLogger] report every transaction's.
+//
 // # Standards
 //
 //   - RFC 5321, SMTP; RFC 1869 and 5321, ESMTP and EHLO

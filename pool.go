@@ -80,7 +80,8 @@ const (
 // carry ([ErrNotSent]: the connection was found closed after sitting idle,
 // the server shut it down, or it was lost before the mail's end of data
 // left) is sent once more, on a new connection, before its caller gets a
-// result; a mail refused, or whose delivery is unknown, never is. A Pool
+// result; a mail refused, or whose delivery is unknown, never is (but as
+// [WithRetry] says, with [WithRateLimit]'s pace: see [RetryPolicy]). A Pool
 // is safe for use by many goroutines; [Pool.Close] ends it, and returns
 // once every connection is closed.
 //
@@ -644,6 +645,9 @@ func (p *Pool) CloseContext(ctx context.Context) error {
 		return nil
 	}
 	p.closed, p.closing = true, ctx
+	if p.cfg.pace != nil {
+		p.cfg.pace.stop() // callers waiting for a turn or a retry stop waiting
+	}
 	waiting, free := p.queue, p.free
 	p.queue, p.free = nil, nil
 	p.open -= len(free)

@@ -45,6 +45,10 @@ type pacer struct {
 	mails, rcpts *rate.Limiter
 	retry        *RetryPolicy
 
+	// closing ends with the pool, and with it every wait.
+	closing context.Context
+	stop    context.CancelFunc
+
 	mu       sync.Mutex
 	since    time.Time     // when the last pause began
 	until    time.Time     // no mail is let through before it
@@ -56,8 +60,17 @@ type pacer struct {
 func (c *poolConfig) pacer() *pacer {
 	if c.pace == nil {
 		c.pace = &pacer{}
+		c.pace.closing, c.pace.stop = context.WithCancel(context.Background())
 	}
 	return c.pace
+}
+
+// waiting returns ctx for the waits of one Send: it also ends, with the
+// cause ErrPoolClosed, when the pool is closed.
+func (pc *pacer) waiting(ctx context.Context) (context.Context, func()) {
+	wctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(pc.closing, func() { cancel(ErrPoolClosed) })
+	return wctx, func() { stop(); cancel(nil) }
 }
 
 // admit waits until m may go: after any pause of the pool, and its turn
@@ -153,6 +166,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 // waitError is the error of a mail that could not wait for its turn:
 // its context ended, or would end before the turn came.
 func waitError(ctx context.Context, err error) error {
+	if context.Cause(ctx) == ErrPoolClosed {
+		return ErrPoolClosed
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("smtplib: not sent: waiting for the pool's rate limit: %w", ctx.Err())
 	}

@@ -171,3 +171,37 @@ func TestPoolPause(t *testing.T) {
 		assert.Equal(t, time.Second, p.cfg.pace.paused)
 	})
 }
+
+// TestPoolCloseStopsWaits closes a pool while one caller waits for its
+// turn under the rate limit and another for its mail's next try: both
+// return at once, the first with ErrPoolClosed (not sent, never tried),
+// the second with its last try's result.
+func TestPoolCloseStopsWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cs := &campaignServer{dotReply: func(id string, _ int) string {
+			if id == campaignID(1) {
+				return "451 4.3.0 Try again later"
+			}
+			return ""
+		}}
+		p, pipes := campaignPool(cs, WithRateLimit(0.1, 2), WithRetry(&RetryPolicy{MinDelay: time.Minute}))
+		require.NoError(t, p.Send(context.Background(), campaignMail(0)).Err)
+		retried, waiting := make(chan Result, 1), make(chan Result, 1)
+		go func() { retried <- p.Send(context.Background(), campaignMail(1)) }()
+		synctest.Wait() // mail 1 waits for its next try
+		go func() { waiting <- p.Send(context.Background(), campaignMail(2)) }()
+		synctest.Wait() // mail 2 waits for its turn, 10 s away
+		start := time.Now()
+		closePool(t, p)
+		r := <-waiting
+		assert.ErrorIs(t, r.Err, ErrPoolClosed)
+		assert.Zero(t, r.Tries)
+		r = <-retried
+		var de *DataError
+		assert.ErrorAs(t, r.Err, &de)
+		assert.Equal(t, 1, r.Tries)
+		assert.Zero(t, time.Since(start))
+		pipes.Wait()
+		assert.Equal(t, 2, cs.mails)
+	})
+}

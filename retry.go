@@ -312,9 +312,11 @@ func (p *Pool) send(ctx context.Context, m Mail) Result {
 		r.Tries = max(r.Tries, 1)
 		return r
 	}
+	wctx, done := pc.waiting(ctx)
+	defer done()
 	a := newAttempt(m)
 	for {
-		if err := pc.admit(ctx, &a.next); err != nil {
+		if err := pc.admit(wctx, &a.next); err != nil {
 			if a.tries == 0 {
 				return Result{Err: err}
 			}
@@ -335,7 +337,7 @@ func (p *Pool) send(ctx context.Context, m Mail) Result {
 		if d.Pool {
 			pc.pause(admitted, d.Delay)
 		}
-		if sleep(ctx, d.Delay) != nil {
+		if sleep(wctx, d.Delay) != nil {
 			return a.result()
 		}
 		a.again()

@@ -130,6 +130,7 @@ const (
 
 var outcomeNames = [...]string{"sent", "refused", "not sent", "unknown"}
 
+// String returns "sent", "refused", "not sent" or "unknown".
 func (o Outcome) String() string {
 	if o < 0 || int(o) >= len(outcomeNames) {
 		return "Outcome(?)"
