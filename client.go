@@ -155,7 +155,7 @@ func (s *SMTP) connect(ctx context.Context, host string, port int) (r Reply, err
 	}
 	s.host = host
 	if s.cfg.trace != nil {
-		defer s.traceConnect(addr, time.Now(), &r, &err)
+		defer s.connectTracer(addr)(&r, &err)
 	}
 	if s.debuglevel > 0 {
 		src := "None"

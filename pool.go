@@ -80,8 +80,8 @@ const (
 // carry ([ErrNotSent]: the connection was found closed after sitting idle,
 // the server shut it down, or it was lost before the mail's end of data
 // left) is sent once more, on a new connection, before its caller gets a
-// result; a mail refused, or whose delivery is unknown, never is (but as
-// [WithRetry] says, with [WithRateLimit]'s pace: see [RetryPolicy]). A Pool
+// result; a mail refused, or whose delivery is unknown, never is, unless
+// [WithRetry] says so. A Pool
 // is safe for use by many goroutines; [Pool.Close] ends it, and returns
 // once every connection is closed.
 //

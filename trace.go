@@ -52,7 +52,8 @@ type ConnectInfo struct {
 }
 
 // TLSInfo is what [Trace.TLSDone] is told: Implicit for DialSSL's
-// handshake, the negotiated State, and Err when the handshake failed.
+// handshake (told after Connected, though it came before the greeting),
+// the negotiated State, and Err when the handshake failed.
 type TLSInfo struct {
 	Session
 	Implicit bool
@@ -203,9 +204,11 @@ var sessionIDs atomic.Uint64
 
 // traceState is a traced client's record of its session, under SMTP.mu.
 type traceState struct {
-	sess  Session
-	since time.Time
-	why   *closeNote // why the connection is being closed, once known
+	sess       Session
+	since      time.Time
+	why        *closeNote // why the connection is being closed, once known
+	connecting bool       // connect is under way
+	tls        *TLSInfo   // implicit TLS's handshake, told after Connected
 }
 
 // closeNote is why a connection is closed, for Trace.Closed.
@@ -222,19 +225,30 @@ func (s *SMTP) session() Session {
 	return s.tr.sess
 }
 
-// traceConnect reports a connection's dial and greeting, started at
-// start, once connect returns *r and *err.
-func (s *SMTP) traceConnect(addr string, start time.Time, r *Reply, err *error) {
-	info := ConnectInfo{Session: Session{ID: sessionIDs.Add(1), Server: addr},
-		Greeting: *r, Duration: time.Since(start), Err: *err}
+// connectTracer starts a new session, to addr, and returns what reports
+// its dial and greeting once connect returns *r and *err (and then the
+// handshake of implicit TLS, which came first).
+func (s *SMTP) connectTracer(addr string) func(r *Reply, err *error) {
+	start := time.Now()
+	sess := Session{ID: sessionIDs.Add(1), Server: addr}
 	s.mu.Lock()
-	s.tr = traceState{sess: info.Session, since: start}
-	if s.conn != nil {
-		info.Local, info.Remote = s.conn.LocalAddr(), s.conn.RemoteAddr()
-	}
+	s.tr = traceState{sess: sess, since: start, connecting: true}
 	s.mu.Unlock()
-	if f := s.cfg.trace.Connected; f != nil {
-		f(info)
+	return func(r *Reply, err *error) {
+		info := ConnectInfo{Session: sess, Greeting: *r, Duration: time.Since(start), Err: *err}
+		s.mu.Lock()
+		if s.conn != nil {
+			info.Local, info.Remote = s.conn.LocalAddr(), s.conn.RemoteAddr()
+		}
+		tlsInfo := s.tr.tls
+		s.tr.connecting, s.tr.tls = false, nil
+		s.mu.Unlock()
+		if f := s.cfg.trace.Connected; f != nil {
+			f(info)
+		}
+		if tlsInfo != nil {
+			s.cfg.trace.TLSDone(*tlsInfo)
+		}
 	}
 }
 
@@ -246,10 +260,18 @@ func (s *SMTP) tlsTracer(tc *tls.Conn) func(error) {
 	}
 	start := time.Now()
 	return func(err error) {
-		info := TLSInfo{Session: s.session(), Implicit: s.implicitTLS, Duration: time.Since(start), Err: err}
+		info := TLSInfo{Implicit: s.implicitTLS, Duration: time.Since(start), Err: err}
 		if err == nil {
 			info.State = tc.ConnectionState()
 		}
+		s.mu.Lock()
+		info.Session = s.tr.sess
+		if s.tr.connecting {
+			s.tr.tls = &info // told after Connected
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
 		s.cfg.trace.TLSDone(info)
 	}
 }

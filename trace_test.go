@@ -216,6 +216,32 @@ func TestTraceFailures(t *testing.T) {
 	})
 }
 
+// TestTraceImplicitTLS traces DialSSL: the handshake, which comes before
+// the greeting, is told after Connected, in the same session; a failed
+// one is told too.
+func TestTraceImplicitTLS(t *testing.T) {
+	srv := smtptest.NewUnstartedServer(t)
+	srv.StartTLS()
+	var log traceLog
+	c, err := DialSSL(srv.Host(), srv.Port(), WithTLSConfig(srv.TLSConfig()), WithTrace(log.trace()))
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	events := log.all()
+	require.Equal(t, []string{"Connect", "TLS", "Closed"}, kinds(events))
+	info := events[1].(TLSInfo)
+	assert.True(t, info.Implicit)
+	assert.NoError(t, info.Err)
+	assert.Equal(t, events[0].(ConnectInfo).Session, info.Session)
+
+	var failed traceLog
+	_, err = DialSSL(srv.Host(), srv.Port(), WithTrace(failed.trace())) // the system's roots: untrusted
+	require.Error(t, err)
+	events = failed.all()
+	require.Equal(t, []string{"Connect", "TLS"}, kinds(events))
+	assert.Error(t, events[0].(ConnectInfo).Err)
+	assert.Error(t, events[1].(TLSInfo).Err)
+}
+
 // TestTraceJoined gives two traces: both see every event, and a nil one
 // is ignored.
 func TestTraceJoined(t *testing.T) {
