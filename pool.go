@@ -81,9 +81,8 @@ const (
 // the server shut it down, or it was lost before the mail's end of data
 // left) is sent once more, on a new connection, before its caller gets a
 // result; a mail refused, or whose delivery is unknown, never is, unless
-// [WithRetry] says so. A Pool
-// is safe for use by many goroutines; [Pool.Close] ends it, and returns
-// once every connection is closed.
+// [WithRetry] says so. A Pool is safe for use by many goroutines;
+// [Pool.Close] ends it, and returns once every connection is closed.
 //
 // A reply nobody asked for is found when a connection's replies are all
 // in (see [ErrOutOfStep]); the mails answered before it on that connection
