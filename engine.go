@@ -418,10 +418,13 @@ func (e *engine) await(seq int) {
 // settle reads every outstanding reply.
 func (e *engine) settle() { e.await(e.next() - 1) }
 
-// flushGroup sends what is buffered before replies are read; it reports
-// whether the connection is still up.
+// flushGroup sends what is buffered before a reply is read, when the read
+// would wait: while a reply is already arriving (bytes in the read
+// buffer; replies come in order, so they answer a command that has gone),
+// the commands written meanwhile wait to go out together with those the
+// next replies bring. It reports whether the connection is still up.
 func (e *engine) flushGroup() bool {
-	if e.s.bw == nil || e.s.bw.Buffered() == 0 {
+	if e.s.bw == nil || e.s.bw.Buffered() == 0 || e.s.br.Buffered() > 0 {
 		return true
 	}
 	if err := e.s.flush(wr{phase: phaseCommand, hold: e.pipelined()}); err != nil {

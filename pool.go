@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -272,6 +273,15 @@ func (p *Pool) drive(pc *poolConn, self *poolReq, begin bool) Result {
 		if self.done {
 			p.handOn(pc)
 			return self.res
+		}
+		if pc.c.br.Buffered() == 0 {
+			// About to wait for the server: the callers just given their
+			// results run first, so that the mails they send next join
+			// this flight rather than wait a round trip for the next
+			// reply (on one CPU they could not run before the driver
+			// blocks).
+			runtime.Gosched()
+			p.take(pc, self)
 		}
 		pc.e.progress()
 	}
