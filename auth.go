@@ -34,13 +34,13 @@ var ErrInsecureAuth error = &smtpError{msg: "refusing to send credentials in cle
 // (its Start returned an error). It is an [ErrSMTP] and unwraps to the
 // mechanism's error.
 type authStartError struct {
+	smtpErr
 	mech string
 	err  error
 }
 
-func (e *authStartError) Error() string        { return fmt.Sprintf("smtplib: AUTH %s: %v", e.mech, e.err) }
-func (e *authStartError) Unwrap() error        { return e.err }
-func (e *authStartError) Is(target error) bool { return target == ErrSMTP }
+func (e *authStartError) Error() string { return fmt.Sprintf("smtplib: AUTH %s: %v", e.mech, e.err) }
+func (e *authStartError) Unwrap() error { return e.err }
 
 // Auth authenticates with the SASL mechanism named mechanism, carried out by
 // authobject (Python's auth). Any go-sasl client works, as well as the
@@ -177,7 +177,7 @@ func (s *SMTP) cancelAuth(mech string, loop error, cause error) (Reply, error) {
 	primary := loop
 	if primary == nil {
 		primary = &authCancelledError{mech: mech, cause: cause,
-			reply: AuthenticationError{ResponseError: ResponseError(r)}}
+			reply: AuthenticationError{ResponseError: respErr(r)}}
 	}
 	if err != nil {
 		// The connection went while cancelling: that is the error. The

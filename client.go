@@ -117,7 +117,7 @@ func (s *SMTP) dialGreet(ctx context.Context, host string, port int) error {
 	}
 	if r.Code != 220 {
 		s.Close()
-		return &ConnectError{ResponseError(r)}
+		return &ConnectError{respErr(r)}
 	}
 	return nil
 }
@@ -261,7 +261,7 @@ func (s *SMTP) attach(conn net.Conn) {
 // A context that ended just before has had the past deadline that bind put
 // on the connection overwritten, so the deadline is checked against it
 // after being set, or the operation would wait out the whole timeout.
-func (s *SMTP) renewDeadline(set func(time.Time) error, phase int) {
+func (s *SMTP) renewDeadline(set func(time.Time) error, phase phase) {
 	set(time.Now().Add(s.cfg.timeoutFor(phase)))
 	if s.ctx != nil && s.ctx.Err() != nil {
 		set(time.Unix(1, 0))
@@ -466,7 +466,7 @@ func (s *SMTP) GetReply() (Reply, error) {
 }
 
 // readReplyPhase reads a reply within the phase's deadline.
-func (s *SMTP) readReplyPhase(phase int) (Reply, error) {
+func (s *SMTP) readReplyPhase(phase phase) (Reply, error) {
 	conn := s.getConn()
 	if conn == nil {
 		return Reply{}, notConnected()
@@ -508,14 +508,14 @@ func (s *SMTP) DoCmd(cmd, args string) (Reply, error) {
 }
 
 // docmdPhase is DoCmd waiting for the reply within the phase's deadline.
-func (s *SMTP) docmdPhase(phase int, cmd, args string) (Reply, error) {
+func (s *SMTP) docmdPhase(phase phase, cmd, args string) (Reply, error) {
 	return s.docmd(cmd, args, wrCommand, phase)
 }
 
 // docmd is the one way a command that waits for its reply is written: the
 // session is checked to be in step, the command written as w says, and
 // its reply read within the deadline of phase.
-func (s *SMTP) docmd(cmd, args string, w wr, phase int) (Reply, error) {
+func (s *SMTP) docmd(cmd, args string, w wr, phase phase) (Reply, error) {
 	if err := s.checkInStep(); err != nil {
 		return Reply{}, err
 	}

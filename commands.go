@@ -184,7 +184,7 @@ func (s *SMTP) dataReplies(msg []byte, n int) ([]Reply, error) {
 	}
 	s.debugData(r)
 	if r.Code != 354 {
-		return nil, &DataError{ResponseError(r)}
+		return nil, &DataError{respErr(r)}
 	}
 	if err := s.writeBody(newDataWriter(nil, true), &body{b: msg, size: len(msg)}, wr{phase: phaseDataBlock, flush: true}); err != nil {
 		return nil, err

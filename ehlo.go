@@ -32,7 +32,7 @@ func (s *SMTP) closedBy(r Reply) error {
 		return nil
 	}
 	s.Close()
-	return &HeloError{ResponseError(r)}
+	return &HeloError{respErr(r)}
 }
 
 // Ehlo sends EHLO (LHLO for LMTP) with name, or with LocalHostname when name
@@ -185,5 +185,5 @@ func (s *SMTP) ehloOrHeloContext(ctx context.Context) error {
 			return nil
 		}
 	}
-	return &HeloError{ResponseError(r)}
+	return &HeloError{respErr(r)}
 }

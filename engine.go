@@ -30,19 +30,22 @@ import "github.com/gosmtplib/smtplib/email"
 const maxInFlight = 100
 
 // What a reply in the queue answers.
+// awaitKind is what an awaited reply answers.
+type awaitKind int
+
 const (
-	inMail  = iota
-	inRcpt  // the recipient is txn.e.to[i]
-	inData  // the DATA command: 354 lets the message go
-	inChunk // a BDAT chunk that is not the last
-	inFinal // the end of the data: the final dot or BDAT LAST
-	inReset // a RSET between transactions
-	inDrain // a reply read only to keep the dialogue in step
+	inMail  awaitKind = iota
+	inRcpt            // the recipient is txn.e.to[i]
+	inData            // the DATA command: 354 lets the message go
+	inChunk           // a BDAT chunk that is not the last
+	inFinal           // the end of the data: the final dot or BDAT LAST
+	inReset           // a RSET between transactions
+	inDrain           // a reply read only to keep the dialogue in step
 )
 
 // inflight is one awaited reply.
 type inflight struct {
-	kind int
+	kind awaitKind
 	t    *txn
 	i    int
 }
@@ -368,7 +371,7 @@ func (e *engine) stopped(t *txn) bool { return e.err != nil || t.err != nil }
 
 // put writes a command and queues the reply it awaits, returning that
 // reply's sequence number (-1 when nothing was written).
-func (e *engine) put(kind int, t *txn, i int, cmd, args string) int {
+func (e *engine) put(kind awaitKind, t *txn, i int, cmd, args string) int {
 	if !e.inStep() {
 		return -1
 	}
@@ -387,7 +390,7 @@ func (e *engine) put(kind int, t *txn, i int, cmd, args string) int {
 // group is flushed and replies are read until half of it is free, so that
 // the commands after it go out as a group again rather than one write per
 // reply read (a window of one empties).
-func (e *engine) add(kind int, t *txn, i int) int {
+func (e *engine) add(kind awaitKind, t *txn, i int) int {
 	seq := e.next()
 	if t != nil {
 		t.lastSeq = seq
@@ -524,7 +527,7 @@ func (e *engine) refuse(t *txn, r Reply, err error) {
 	}
 	if r.Code == 421 {
 		e.s.Close()
-		e.end(&ServerDisconnectedError{Msg: "the server closed the session", Err: &ResponseError{r.Code, r.Message}}, false)
+		e.end(&ServerDisconnectedError{Msg: "the server closed the session", Err: ptr(respErr(r))}, false)
 		return
 	}
 	e.rset = true
@@ -537,7 +540,7 @@ func (e *engine) judge(p inflight, r Reply) (more bool) {
 	switch p.kind {
 	case inMail:
 		if r.Code != 250 {
-			e.refuse(t, r, &SenderRefusedError{ResponseError(r), t.from})
+			e.refuse(t, r, &SenderRefusedError{respErr(r), t.from})
 			return
 		}
 		e.checkSomeAccepted(t, -1)
@@ -559,7 +562,7 @@ func (e *engine) judge(p inflight, r Reply) (more bool) {
 		e.judgeData(t, r)
 	case inChunk:
 		if t.err == nil && r.Code != 250 {
-			e.refuse(t, r, &DataError{ResponseError(r)})
+			e.refuse(t, r, &DataError{respErr(r)})
 		}
 	case inFinal:
 		return e.judgeFinal(t, r)
@@ -596,7 +599,7 @@ func (e *engine) judgeData(t *txn, r Reply) {
 	}
 	// smtplib neither resets nor closes here, even on 421: the next
 	// transaction, if any, does (see engine.dataRefused).
-	t.err = &DataError{ResponseError(r)}
+	t.err = &DataError{respErr(r)}
 	e.dataRefused = &r
 }
 
@@ -612,7 +615,7 @@ func (e *engine) judgeFinal(t *txn, r Reply) (more bool) {
 	if !e.s.proto().perRecipient {
 		t.done = true
 		if r.Code != 250 {
-			e.refuse(t, r, &DataError{ResponseError(r)})
+			e.refuse(t, r, &DataError{respErr(r)})
 		}
 		return false
 	}

@@ -17,25 +17,32 @@ import (
 // ValueError), nor for a failure of the caller's io.Reader.
 var ErrSMTP = errors.New("smtplib: SMTP error")
 
+// smtpErr, embedded, makes errors.Is(err, ErrSMTP) hold for the package's
+// error types: their one Is method.
+type smtpErr struct{}
+
+// Is reports whether target is [ErrSMTP].
+func (smtpErr) Is(target error) bool { return target == ErrSMTP }
+
 // smtpError is a bare SMTPException: a failure that has no reply code and no
 // more specific class in smtplib, such as "No suitable authentication method
 // found".
-type smtpError struct{ msg string }
+type smtpError struct {
+	smtpErr
+	msg string
+}
 
-func (e *smtpError) Error() string        { return "smtplib: " + e.msg }
-func (e *smtpError) Is(target error) bool { return target == ErrSMTP }
+func (e *smtpError) Error() string { return "smtplib: " + e.msg }
 
 // NotSupportedError reports that the server does not offer the command or
 // option asked for (Python's SMTPNotSupportedError), for example SMTPUTF8 in
 // the mail options of a server that does not advertise it.
 type NotSupportedError struct {
+	smtpErr
 	Msg string
 }
 
 func (e *NotSupportedError) Error() string { return "smtplib: " + e.Msg }
-
-// Is reports whether target is [ErrSMTP].
-func (e *NotSupportedError) Is(target error) bool { return target == ErrSMTP }
 
 // ServerDisconnectedError reports that the connection is gone (Python's
 // SMTPServerDisconnected): the server closed it, the network failed, an
@@ -138,16 +145,27 @@ var errConnClosed = fmt.Errorf("not connected: %w", net.ErrClosed)
 // with re a *ResponseError matches all of them, as `except
 // SMTPResponseException` does in Python.
 type ResponseError struct {
+	smtpErr
 	Code    int
 	Message string
+
+	// The enhanced status code, read once when the error is made from a
+	// reply (parsed); a value made by hand is read at each call.
+	enhanced [3]int
+	parsed   bool
 }
+
+// respErr is the ResponseError of reply r, its enhanced code read once.
+func respErr(r Reply) ResponseError {
+	return ResponseError{Code: r.Code, Message: r.Message, enhanced: r.EnhancedCode(), parsed: true}
+}
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
 
 func (e *ResponseError) Error() string {
 	return fmt.Sprintf("smtplib: %d %s", e.Code, e.Message)
 }
-
-// Is reports whether target is [ErrSMTP].
-func (e *ResponseError) Is(target error) bool { return target == ErrSMTP }
 
 // Temporary reports whether the reply is a transient (4xx) failure, after
 // which the same request may succeed later.
@@ -176,6 +194,7 @@ func (e *SenderRefusedError) Unwrap() error { return &e.ResponseError }
 // server's reply. It has no single reply code, so it is not a
 // [ResponseError], as in Python.
 type RecipientsRefusedError struct {
+	smtpErr
 	Recipients map[string]Reply
 }
 
@@ -200,8 +219,6 @@ func (e *RecipientsRefusedError) Error() string {
 	return b.String()
 }
 
-// Is reports whether target is [ErrSMTP].
-func (e *RecipientsRefusedError) Is(target error) bool { return target == ErrSMTP }
 
 // DataError reports that the server refused the message data, either at the
 // DATA command or after the data was sent (Python's SMTPDataError).

@@ -27,7 +27,7 @@ const maxStrayShown = 80
 // session out of step.
 func unaskedError(stray []byte) error {
 	if r, err := readReply(bufio.NewReader(bytes.NewReader(stray)), nil); err == nil && r.Code == 421 {
-		return &ServerDisconnectedError{Msg: "the server closed the session", Err: &shutdownError{ResponseError(r)}}
+		return &ServerDisconnectedError{Msg: "the server closed the session", Err: &shutdownError{respErr(r)}}
 	}
 	return &ServerDisconnectedError{Msg: ErrOutOfStep.Error(), Err: &strayError{stray: stray}}
 }

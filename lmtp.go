@@ -136,6 +136,7 @@ func (l *LMTP) DataReplies(msg []byte, accepted int) ([]Reply, error) {
 // errors.Is and errors.As see through to it, and errors.Is(err, ErrSMTP)
 // holds.
 type LMTPDeliveryError struct {
+	smtpErr
 	Replies map[string]Reply
 	Pending []string
 	Err     error
@@ -152,9 +153,6 @@ func (e *LMTPDeliveryError) Error() string {
 
 // Unwrap returns Err.
 func (e *LMTPDeliveryError) Unwrap() error { return e.Err }
-
-// Is reports whether target is [ErrSMTP].
-func (e *LMTPDeliveryError) Is(target error) bool { return target == ErrSMTP }
 
 // lmtpOutcome turns a transaction's replies into LMTP's results (see
 // LMTP.Sendmail): the outcome of [lmtpProtocol]. Failures before the data are SMTP's, returned as they

@@ -141,7 +141,7 @@ func (c *oauthClient) Next([]byte) ([]byte, error) { return c.answer, nil }
 // with the JSON error of the last challenge when the mechanism is an
 // OAuth one and it sent one.
 func newAuthError(r Reply, mechanism string, challenge []byte) *AuthenticationError {
-	e := &AuthenticationError{ResponseError: ResponseError(r)}
+	e := &AuthenticationError{ResponseError: respErr(r)}
 	if mechanism != mechXOAuth2 && mechanism != sasl.OAuthBearer {
 		return e
 	}

@@ -110,22 +110,32 @@ func WithoutChunking() Option {
 
 // Timeouts from RFC 5321 section 4.5.3.2, used when WithTimeout is not.
 const (
-	defaultDialTimeout  = time.Minute
-	defaultCmdTimeout   = 5 * time.Minute  // greeting, EHLO, MAIL, RCPT, others
-	defaultDataInit     = 2 * time.Minute  // the reply to DATA
-	defaultDataBlock    = 3 * time.Minute  // each write of message data
-	defaultDataFinal    = 10 * time.Minute // the reply after the final dot
-	phaseCommand        = 0
-	phaseDataInit       = 1
-	phaseDataBlock      = 2
-	phaseDataTermReply  = 3
-	phaseDial           = 4
+	defaultDialTimeout = time.Minute
+	defaultCmdTimeout  = 5 * time.Minute  // greeting, EHLO, MAIL, RCPT, others
+	defaultDataInit    = 2 * time.Minute  // the reply to DATA
+	defaultDataBlock   = 3 * time.Minute  // each write of message data
+	defaultDataFinal   = 10 * time.Minute // the reply after the final dot
+)
+
+// phase is the step of the dialogue a deadline is for: each has its own
+// timeout in RFC 5321 section 4.5.3.2.
+type phase int
+
+const (
+	phaseCommand       phase = iota // a command's reply, or a command's write
+	phaseDataInit                   // the reply to DATA
+	phaseDataBlock                  // a write of message data
+	phaseDataTermReply              // the reply after the end of the data
+	phaseDial                       // the dial
+)
+
+const (
 	defaultReadBufSize  = 16 << 10
 	defaultWriteBufSize = 64 << 10
 )
 
 // timeoutFor returns the deadline span of one operation.
-func (c *config) timeoutFor(phase int) time.Duration {
+func (c *config) timeoutFor(phase phase) time.Duration {
 	if c.timeout > 0 {
 		return c.timeout
 	}

@@ -54,7 +54,7 @@ func (s *SMTP) StartTLSContext(ctx context.Context, config *tls.Config) (Reply, 
 		return r, err
 	}
 	if r.Code != 220 {
-		return r, &ResponseError{r.Code, r.Message}
+		return r, ptr(respErr(r))
 	}
 	// The handshake reads the raw connection, not s.br: whatever the
 	// buffer holds past the 220 stays there, and attach drops it.

@@ -19,7 +19,12 @@ func (r Reply) Temporary() bool { return r.Code >= 400 && r.Code <= 499 }
 // EnhancedCode returns the enhanced status code of the error's reply, as
 // [Reply.EnhancedCode] does. The errors that embed ResponseError
 // ([SenderRefusedError], [DataError], ...) have it too.
-func (e *ResponseError) EnhancedCode() [3]int { return enhancedCode(e.Code, e.Message) }
+func (e *ResponseError) EnhancedCode() [3]int {
+	if e.parsed {
+		return e.enhanced
+	}
+	return enhancedCode(e.Code, e.Message)
+}
 
 // EnhancedCode returns the enhanced status code that every refused
 // recipient's reply carries, or zeros when the replies differ or carry

@@ -15,7 +15,7 @@ import (
 // hung up, so they are read first), and whether the debug output hides
 // the command's arguments (credentials).
 type wr struct {
-	phase  int
+	phase  phase
 	flush  bool
 	hold   bool
 	redact bool
@@ -34,7 +34,7 @@ var wrCommand = wr{phase: phaseCommand, flush: true}
 type deadlineReader struct {
 	conn     net.Conn
 	s        *SMTP
-	phase    int
+	phase    phase
 	fresh    bool      // a reply has begun: the next read from conn sets its deadline
 	lastRead time.Time // when bytes last arrived, for checkIdle
 }
@@ -58,7 +58,7 @@ func (r *deadlineReader) Read(p []byte) (int, error) {
 type deadlineWriter struct {
 	conn    net.Conn
 	s       *SMTP
-	phase   int
+	phase   phase
 	written int64 // bytes the connection took, for telling what reached the server
 }
 
