@@ -219,7 +219,6 @@ func (e *RecipientsRefusedError) Error() string {
 	return b.String()
 }
 
-
 // DataError reports that the server refused the message data, either at the
 // DATA command or after the data was sent (Python's SMTPDataError).
 type DataError struct{ ResponseError }
