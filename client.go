@@ -24,37 +24,23 @@ const (
 
 // SMTP is a client connection to an SMTP server: Python's smtplib.SMTP (and,
 // made by [DialSSL], SMTP_SSL). The exported fields are smtplib's
-// attributes; Python's None is the empty string.
-//
-// A client is not safe for use by several goroutines at once: an SMTP
-// session is one ordered dialogue. Use one client per goroutine (servers
-// accept many sessions), or guard a shared one with a mutex. [SMTP.Close]
-// may be called from another goroutine to abort a blocked operation.
+// attributes; Python's None is "". A client is one ordered dialogue, not
+// safe for use by several goroutines at once, but [SMTP.Close] may be
+// called from another to abort a blocked call.
 type SMTP struct {
-	// LocalHostname is the name sent with EHLO and HELO when they are
-	// given none. It is set from WithLocalHostname, or when the client
-	// connects.
-	LocalHostname string
-	// HeloResp is the text of the reply to the last HELO.
-	HeloResp string
-	// EhloResp is the text of the reply to the last EHLO (LHLO for LMTP).
-	EhloResp string
-	// DoesESMTP is true once the server has accepted EHLO.
-	DoesESMTP bool
-	// ESMTPFeatures maps each extension keyword of the last EHLO reply,
-	// in lower case, to its parameters ("" when it has none).
+	LocalHostname string // sent with EHLO and HELO when given none
+	HeloResp      string // the text of the reply to the last HELO
+	EhloResp      string // the text of the reply to the last EHLO (LHLO)
+	DoesESMTP     bool   // the server accepted EHLO
+	// ESMTPFeatures maps each keyword of the last EHLO reply, lower case,
+	// to its parameters; "auth" starts with a space, as in smtplib.
 	ESMTPFeatures map[string]string
-	// CommandEncoding is how command arguments are encoded: "ascii" (the
-	// default, which refuses other characters as smtplib does) or
-	// "utf-8". Mail sets it to "utf-8" when the SMTPUTF8 option is used,
-	// and Rset sets it back to "ascii".
+	// CommandEncoding, "ascii" or "utf-8", is what the low-level commands
+	// encode in (Mail with SMTPUTF8 sets "utf-8", Rset "ascii"); the
+	// sending calls report there the encoding of their last transaction.
 	CommandEncoding string
-	// User and Password are the credentials that the objects returned by
-	// AuthPlain, AuthLogin and AuthCramMD5 use (smtplib's user and
-	// password); Login sets them. Password is a [Secret], so printing the
-	// client never shows it.
-	User     string
-	Password Secret
+	User            string // for AuthPlain, AuthLogin, AuthCramMD5; Login sets it
+	Password        Secret // the same; it never prints
 
 	cfg         config
 	mu          sync.Mutex // guards conn, which Close may clear from another goroutine
@@ -490,19 +476,11 @@ func (s *SMTP) readReplyPhase(phase phase) (Reply, error) {
 	return r, nil
 }
 
-// DoCmd sends a command and returns its reply (Python's docmd).
-//
-// Unlike smtplib, it first makes sure the session is in step: every reply
-// received so far must have been asked for. Bytes that arrived unasked
-// (an extra line after a reply, a reply out of turn, the rest of a reply
-// that broke the grammar) close the client, without writing the command,
-// and return a [*ServerDisconnectedError] for which errors.Is(err,
-// [ErrOutOfStep]) holds; an unasked 421 reply is the server closing the
-// session (RFC 5321 section 3.8), and returns a [*ServerDisconnectedError]
-// with the 421 [*ResponseError], text and all, as its cause. Only what
-// has already been read from the connection is looked at: a stray reply
-// still on its way is found by the command after. PutCmd and GetReply,
-// which a caller may use to pipeline commands by hand, do no such check.
+// DoCmd sends a command and returns its reply (Python's docmd). Unlike
+// smtplib, it first checks that no reply arrived unasked: if one did, the
+// client is closed without writing the command, and the error holds
+// [ErrOutOfStep] (or, for an unasked 421, the server's reply). PutCmd and
+// GetReply, for pipelining by hand, do no such check.
 func (s *SMTP) DoCmd(cmd, args string) (Reply, error) {
 	return s.docmdPhase(phaseCommand, cmd, args)
 }

@@ -54,14 +54,11 @@ func (s *SMTP) Noop() (Reply, error) {
 	return s.DoCmd(verbNoop, "")
 }
 
-// Mail sends MAIL FROM with sender quoted by [QuoteAddr] and, when the
-// server speaks ESMTP, the options (Python's mail): "SIZE=1000",
-// "BODY=8BITMIME", ... Options are dropped for a server that only took
-// HELO, as smtplib drops them. An SMTPUTF8 option makes CommandEncoding
-// "utf-8", or returns a [*NotSupportedError] when the server does not offer
-// SMTPUTF8. An address that cannot be quoted safely, or an option with a
-// space or control character, is refused with a [*CommandError] before
-// anything is sent, so no value can smuggle in another parameter.
+// Mail sends MAIL FROM with sender quoted by [QuoteAddr] and, to an ESMTP
+// server, the options (Python's mail). An SMTPUTF8 option makes
+// CommandEncoding "utf-8", or is a [*NotSupportedError] when not offered. An
+// address that cannot be quoted safely, or an option with a space or
+// control character, is a [*CommandError] before anything is sent.
 func (s *SMTP) Mail(sender string, options ...string) (Reply, error) {
 	args, utf8, err := s.mailArgs(sender, options)
 	if err != nil {

@@ -66,14 +66,10 @@ func EnvID(id string) SendOption {
 	return func(o *sendOptions) { o.envID, o.envIDSet = id, true }
 }
 
-// ORcpt gives the original recipient address of rcpt (RFC 3461's ORCPT on
-// rcpt's RCPT), for example the address a forwarder received the message
-// for, which delivery status notifications then report. rcpt must be one
-// of the transaction's recipients, compared by address; original is sent
-// as an "rfc822" address, xtext-encoded, or as a "utf-8" one (RFC 6533)
-// when the transaction is SMTPUTF8 or original is not ASCII. It needs a
-// server that offers DSN. Several ORcpt options may name different
-// recipients; a later one for the same recipient replaces the earlier.
+// ORcpt gives the original address of recipient rcpt (RFC 3461's ORCPT),
+// which delivery status notifications report, as an "rfc822" address or,
+// for SMTPUTF8 or non-ASCII, "utf-8" (RFC 6533). It needs DSN; a later
+// ORcpt for the same recipient replaces the earlier.
 func ORcpt(rcpt, original string) SendOption {
 	return func(o *sendOptions) {
 		o.orcpt = append(o.orcpt, orcptOption{rcpt: rcpt, original: original})

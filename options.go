@@ -51,14 +51,11 @@ func WithLocalHostname(name string) Option {
 	return func(c *config) { c.localHostname = name }
 }
 
-// WithTimeout bounds the dial and every operation after it: writing a
-// command, reading its whole reply (not each read: a server that sends a
-// byte at a time cannot stretch it), and each write of message data. Zero
-// or negative restores the defaults, which follow RFC 5321 section
-// 4.5.3.2: 5 minutes for the greeting and for each command's reply, 2
-// minutes for the reply to DATA, 3 minutes for each block of data, and 10
-// minutes for the reply after the data (the server may be delivering it
-// while the client waits); the dial has 1 minute.
+// WithTimeout bounds the dial and each operation after it: a command's
+// write, a whole reply (however slowly it comes), each write of data. Zero
+// or less restores RFC 5321 section 4.5.3.2's: 5 minutes for a reply, 2 for
+// the reply to DATA, 3 for each block of data, 10 for the reply after the
+// data; 1 for the dial.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) { c.timeout = d }
 }
