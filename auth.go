@@ -22,12 +22,9 @@ const maxChallenges = 5
 // first, empty, challenge instead (RFC 4954 section 4).
 const maxAuthLine = 512
 
-// ErrInsecureAuth is the error, for errors.Is, of [SMTP.Auth] refusing to
-// send a password or token in clear text: PLAIN, LOGIN, XOAUTH2 or
-// OAUTHBEARER over a connection that is neither encrypted nor to a loopback
-// address. Nothing has been sent when it is returned. Call [SMTP.StartTLS]
-// first or connect with [DialSSL]; or, for a network that is private by
-// other means, allow it with [WithInsecureAuth].
+// ErrInsecureAuth is the error of [SMTP.Auth] refusing to send a password
+// or token in clear text to a host that is not loopback, with nothing sent:
+// call [SMTP.StartTLS] first, or allow it with [WithInsecureAuth].
 var ErrInsecureAuth error = &smtpError{msg: "refusing to send credentials in clear text"}
 
 // authStartError reports a mechanism that failed before anything was sent

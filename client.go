@@ -108,13 +108,11 @@ func (s *SMTP) dialGreet(ctx context.Context, host string, port int) error {
 	return nil
 }
 
-// Connect connects to host on port and returns the server's greeting, as
-// Python's connect does: when port is 0 and host has one colon, the part
-// after it is the port ("mail.example.com:587"); port 0 otherwise means the
-// client's default (25, 465 for DialSSL's clients, 2003 for LMTP). A host
-// starting with "/" is a Unix socket path for LMTP clients. The greeting is
-// returned whatever its code; it is Dial that insists on 220. An earlier
-// connection of the client is closed first.
+// Connect connects to host on port and returns the greeting, whatever its
+// code (Python's connect; Dial insists on 220). "host:port" works when port
+// is 0; port 0 otherwise means 25, 465 for DialSSL's clients, 2003 for LMTP,
+// and an LMTP host starting with "/" is a Unix socket. An earlier
+// connection is closed first.
 func (s *SMTP) Connect(host string, port int) (Reply, error) {
 	return s.connect(context.Background(), host, port)
 }
@@ -438,15 +436,11 @@ func checkEncoding(line, enc string) error {
 	return nil
 }
 
-// GetReply reads one reply (Python's getreply): the lines of a multi-line
-// reply are joined with "\n", and the code is -1 when a line breaks RFC
-// 5321's reply grammar (three digits, the first 2 to 5 and the second 0 to
-// 5, then a space, '-' or the end of the line) or the lines disagree on
-// the code. The reply is bounded: a line over 8192 bytes, more
-// than 1000 lines, or more than 1 MiB of text closes the connection and
-// returns a [*ResponseError] 500 "Line too long.". End of file, a reset or a
-// timeout closes the connection and returns a [*ServerDisconnectedError]
-// wrapping the cause.
+// GetReply reads one reply (Python's getreply), its lines joined with "\n",
+// code -1 when a line breaks RFC 5321's grammar or the lines disagree. A
+// line over 8192 bytes, 1000 lines or 1 MiB closes the client and returns
+// smtplib's [*ResponseError] 500 "Line too long."; a lost connection or a
+// timeout a [*ServerDisconnectedError].
 func (s *SMTP) GetReply() (Reply, error) {
 	return s.readReplyPhase(phaseCommand)
 }

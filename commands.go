@@ -156,13 +156,10 @@ func (s *SMTP) optionList(options []string) (string, error) {
 	return " " + strings.Join(options, " "), nil
 }
 
-// Data sends DATA and, when the server answers 354, msg and the final
-// "." (Python's data), returning the reply after the data. Any other
-// answer to DATA is returned as a [*DataError]. The message is sent with
-// every lone CR and lone LF made CRLF, every line-starting period doubled,
-// and a CRLF added unless it ends with one, so no message can end the data
-// early. An LMTP client reads only the first of the replies after the data
-// here; its Sendmail reads them all.
+// Data sends DATA and, after a 354, msg and the final "." (Python's data),
+// returning the reply after the data; any other answer to DATA is a
+// [*DataError]. Lone CR and LF become CRLF and leading periods are
+// doubled. An LMTP client reads only the first reply here.
 func (s *SMTP) Data(msg []byte) (Reply, error) {
 	replies, err := s.dataReplies(msg, 1)
 	if err != nil {

@@ -32,8 +32,7 @@ type smtpError struct {
 func (e *smtpError) Error() string { return "smtplib: " + e.msg }
 
 // NotSupportedError reports that the server does not offer the command or
-// option asked for (Python's SMTPNotSupportedError), for example SMTPUTF8 in
-// the mail options of a server that does not advertise it.
+// option asked for (Python's SMTPNotSupportedError).
 type NotSupportedError struct {
 	smtpErr
 	Msg string

@@ -25,13 +25,9 @@ func NewLMTP(opts ...Option) *LMTP {
 	return &LMTP{s}
 }
 
-// DialLMTP connects to an LMTP server and reads its greeting, as Python's
-// LMTP(host, port) does. A host starting with "/" is the path of a Unix
-// socket, and port is then ignored; otherwise the connection is TCP, and
-// port 0 means 2003 (or the port in "host:port"). A greeting other than
-// 220 closes the connection and returns a [*ConnectError]; a failed dial
-// returns a [*ServerDisconnectedError] wrapping the network error. On
-// error the returned client is nil.
+// DialLMTP connects to an LMTP server and reads its greeting (Python's
+// LMTP(host, port)): host may be a Unix socket's path, starting with "/",
+// and port 0 means 2003. A greeting other than 220 is a [*ConnectError].
 func DialLMTP(host string, port int, opts ...Option) (*LMTP, error) {
 	return DialLMTPContext(context.Background(), host, port, opts...)
 }

@@ -20,26 +20,17 @@ const (
 )
 
 // AuthPlain returns the PLAIN mechanism (RFC 4616) for [SMTP.Auth], Python's
-// auth_plain: it sends "\x00" + User + "\x00" + Password, with no
-// authorization identity. The credentials are read from the client's User
-// and Password fields when the exchange starts, not when AuthPlain is
-// called. As in smtplib, every challenge of the server is answered with the
-// same credentials.
+// auth_plain, with the client's User and Password as the exchange starts.
 func (s *SMTP) AuthPlain() sasl.Client { return &plainClient{s: s} }
 
 // AuthLogin returns the LOGIN mechanism for [SMTP.Auth], Python's
-// auth_login. It answers by the position of the server's challenge, not by
-// its text, as smtplib does: the user name goes as the initial response
-// (or in answer to the first challenge when there is none), and the
-// password answers every later challenge. The credentials are read from
-// the client's User and Password fields during the exchange.
+// auth_login: User first, then Password for every later challenge, as
+// smtplib answers them.
 func (s *SMTP) AuthLogin() sasl.Client { return &loginClient{s: s} }
 
 // AuthCramMD5 returns the CRAM-MD5 mechanism (RFC 2195) for [SMTP.Auth],
-// Python's auth_cram_md5: it has no initial response, and answers the
-// server's challenge with User, a space, and the hexadecimal HMAC-MD5 of
-// the challenge keyed with Password. The password itself never goes on the
-// wire, so this mechanism is allowed over an unencrypted connection.
+// Python's auth_cram_md5. The password never goes on the wire, so it is
+// allowed in clear text.
 func (s *SMTP) AuthCramMD5() sasl.Client { return &cramMD5Client{s: s} }
 
 // plainClient is AuthPlain's mechanism. It takes its initial response from
