@@ -375,7 +375,7 @@ func (s *SMTP) putcmd(cmd, args string, w wr) error {
 		s.debugf("send: %s", redacted(cmd, joinCommand(cmd, args)+"\r\n", w.redact))
 	}
 	// Straight into the buffer: no line is built for the common case.
-	s.begin(w)
+	s.writing(w)
 	s.bw.WriteString(cmd)
 	if args != "" {
 		s.bw.WriteByte(' ')

@@ -267,7 +267,7 @@ func (s *SMTP) writeBody(d *dataWriter, b *body, w wr) error {
 	if s.getConn() == nil {
 		return notConnected()
 	}
-	s.begin(w)
+	s.writing(w)
 	var shown *debugBuffer
 	d.w = s.bw
 	if s.debuglevel > 0 {

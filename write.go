@@ -8,7 +8,7 @@ import (
 // How bytes reach the connection: every write says how it behaves (a wr)
 // rather than a field flipped on the client and flipped back. The one
 // thing noted on the transport is the phase of the write under way
-// (begin), since the buffered writer hands bytes on without arguments.
+// (writing), since the buffered writer hands bytes on without arguments.
 
 // wr is how one write behaves, passed with the write rather than set on
 // the client: the timeout phase its deadline comes from, whether the
@@ -53,9 +53,9 @@ func (r *deadlineReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// begin notes w's phase on the transport, for the deadlines of the bytes
+// writing notes w's phase on the transport, for the deadlines of the bytes
 // the buffered writer hands on while w goes out.
-func (s *SMTP) begin(w wr) { s.dw.phase = w.phase }
+func (s *SMTP) writing(w wr) { s.dw.phase = w.phase }
 
 // deadlineWriter renews the write deadline before each write to the
 // connection, so the timeout bounds each write of a long message rather
@@ -86,7 +86,7 @@ func (s *SMTP) write(b []byte, w wr) error {
 	if s.getConn() == nil {
 		return notConnected()
 	}
-	s.begin(w)
+	s.writing(w)
 	_, err := s.bw.Write(b)
 	return s.afterWrite(err, w)
 }
@@ -96,7 +96,7 @@ func (s *SMTP) flush(w wr) error {
 	if s.getConn() == nil {
 		return notConnected()
 	}
-	s.begin(w)
+	s.writing(w)
 	return s.afterWrite(s.bw.Flush(), w)
 }
 
