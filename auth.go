@@ -22,61 +22,33 @@ const maxChallenges = 5
 // first, empty, challenge instead (RFC 4954 section 4).
 const maxAuthLine = 512
 
-// ErrInsecureAuth is the error, for errors.Is, of [SMTP.Auth] refusing to
-// send a password or token in clear text: PLAIN, LOGIN, XOAUTH2 or
-// OAUTHBEARER over a connection that is neither encrypted nor to a loopback
-// address. Nothing has been sent when it is returned. Call [SMTP.StartTLS]
-// first or connect with [DialSSL]; or, for a network that is private by
-// other means, allow it with [WithInsecureAuth].
+// ErrInsecureAuth is the error of [SMTP.Auth] refusing to send a password
+// or token in clear text to a host that is not loopback, with nothing sent:
+// call [SMTP.StartTLS] first, or allow it with [WithInsecureAuth].
 var ErrInsecureAuth error = &smtpError{msg: "refusing to send credentials in clear text"}
 
 // authStartError reports a mechanism that failed before anything was sent
 // (its Start returned an error). It is an [ErrSMTP] and unwraps to the
 // mechanism's error.
 type authStartError struct {
+	smtpErr
 	mech string
 	err  error
 }
 
-func (e *authStartError) Error() string        { return fmt.Sprintf("smtplib: AUTH %s: %v", e.mech, e.err) }
-func (e *authStartError) Unwrap() error        { return e.err }
-func (e *authStartError) Is(target error) bool { return target == ErrSMTP }
+func (e *authStartError) Error() string { return fmt.Sprintf("smtplib: AUTH %s: %v", e.mech, e.err) }
+func (e *authStartError) Unwrap() error { return e.err }
 
 // Auth authenticates with the SASL mechanism named mechanism, carried out by
-// authobject (Python's auth). Any go-sasl client works, as well as the
-// objects of [SMTP.AuthPlain], [SMTP.AuthLogin], [SMTP.AuthCramMD5],
-// [XOAuth2] and [ScramSHA256]. An empty mechanism means the name that
-// authobject's Start gives.
-//
-// The dialogue is smtplib's: the mechanism name is upper-cased; when
-// initialResponseOK is true and the mechanism has an initial response, it
-// goes on the AUTH line in base64 ("=" when it is empty, per RFC 4954),
-// otherwise "AUTH MECH" is sent alone and the initial response, if any,
-// answers the server's first challenge. Each 334 challenge is decoded from
-// base64 and passed to authobject's Next, and the answer is sent in base64
-// on a line of its own. An initial response that would make the AUTH line
-// longer than 512 octets is never put on it (RFC 4954 section 4).
-//
-// A 235 reply (authenticated) and a 503 reply (already authenticated) are
-// returned with a nil error. Any other final reply is returned with an
-// [*AuthenticationError] holding it (and, for XOAUTH2 and OAUTHBEARER,
-// the status and scope of the JSON error the server challenged with
-// before it). When the server's challenge is not valid base64, or
-// authobject fails, the exchange is cancelled with "*"
-// (RFC 4954 section 4) and the error returned wraps the mechanism's error,
-// if any, and an [*AuthenticationError] with the server's reply to the
-// cancellation; the session stays usable. A server that keeps sending
-// challenges after 5 (counted as smtplib counts them, the initial response
-// included) is also cancelled, and the error, an [ErrSMTP], reads as
-// smtplib's "Server AUTH mechanism infinite loop". Whatever the outcome,
-// the reply returned is the last one the server gave.
-//
-// PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER send a reusable secret, so over a
-// connection that is not encrypted, to a host other than loopback (or to
-// any host through a [WithDialer] dialer, which may be a proxy), Auth
-// refuses them with [ErrInsecureAuth] before sending anything, unless the
-// client was made with [WithInsecureAuth]. The debug output of
-// [SMTP.SetDebugLevel] never shows what the mechanism sends.
+// authobject, any go-sasl client (Python's auth; "" means the name that
+// authobject's Start gives). With initialResponseOK the initial response
+// goes on the AUTH line unless that would pass 512 octets (RFC 4954). 235
+// and 503 (already authenticated) return a nil error; any other final reply
+// an [*AuthenticationError]. A broken challenge or a failing mechanism
+// cancels with "*", the session going on; more than 5 challenges is
+// smtplib's infinite-loop error. PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER are
+// refused in clear text off loopback with [ErrInsecureAuth], unless
+// [WithInsecureAuth], before anything is sent.
 func (s *SMTP) Auth(mechanism string, authobject sasl.Client, initialResponseOK bool) (Reply, error) {
 	return s.AuthContext(context.Background(), mechanism, authobject, initialResponseOK)
 }
@@ -179,7 +151,7 @@ func (s *SMTP) cancelAuth(mech string, loop error, cause error) (Reply, error) {
 	primary := loop
 	if primary == nil {
 		primary = &authCancelledError{mech: mech, cause: cause,
-			reply: AuthenticationError{ResponseError: ResponseError(r)}}
+			reply: AuthenticationError{ResponseError: respErr(r)}}
 	}
 	if err != nil {
 		// The connection went while cancelling: that is the error. The
@@ -293,24 +265,11 @@ func (s *SMTP) LoginContext(ctx context.Context, user, password string) (Reply, 
 	return s.loginContext(ctx, user, password, true)
 }
 
-// LoginWith is [SMTP.Login] with the choice of initialResponseOK, which
-// [SMTP.Auth] describes; false makes every mechanism wait for the server's
-// first challenge, for servers that mishandle initial responses.
-//
-// As smtplib does, it says EHLO (or HELO) first if the session has not,
-// returns a [*NotSupportedError] when the server does not offer AUTH, and
-// tries, in this order, those of CRAM-MD5, PLAIN and LOGIN that the server
-// offers, until one succeeds; unlike smtplib it matches the names without
-// regard to case. It sets User and Password first, for the mechanisms to
-// read. The reply of the first success (235, or 503 for a session already
-// authenticated) is returned; when each mechanism was refused, the last
-// refusal is, as an [*AuthenticationError]. When the server offers none
-// of the three the error is an [ErrSMTP] saying "No suitable
-// authentication method found."; any other error, such as a lost
-// connection or [ErrInsecureAuth], ends the attempts at once.
-//
-// Over an unencrypted connection to a host other than loopback, PLAIN and
-// LOGIN are refused (see [SMTP.Auth]): call [SMTP.StartTLS] first.
+// LoginWith is [SMTP.Login] with the choice of initialResponseOK (see
+// [SMTP.Auth]). As smtplib does, it says EHLO if needed, returns a
+// [*NotSupportedError] when AUTH is not offered, and tries CRAM-MD5, PLAIN
+// and LOGIN, those offered, in that order until one succeeds, returning the
+// last refusal; any other error ends the tries. It sets User and Password.
 func (s *SMTP) LoginWith(user, password string, initialResponseOK bool) (Reply, error) {
 	return s.loginContext(context.Background(), user, password, initialResponseOK)
 }

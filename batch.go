@@ -6,17 +6,11 @@ import (
 	"github.com/gosmtplib/smtplib/email"
 )
 
-// Mail is one message for [SMTP.SendBatch] and [Pool.Send]: the envelope
-// sender and recipients, the message, and the options of [SMTP.Sendmail]
-// (FromAddr and ToAddrs are refused, as Sendmail refuses them).
-//
-// The message is either Data, sent as [SMTP.Sendmail] sends it, or
-// Message, sent as [SMTP.SendMessage] sends it: without its Bcc and
-// Resent-Bcc fields, with the sender and recipients taken from its header
-// unless From (when not "") and To (when not nil) give them, as FromAddr
-// and ToAddrs would. A Message cannot go with the null sender this way;
-// SendMessage with FromAddr("") can send it. A Mail with both Data and
-// Message gets a *[CommandError].
+// Mail is one message for [SMTP.SendBatch] and [Pool.Send], with the
+// options of [SMTP.Sendmail]. Its message is Data, sent as Sendmail sends it,
+// or Message, sent as [SMTP.SendMessage] sends it, the envelope from its
+// header unless From (when not "") and To (when not nil) give it; both is a
+// [*CommandError].
 type Mail struct {
 	From    string
 	To      []string
@@ -27,19 +21,11 @@ type Mail struct {
 	part bool // a retry for some of the recipients: ORcpt for the others is dropped
 }
 
-// Result is the outcome of one [Mail]: Refused and Err are what
-// [SMTP.Sendmail] would have returned for it, and Reply is the server's
-// final reply to the data (its text usually carries the queue id), when
-// one was read.
-//
-// After a 421 or a lost connection, Err tells the mails that were not sent
-// from those whose fate is unknown: errors.Is(Err, [ErrDeliveryUnknown])
-// holds for a mail whose whole message went out before the connection was
-// lost, and errors.Is(Err, [ErrNotSent]) for those the connection never
-// carried to their end, which may be sent again. When the server sent a
-// reply nobody asked for, every mail whose replies were read since the
-// session was last known in step has one of the two, with
-// [ErrOutOfStep]: the others keep their results.
+// Result is the outcome of one [Mail]: Refused and Err as [SMTP.Sendmail]
+// returns them, and Reply the server's final reply to the data, if one came
+// (see [Reply.QueueID]). Err tells the outcomes apart as the package
+// documentation's "Errors and outcomes" says: [ErrNotSent] for a mail to
+// send again, [ErrDeliveryUnknown] for one that may have gone.
 type Result struct {
 	Refused map[string]Reply
 	Reply   Reply
@@ -51,23 +37,14 @@ type Result struct {
 }
 
 // SendBatch sends mails over the one connection, in order, as separate
-// mail transactions, and returns one [Result] per mail, in the order
-// given. When the server offers PIPELINING, transactions overlap: the next
-// mail's MAIL, RCPT and DATA go out behind the previous message's end of
-// data, before its reply, and with CHUNKING whole transactions go out
-// without waiting for any reply, so that a batch of small messages costs a
-// fraction of a round trip each. Without PIPELINING the mails go one after
-// another, as Sendmail sends them.
-//
-// A mail that is refused, or whose options or addresses are bad, does not
-// stop the others: its Result says why, and the session is reset before
-// the next one when the server may still hold it. The returned error is
-// for the connection: EHLO failed, the server shut the session down with
-// 421, or the connection was lost or ctx ended; the results are returned
-// with it, those of the mails not sent carrying an error that says so. A
-// transaction that overlaps a later one gets no RSET after a refusal of
-// its data, which ended it (RFC 5321 section 4.1.1.4); otherwise the
-// results are those of Sendmail, mail by mail.
+// transactions, and returns their results in that order. With PIPELINING
+// the transactions overlap: the next mail's envelope goes out behind the
+// previous message's end of data, and with CHUNKING whole transactions go
+// out without waiting, so a batch of small messages costs a fraction of a
+// round trip each. A mail refused does not stop the others; the session is
+// reset before the next when the server may still hold it. The error is the
+// connection's (EHLO failed, 421, lost, ctx ended), returned with the
+// results so far.
 func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 	var (
 		results []Result

@@ -48,13 +48,13 @@ func TestSendBatchRefusedMidBatch(t *testing.T) {
 		wantErr error
 	}{
 		{name: "MAIL", opts: []smtptest.Option{smtptest.WithRefuseSender("m1@example.com", "550 5.7.1 not you")},
-			wantErr: &SenderRefusedError{ResponseError{550, "5.7.1 not you"}, "m1@example.com"}},
+			wantErr: &SenderRefusedError{respErr(Reply{550, "5.7.1 not you"}), "m1@example.com"}},
 		{name: "RCPT", opts: []smtptest.Option{smtptest.WithRefuseRecipient("r1@example.com", "550 5.1.1 no such user")},
-			wantErr: &RecipientsRefusedError{map[string]Reply{"r1@example.com": {550, "5.1.1 no such user"}}}},
+			wantErr: &RecipientsRefusedError{Recipients: map[string]Reply{"r1@example.com": {550, "5.1.1 no such user"}}}},
 		{name: "DATA", data: true, opts: []smtptest.Option{smtptest.WithReplies("DATA", "354 go ahead", "554 5.5.1 no")},
-			wantErr: &DataError{ResponseError{554, "5.5.1 no"}}},
+			wantErr: &DataError{respErr(Reply{554, "5.5.1 no"})}},
 		{name: "end of data", opts: []smtptest.Option{smtptest.WithReplies("DOT", "250 2.0.0 queued as A", "552 5.3.4 too big")},
-			wantErr: &DataError{ResponseError{552, "5.3.4 too big"}}},
+			wantErr: &DataError{respErr(Reply{552, "5.3.4 too big"})}},
 	}
 	for _, mode := range modes {
 		for _, tt := range tests {
@@ -146,7 +146,7 @@ func TestSendBatch421MidBatch(t *testing.T) {
 			assert.Equal(t, 421, re.Code)
 			require.Len(t, results, 3)
 			assert.NoError(t, results[0].Err)
-			assert.Equal(t, &SenderRefusedError{ResponseError{421, "4.3.2 shutting down"}, "m1@example.com"}, results[1].Err)
+			assert.Equal(t, &SenderRefusedError{respErr(Reply{421, "4.3.2 shutting down"}), "m1@example.com"}, results[1].Err)
 			var sd *ServerDisconnectedError
 			require.ErrorAs(t, results[2].Err, &sd, "not sent")
 			assert.False(t, errors.Is(results[2].Err, ErrDeliveryUnknown))

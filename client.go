@@ -24,37 +24,23 @@ const (
 
 // SMTP is a client connection to an SMTP server: Python's smtplib.SMTP (and,
 // made by [DialSSL], SMTP_SSL). The exported fields are smtplib's
-// attributes; Python's None is the empty string.
-//
-// A client is not safe for use by several goroutines at once: an SMTP
-// session is one ordered dialogue. Use one client per goroutine (servers
-// accept many sessions), or guard a shared one with a mutex. [SMTP.Close]
-// may be called from another goroutine to abort a blocked operation.
+// attributes; Python's None is "". A client is one ordered dialogue, not
+// safe for use by several goroutines at once, but [SMTP.Close] may be
+// called from another to abort a blocked call.
 type SMTP struct {
-	// LocalHostname is the name sent with EHLO and HELO when they are
-	// given none. It is set from WithLocalHostname, or when the client
-	// connects.
-	LocalHostname string
-	// HeloResp is the text of the reply to the last HELO.
-	HeloResp string
-	// EhloResp is the text of the reply to the last EHLO (LHLO for LMTP).
-	EhloResp string
-	// DoesESMTP is true once the server has accepted EHLO.
-	DoesESMTP bool
-	// ESMTPFeatures maps each extension keyword of the last EHLO reply,
-	// in lower case, to its parameters ("" when it has none).
+	LocalHostname string // sent with EHLO and HELO when given none
+	HeloResp      string // the text of the reply to the last HELO
+	EhloResp      string // the text of the reply to the last EHLO (LHLO)
+	DoesESMTP     bool   // the server accepted EHLO
+	// ESMTPFeatures maps each keyword of the last EHLO reply, lower case,
+	// to its parameters; "auth" starts with a space, as in smtplib.
 	ESMTPFeatures map[string]string
-	// CommandEncoding is how command arguments are encoded: "ascii" (the
-	// default, which refuses other characters as smtplib does) or
-	// "utf-8". Mail sets it to "utf-8" when the SMTPUTF8 option is used,
-	// and Rset sets it back to "ascii".
+	// CommandEncoding, "ascii" or "utf-8", is what the low-level commands
+	// encode in (Mail with SMTPUTF8 sets "utf-8", Rset "ascii"); the
+	// sending calls report there the encoding of their last transaction.
 	CommandEncoding string
-	// User and Password are the credentials that the objects returned by
-	// AuthPlain, AuthLogin and AuthCramMD5 use (smtplib's user and
-	// password); Login sets them. Password is a [Secret], so printing the
-	// client never shows it.
-	User     string
-	Password Secret
+	User            string // for AuthPlain, AuthLogin, AuthCramMD5; Login sets it
+	Password        Secret // the same; it never prints
 
 	cfg         config
 	mu          sync.Mutex // guards conn, which Close may clear from another goroutine
@@ -118,18 +104,16 @@ func (s *SMTP) dialGreet(ctx context.Context, host string, port int) error {
 	}
 	if r.Code != 220 {
 		s.Close()
-		return &ConnectError{ResponseError(r)}
+		return &ConnectError{respErr(r)}
 	}
 	return nil
 }
 
-// Connect connects to host on port and returns the server's greeting, as
-// Python's connect does: when port is 0 and host has one colon, the part
-// after it is the port ("mail.example.com:587"); port 0 otherwise means the
-// client's default (25, 465 for DialSSL's clients, 2003 for LMTP). A host
-// starting with "/" is a Unix socket path for LMTP clients. The greeting is
-// returned whatever its code; it is Dial that insists on 220. An earlier
-// connection of the client is closed first.
+// Connect connects to host on port and returns the greeting, whatever its
+// code (Python's connect; Dial insists on 220). "host:port" works when port
+// is 0; port 0 otherwise means 25, 465 for DialSSL's clients, 2003 for LMTP,
+// and an LMTP host starting with "/" is a Unix socket. An earlier
+// connection is closed first.
 func (s *SMTP) Connect(host string, port int) (Reply, error) {
 	return s.connect(context.Background(), host, port)
 }
@@ -265,7 +249,7 @@ func (s *SMTP) attach(conn net.Conn) {
 // A context that ended just before has had the past deadline that bind put
 // on the connection overwritten, so the deadline is checked against it
 // after being set, or the operation would wait out the whole timeout.
-func (s *SMTP) renewDeadline(set func(time.Time) error, phase int) {
+func (s *SMTP) renewDeadline(set func(time.Time) error, phase phase) {
 	set(time.Now().Add(s.cfg.timeoutFor(phase)))
 	if s.ctx != nil && s.ctx.Err() != nil {
 		set(time.Unix(1, 0))
@@ -403,7 +387,7 @@ func (s *SMTP) putcmd(cmd, args string, w wr) error {
 		s.debugf("send: %s", redacted(cmd, joinCommand(cmd, args)+"\r\n", w.redact))
 	}
 	// Straight into the buffer: no line is built for the common case.
-	s.dw.phase = w.phase
+	s.writing(w)
 	s.bw.WriteString(cmd)
 	if args != "" {
 		s.bw.WriteByte(' ')
@@ -464,21 +448,17 @@ func checkEncoding(line, enc string) error {
 	return nil
 }
 
-// GetReply reads one reply (Python's getreply): the lines of a multi-line
-// reply are joined with "\n", and the code is -1 when a line breaks RFC
-// 5321's reply grammar (three digits, the first 2 to 5 and the second 0 to
-// 5, then a space, '-' or the end of the line) or the lines disagree on
-// the code. The reply is bounded: a line over 8192 bytes, more
-// than 1000 lines, or more than 1 MiB of text closes the connection and
-// returns a [*ResponseError] 500 "Line too long.". End of file, a reset or a
-// timeout closes the connection and returns a [*ServerDisconnectedError]
-// wrapping the cause.
+// GetReply reads one reply (Python's getreply), its lines joined with "\n",
+// code -1 when a line breaks RFC 5321's grammar or the lines disagree. A
+// line over 8192 bytes, 1000 lines or 1 MiB closes the client and returns
+// smtplib's [*ResponseError] 500 "Line too long."; a lost connection or a
+// timeout a [*ServerDisconnectedError].
 func (s *SMTP) GetReply() (Reply, error) {
 	return s.readReplyPhase(phaseCommand)
 }
 
 // readReplyPhase reads a reply within the phase's deadline.
-func (s *SMTP) readReplyPhase(phase int) (Reply, error) {
+func (s *SMTP) readReplyPhase(phase phase) (Reply, error) {
 	conn := s.getConn()
 	if conn == nil {
 		return Reply{}, notConnected()
@@ -503,32 +483,24 @@ func (s *SMTP) readReplyPhase(phase int) (Reply, error) {
 	return r, nil
 }
 
-// DoCmd sends a command and returns its reply (Python's docmd).
-//
-// Unlike smtplib, it first makes sure the session is in step: every reply
-// received so far must have been asked for. Bytes that arrived unasked
-// (an extra line after a reply, a reply out of turn, the rest of a reply
-// that broke the grammar) close the client, without writing the command,
-// and return a [*ServerDisconnectedError] for which errors.Is(err,
-// [ErrOutOfStep]) holds; an unasked 421 reply is the server closing the
-// session (RFC 5321 section 3.8), and returns a [*ServerDisconnectedError]
-// with the 421 [*ResponseError], text and all, as its cause. Only what
-// has already been read from the connection is looked at: a stray reply
-// still on its way is found by the command after. PutCmd and GetReply,
-// which a caller may use to pipeline commands by hand, do no such check.
+// DoCmd sends a command and returns its reply (Python's docmd). Unlike
+// smtplib, it first checks that no reply arrived unasked: if one did, the
+// client is closed without writing the command, and the error holds
+// [ErrOutOfStep] (or, for an unasked 421, the server's reply). PutCmd and
+// GetReply, for pipelining by hand, do no such check.
 func (s *SMTP) DoCmd(cmd, args string) (Reply, error) {
 	return s.docmdPhase(phaseCommand, cmd, args)
 }
 
 // docmdPhase is DoCmd waiting for the reply within the phase's deadline.
-func (s *SMTP) docmdPhase(phase int, cmd, args string) (Reply, error) {
+func (s *SMTP) docmdPhase(phase phase, cmd, args string) (Reply, error) {
 	return s.docmd(cmd, args, wrCommand, phase)
 }
 
 // docmd is the one way a command that waits for its reply is written: the
 // session is checked to be in step, the command written as w says, and
 // its reply read within the deadline of phase.
-func (s *SMTP) docmd(cmd, args string, w wr, phase int) (Reply, error) {
+func (s *SMTP) docmd(cmd, args string, w wr, phase phase) (Reply, error) {
 	if err := s.checkInStep(); err != nil {
 		return Reply{}, err
 	}

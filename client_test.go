@@ -235,7 +235,7 @@ func TestLineTooLong(t *testing.T) {
 	_, err := c.Noop()
 	var re *ResponseError
 	require.ErrorAs(t, err, &re)
-	assert.Equal(t, &ResponseError{500, "Line too long."}, re)
+	assert.Equal(t, ptr(respErr(Reply{500, "Line too long."})), re)
 	assert.Nil(t, c.conn, "closed")
 }
 
@@ -243,7 +243,7 @@ func TestEndlessContinuation(t *testing.T) {
 	srv := newScriptServer(t, "S: 220 hi\nC\n"+strings.Repeat("S: 250-more\n", maxReplyLines+10)+"S: 250 end")
 	c := dialScript(t, srv)
 	_, err := c.Noop()
-	assert.Equal(t, &ResponseError{500, "Line too long."}, err)
+	assert.Equal(t, ptr(respErr(Reply{500, "Line too long."})), err)
 	assert.Nil(t, c.conn)
 }
 
@@ -461,7 +461,7 @@ func TestErrors(t *testing.T) {
 		&ConnectError{re},
 		&HeloError{re},
 		&AuthenticationError{ResponseError: re},
-		&smtpError{"bare"},
+		&smtpError{msg: "bare"},
 	}
 	for _, err := range all {
 		assert.ErrorIs(t, err, ErrSMTP, "%T", err)
@@ -480,7 +480,7 @@ func TestErrors(t *testing.T) {
 	assert.False(t, errors.As(&RecipientsRefusedError{}, &got), "as in Python, not a response exception")
 	assert.False(t, errors.As(&NotSupportedError{}, &got))
 	assert.Equal(t, "smtplib: all recipients were refused: a@b: 550 no; c@d: 451 later",
-		(&RecipientsRefusedError{map[string]Reply{"c@d": {451, "later"}, "a@b": {550, "no"}}}).Error())
+		(&RecipientsRefusedError{Recipients: map[string]Reply{"c@d": {451, "later"}, "a@b": {550, "no"}}}).Error())
 	assert.Equal(t, "smtplib: no recipients", (&RecipientsRefusedError{}).Error())
 	assert.False(t, re.Temporary())
 	assert.Equal(t, Reply{550, "no"}, re.Reply())

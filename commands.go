@@ -54,14 +54,11 @@ func (s *SMTP) Noop() (Reply, error) {
 	return s.DoCmd(verbNoop, "")
 }
 
-// Mail sends MAIL FROM with sender quoted by [QuoteAddr] and, when the
-// server speaks ESMTP, the options (Python's mail): "SIZE=1000",
-// "BODY=8BITMIME", ... Options are dropped for a server that only took
-// HELO, as smtplib drops them. An SMTPUTF8 option makes CommandEncoding
-// "utf-8", or returns a [*NotSupportedError] when the server does not offer
-// SMTPUTF8. An address that cannot be quoted safely, or an option with a
-// space or control character, is refused with a [*CommandError] before
-// anything is sent, so no value can smuggle in another parameter.
+// Mail sends MAIL FROM with sender quoted by [QuoteAddr] and, to an ESMTP
+// server, the options (Python's mail). An SMTPUTF8 option makes
+// CommandEncoding "utf-8", or is a [*NotSupportedError] when not offered. An
+// address that cannot be quoted safely, or an option with a space or
+// control character, is a [*CommandError] before anything is sent.
 func (s *SMTP) Mail(sender string, options ...string) (Reply, error) {
 	args, utf8, err := s.mailArgs(sender, options)
 	if err != nil {
@@ -159,13 +156,10 @@ func (s *SMTP) optionList(options []string) (string, error) {
 	return " " + strings.Join(options, " "), nil
 }
 
-// Data sends DATA and, when the server answers 354, msg and the final
-// "." (Python's data), returning the reply after the data. Any other
-// answer to DATA is returned as a [*DataError]. The message is sent with
-// every lone CR and lone LF made CRLF, every line-starting period doubled,
-// and a CRLF added unless it ends with one, so no message can end the data
-// early. An LMTP client reads only the first of the replies after the data
-// here; its Sendmail reads them all.
+// Data sends DATA and, after a 354, msg and the final "." (Python's data),
+// returning the reply after the data; any other answer to DATA is a
+// [*DataError]. Lone CR and LF become CRLF and leading periods are
+// doubled. An LMTP client reads only the first reply here.
 func (s *SMTP) Data(msg []byte) (Reply, error) {
 	replies, err := s.dataReplies(msg, 1)
 	if err != nil {
@@ -184,7 +178,7 @@ func (s *SMTP) dataReplies(msg []byte, n int) ([]Reply, error) {
 	}
 	s.debugData(r)
 	if r.Code != 354 {
-		return nil, &DataError{ResponseError(r)}
+		return nil, &DataError{respErr(r)}
 	}
 	if err := s.writeBody(newDataWriter(nil, true), &body{b: msg, size: len(msg)}, wr{phase: phaseDataBlock, flush: true}); err != nil {
 		return nil, err

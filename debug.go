@@ -10,12 +10,10 @@ import (
 	"unicode/utf8"
 )
 
-// SetDebugLevel sets the debug output level (Python's set_debuglevel): 0
-// prints nothing; 1 prints the dialogue, each line sent ("send:") and
-// received ("reply:") in Python's repr notation, as smtplib does; 2 also
-// puts the time of day before each line. The output goes to os.Stderr, or
-// to the writer of [WithDebugOutput]. Credentials never appear: AUTH
-// arguments and the answers to AUTH challenges print as "<redacted>".
+// SetDebugLevel sets the debug output (Python's set_debuglevel): 1 prints
+// each line sent and received in Python's notation, 2 adds the time, to
+// os.Stderr or [WithDebugOutput]'s writer. Credentials print as
+// "<redacted>".
 func (s *SMTP) SetDebugLevel(level int) { s.debuglevel = level }
 
 // debugData prints a reply to DATA or to the end of the data as smtplib's

@@ -37,13 +37,9 @@ const (
 // maxEnvID is RFC 3461 section 4.4's bound on an envelope identifier.
 const maxEnvID = 100
 
-// Notify asks the server for delivery status notifications (RFC 3461,
-// NOTIFY on every RCPT) under the conditions given: any of
-// [NotifySuccess], [NotifyFailure] and [NotifyDelay], or [NotifyNever]
-// alone. The server must offer DSN, or the send fails with a
-// [*NotSupportedError] before anything is sent; no condition, an unknown
-// one, or NotifyNever with another is a [*CommandError]. A condition given
-// twice counts once.
+// Notify asks for delivery status notifications (RFC 3461's NOTIFY) on the
+// conditions given: [NotifySuccess], [NotifyFailure], [NotifyDelay], or
+// [NotifyNever] alone. It needs DSN.
 func Notify(conds ...DSNNotify) SendOption {
 	return func(o *sendOptions) {
 		o.notify, o.notifySet = append([]DSNNotify{}, conds...), true
@@ -57,35 +53,25 @@ func Return(what DSNReturn) SendOption {
 	return func(o *sendOptions) { o.ret = what }
 }
 
-// EnvID gives the transaction an envelope identifier (RFC 3461's ENVID on
-// MAIL) that delivery status notifications quote back, so that a report
-// can be tied to the message it is about. It must be 1 to 100 printable
-// ASCII characters (spaces included); it is sent xtext-encoded, so no
-// value can add a parameter. It needs a server that offers DSN.
+// EnvID gives the transaction an envelope identifier (RFC 3461's ENVID),
+// which delivery status notifications quote back: 1 to 100 printable
+// ASCII characters, sent xtext-encoded. It needs DSN.
 func EnvID(id string) SendOption {
 	return func(o *sendOptions) { o.envID, o.envIDSet = id, true }
 }
 
-// ORcpt gives the original recipient address of rcpt (RFC 3461's ORCPT on
-// rcpt's RCPT), for example the address a forwarder received the message
-// for, which delivery status notifications then report. rcpt must be one
-// of the transaction's recipients, compared by address; original is sent
-// as an "rfc822" address, xtext-encoded, or as a "utf-8" one (RFC 6533)
-// when the transaction is SMTPUTF8 or original is not ASCII. It needs a
-// server that offers DSN. Several ORcpt options may name different
-// recipients; a later one for the same recipient replaces the earlier.
+// ORcpt gives the original address of recipient rcpt (RFC 3461's ORCPT),
+// which delivery status notifications report, as an "rfc822" address or,
+// for SMTPUTF8 or non-ASCII, "utf-8" (RFC 6533). It needs DSN; a later
+// ORcpt for the same recipient replaces the earlier.
 func ORcpt(rcpt, original string) SendOption {
 	return func(o *sendOptions) {
 		o.orcpt = append(o.orcpt, orcptOption{rcpt: rcpt, original: original})
 	}
 }
 
-// RequireTLS asks that the message travel over TLS all the way to its
-// destination (RFC 8689, REQUIRETLS on MAIL): a server that cannot relay
-// it so must bounce it rather than send it in clear. The session must be
-// under TLS ([SMTP.StartTLS] or [DialSSL]) and the server must offer
-// REQUIRETLS; otherwise the send fails with a [*NotSupportedError] before
-// anything is sent.
+// RequireTLS asks that the message travel over TLS to its destination (RFC
+// 8689): the session must be under TLS and the server offer REQUIRETLS.
 func RequireTLS() SendOption {
 	return func(o *sendOptions) { o.requireTLS = true }
 }

@@ -7,12 +7,9 @@ import (
 	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
-// Helo sends HELO with name, or with LocalHostname when name is "" (Python's
-// helo), and keeps the reply's text in HeloResp.
-//
-// A 421 reply is the server closing the session: the client is closed and
-// the reply is also returned as a [*HeloError], so the caller learns the
-// server's reason and that it may try again later.
+// Helo sends HELO with name, or LocalHostname when name is "" (Python's
+// helo), and keeps the reply's text in HeloResp. A 421 closes the client
+// and is also returned as a [*HeloError].
 func (s *SMTP) Helo(name string) (Reply, error) {
 	r, err := s.DoCmd("helo", s.greetName(name))
 	if err != nil {
@@ -33,16 +30,13 @@ func (s *SMTP) closedBy(r Reply) error {
 	}
 	s.noteClose(closeNote{reply: r})
 	s.Close()
-	return &HeloError{ResponseError(r)}
+	return &HeloError{respErr(r)}
 }
 
-// Ehlo sends EHLO (LHLO for LMTP) with name, or with LocalHostname when name
-// is "" (Python's ehlo). ESMTPFeatures is emptied first; when the reply is
-// 250 it is filled from the reply's lines after the first, and DoesESMTP is
-// set. A reply with no code and no text means the server hung up on EHLO,
-// as some old servers do: the client is closed and a
-// [*ServerDisconnectedError] returned. A 421 closes the client too, as
-// for [SMTP.Helo].
+// Ehlo sends EHLO (LHLO for LMTP) with name, or LocalHostname (Python's
+// ehlo), filling ESMTPFeatures and DoesESMTP from a 250 reply. A server
+// that hangs up on EHLO closes the client, with a
+// [*ServerDisconnectedError]; a 421, with a [*HeloError].
 func (s *SMTP) Ehlo(name string) (Reply, error) {
 	s.ESMTPFeatures = map[string]string{}
 	r, err := s.DoCmd(s.proto().greetVerb, s.greetName(name))
@@ -155,12 +149,9 @@ func pyLower(s string) string {
 	return strings.ToLower(s)
 }
 
-// EhloOrHeloIfNeeded says EHLO, and HELO if EHLO is refused, unless one of
-// them was already said in this session (Python's ehlo_or_helo_if_needed).
-// When both are refused it returns a [*HeloError] with HELO's reply. An
-// LMTP client has no HELO to fall back to: a refused LHLO is the HeloError.
-// A 421 to EHLO is the HeloError at once: the server has closed the
-// session, and no HELO is tried.
+// EhloOrHeloIfNeeded says EHLO, and HELO if EHLO is refused, unless either
+// was said already (Python's ehlo_or_helo_if_needed); both refused, or a
+// 421 to EHLO (no HELO follows it), is a [*HeloError]. LMTP has no HELO.
 func (s *SMTP) EhloOrHeloIfNeeded() error {
 	return s.ehloOrHeloContext(context.Background())
 }
@@ -186,5 +177,5 @@ func (s *SMTP) ehloOrHeloContext(ctx context.Context) error {
 			return nil
 		}
 	}
-	return &HeloError{ResponseError(r)}
+	return &HeloError{respErr(r)}
 }

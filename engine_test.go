@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,7 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gosmtplib/smtplib/email"
 	"github.com/gosmtplib/smtplib/internal/rawsrv"
+	"github.com/gosmtplib/smtplib/smtptest"
 )
 
 // flightServer is a small SMTP server on the suite's raw-connection server,
@@ -409,4 +412,132 @@ func TestEngineStrayKeepsEarlierResults(t *testing.T) {
 		assert.ErrorIs(t, r.Err, ErrNotSent, "mail %d never got to its data", i+2)
 	}
 	assert.Equal(t, []string{"m0@example.com", "m1@example.com"}, ws.received())
+}
+
+// outcomeOf is a send's outcome, for comparing paths: the error's type
+// and code, and the refused recipients with theirs.
+func outcomeOf(refused map[string]Reply, err error) string {
+	var b strings.Builder
+	if err != nil {
+		fmt.Fprintf(&b, "%T", err)
+		var re *ResponseError
+		if errors.As(err, &re) {
+			fmt.Fprintf(&b, " %d", re.Code)
+		}
+	} else {
+		b.WriteString("sent")
+	}
+	keys := make([]string, 0, len(refused))
+	for k := range refused {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%d", k, refused[k].Code)
+	}
+	return b.String()
+}
+
+// TestSameOutcomeEveryPath sends the same mails through Sendmail,
+// SendMessage, SendBatch and a Pool, in each server mode, and expects the
+// same outcomes and the same commands on the wire: one envelope path. A
+// non-ASCII sender without SMTPUTF8 is refused before anything is written
+// on every path, even right after an SMTPUTF8 mail on the same session
+// (Sendmail used to send it, its encoding left "utf-8" by the mail
+// before).
+func TestSameOutcomeEveryPath(t *testing.T) {
+	msg := []byte("Subject: same\r\n\r\nbody\r\n")
+	rows := []struct {
+		name    string
+		m       Mail
+		want    string
+		message bool // SendMessage takes it as it is (a non-ASCII sender gets SMTPUTF8 there)
+	}{
+		{"ASCII", Mail{From: "a@example.com", To: []string{"b@example.org"}}, "sent", true},
+		{"SMTPUTF8", Mail{From: "ä@example.com", To: []string{"b@example.org"}, Options: []SendOption{MailOptions("SMTPUTF8")}}, "sent", true},
+		{"non-ASCII without SMTPUTF8", Mail{From: "ö@example.com", To: []string{"b@example.org"}}, "*smtplib.CommandError", false},
+		{"a recipient refused", Mail{From: "a@example.com", To: []string{"b@example.org", "gone@example.org"}}, "sent gone@example.org=550", true},
+		{"sender refused", Mail{From: "refused@example.com", To: []string{"b@example.org"}}, "*smtplib.SenderRefusedError 550", true},
+		{"every recipient refused", Mail{From: "a@example.com", To: []string{"gone@example.org"}}, "*smtplib.RecipientsRefusedError", true},
+		{"DSN", Mail{From: "a@example.com", To: []string{"b@example.org"}, Options: []SendOption{Notify(NotifySuccess, NotifyFailure), EnvID("order-1")}}, "sent", true},
+	}
+	paths := []struct {
+		name string
+		send func(t *testing.T, srv *smtptest.Server, mails []Mail) []string
+	}{
+		{"Sendmail", func(t *testing.T, srv *smtptest.Server, mails []Mail) []string {
+			c := robustDial(t, srv)
+			var out []string
+			for _, m := range mails {
+				out = append(out, outcomeOf(c.Sendmail(m.From, m.To, m.Data, m.Options...)))
+			}
+			return out
+		}},
+		{"SendMessage", func(t *testing.T, srv *smtptest.Server, mails []Mail) []string {
+			c := robustDial(t, srv)
+			var out []string
+			for _, m := range mails {
+				em, err := email.ReadMessage(bytes.NewReader(m.Data))
+				require.NoError(t, err)
+				opts := append([]SendOption{FromAddr(m.From), ToAddrs(m.To...)}, m.Options...)
+				out = append(out, outcomeOf(c.SendMessage(em, opts...)))
+			}
+			return out
+		}},
+		{"SendBatch", func(t *testing.T, srv *smtptest.Server, mails []Mail) []string {
+			c := robustDial(t, srv)
+			results, err := c.SendBatch(context.Background(), mails)
+			require.NoError(t, err)
+			var out []string
+			for _, r := range results {
+				out = append(out, outcomeOf(r.Refused, r.Err))
+			}
+			return out
+		}},
+		{"Pool", func(t *testing.T, srv *smtptest.Server, mails []Mail) []string {
+			p := NewPool(func(ctx context.Context) (*SMTP, error) {
+				return DialContext(ctx, srv.Host(), srv.Port(), WithLocalHostname("client.example"), WithTimeout(testTimeout))
+			}, WithPoolSize(1))
+			defer closePool(t, p)
+			var out []string
+			for _, m := range mails {
+				r := p.Send(context.Background(), m)
+				out = append(out, outcomeOf(r.Refused, r.Err))
+			}
+			return out
+		}},
+	}
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			var wires []string
+			for _, path := range paths {
+				var mails []Mail
+				var want []string
+				for _, row := range rows {
+					if path.name == "SendMessage" && !row.message {
+						continue
+					}
+					m := row.m
+					m.Data = msg
+					mails = append(mails, m)
+					want = append(want, row.want)
+				}
+				srv := smtptest.NewServer(t, smtptest.WithExtensions(append(slices.Clone(mode.ext), "SMTPUTF8", "DSN")...),
+					smtptest.WithRefuseSender("refused@example.com", "550 5.7.1 not you"),
+					smtptest.WithRefuseRecipient("gone@example.org", "550 5.1.1 no such user"))
+				assert.Equal(t, want, path.send(t, srv, mails), path.name)
+				srv.Close()
+				var wire strings.Builder
+				for _, m := range srv.Messages() {
+					fmt.Fprintf(&wire, "%s %v %v %v\n", m.From, m.MailOptions, m.To, m.RcptOptions)
+				}
+				if path.name != "SendMessage" {
+					wires = append(wires, wire.String())
+				}
+			}
+			for i := 1; i < len(wires); i++ {
+				assert.Equal(t, wires[0], wires[i], "the same envelopes reach the server on every path")
+			}
+		})
+	}
 }

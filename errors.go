@@ -9,44 +9,43 @@ import (
 	"strings"
 )
 
-// ErrSMTP is the root of the package's error hierarchy, Python's
-// SMTPException: errors.Is(err, ErrSMTP) holds for every error that the
-// server, the connection or the session causes ([ErrInsecureAuth] and a
-// bad port included). It does not hold for the caller's own mistakes,
-// reported before anything is sent: [*CommandError] (Python's
-// ValueError), nor for a failure of the caller's io.Reader.
+// ErrSMTP is Python's SMTPException: errors.Is(err, ErrSMTP) holds for every
+// error the server, the connection or the session causes, and not for the
+// caller's own mistakes ([*CommandError]) or its io.Reader's failures.
 var ErrSMTP = errors.New("smtplib: SMTP error")
+
+// smtpErr, embedded, makes errors.Is(err, ErrSMTP) hold for the package's
+// error types: their one Is method.
+type smtpErr struct{}
+
+// Is reports whether target is [ErrSMTP].
+func (smtpErr) Is(target error) bool { return target == ErrSMTP }
 
 // smtpError is a bare SMTPException: a failure that has no reply code and no
 // more specific class in smtplib, such as "No suitable authentication method
 // found".
-type smtpError struct{ msg string }
+type smtpError struct {
+	smtpErr
+	msg string
+}
 
-func (e *smtpError) Error() string        { return "smtplib: " + e.msg }
-func (e *smtpError) Is(target error) bool { return target == ErrSMTP }
+func (e *smtpError) Error() string { return "smtplib: " + e.msg }
 
 // NotSupportedError reports that the server does not offer the command or
-// option asked for (Python's SMTPNotSupportedError), for example SMTPUTF8 in
-// the mail options of a server that does not advertise it.
+// option asked for (Python's SMTPNotSupportedError).
 type NotSupportedError struct {
+	smtpErr
 	Msg string
 }
 
 func (e *NotSupportedError) Error() string { return "smtplib: " + e.Msg }
 
-// Is reports whether target is [ErrSMTP].
-func (e *NotSupportedError) Is(target error) bool { return target == ErrSMTP }
-
 // ServerDisconnectedError reports that the connection is gone (Python's
-// SMTPServerDisconnected): the server closed it, the network failed, an
-// operation timed out, or the client was never connected. The client is
-// closed when it is returned. Err is the cause when there is one (io.EOF,
-// a net.OpError, os.ErrDeadlineExceeded, ...), and errors.Is and errors.As
-// see through to it.
-//
-// When the connection was lost after the whole message was sent and before
-// the server's reply to it, errors.Is(err, [ErrDeliveryUnknown]) holds as
-// well.
+// SMTPServerDisconnected), and the client closed. Err is the cause, if any
+// (io.EOF, a timeout, the context's error, the server's 421), which
+// errors.Is and errors.As see through to. [ErrNotSent] or
+// [ErrDeliveryUnknown] holds for it, as the end of the data had left or
+// not.
 type ServerDisconnectedError struct {
 	Msg string
 	Err error
@@ -84,26 +83,17 @@ func (e *ServerDisconnectedError) Is(target error) bool {
 	return false
 }
 
-// ErrNotSent marks a mail that the connection failed to carry: the
-// connection was lost, found closed, shut down by the server's 421 or
-// ended by a context before the end of the mail's data was written, or
-// before its turn in a batch. The server cannot have accepted it, so it
-// may be sent again, on a new connection. errors.Is(err, ErrNotSent)
-// holds for every [*ServerDisconnectedError] that is not
-// [ErrDeliveryUnknown]; it never holds for a refusal (a [*ResponseError]
-// or [*RecipientsRefusedError]: the server answered) nor for the
-// caller's mistakes.
+// ErrNotSent marks a mail that the connection failed to carry: lost, found
+// closed, shut down by a 421 or ended by a context before the end of its
+// data left, or before its turn in a batch. The server cannot have it: send
+// it again, on a new connection. It holds for every
+// [*ServerDisconnectedError] that is not [ErrDeliveryUnknown].
 var ErrNotSent = errors.New("smtplib: not sent: the connection was gone before the end of the data")
 
 // ErrDeliveryUnknown marks a connection lost after the whole message was
-// sent (the final dot of DATA, or BDAT LAST) and before the server's reply
-// to it: the server may have accepted the message, or not. errors.Is(err,
-// ErrDeliveryUnknown) holds for exactly those errors, which are
-// [*ServerDisconnectedError]s (for LMTP, an [*LMTPDeliveryError] whose
-// Pending recipients are the unknown ones). Resending such a mail may
-// deliver it twice; any other error of a send means the message was not
-// delivered (or, with a [*ResponseError], was refused), so it is safe to
-// resend. Message-ID lets a recipient's software drop a duplicate.
+// sent and before the server's reply to it: the server may have accepted it
+// or not, and resending may deliver twice. It holds for those
+// [*ServerDisconnectedError]s and [*LMTPDeliveryError]s alone.
 var ErrDeliveryUnknown = errors.New("smtplib: delivery unknown: the connection was lost after the end of the data, before the server's reply")
 
 // deliveryUnknown marks err, the loss of the connection after the end of
@@ -132,22 +122,31 @@ func notSent(cause error) error {
 var errConnClosed = fmt.Errorf("not connected: %w", net.ErrClosed)
 
 // ResponseError is an error reply from the server (Python's
-// SMTPResponseException): Code is the three-digit reply code (-1 when the
-// reply could not be read as one) and Message its text, lines joined by
-// "\n". The more specific errors below embed it, so errors.As(err, &re)
-// with re a *ResponseError matches all of them, as `except
-// SMTPResponseException` does in Python.
+// SMTPResponseException): Code (-1 when unreadable) and Message, the lines
+// joined by "\n". The more specific errors embed it, so errors.As finds it
+// in all of them, as `except SMTPResponseException` does.
 type ResponseError struct {
+	smtpErr
 	Code    int
 	Message string
+
+	// The enhanced status code, read once when the error is made from a
+	// reply (parsed); a value made by hand is read at each call.
+	enhanced [3]int
+	parsed   bool
 }
+
+// respErr is the ResponseError of reply r, its enhanced code read once.
+func respErr(r Reply) ResponseError {
+	return ResponseError{Code: r.Code, Message: r.Message, enhanced: r.EnhancedCode(), parsed: true}
+}
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
 
 func (e *ResponseError) Error() string {
 	return fmt.Sprintf("smtplib: %d %s", e.Code, e.Message)
 }
-
-// Is reports whether target is [ErrSMTP].
-func (e *ResponseError) Is(target error) bool { return target == ErrSMTP }
 
 // Temporary reports whether the reply is a transient (4xx) failure, after
 // which the same request may succeed later.
@@ -171,11 +170,10 @@ func (e *SenderRefusedError) Error() string {
 func (e *SenderRefusedError) Unwrap() error { return &e.ResponseError }
 
 // RecipientsRefusedError reports that the server refused every recipient,
-// or closed the session while recipients were being given (Python's
-// SMTPRecipientsRefused). Recipients maps each refused address to the
-// server's reply. It has no single reply code, so it is not a
-// [ResponseError], as in Python.
+// or closed the session among them (Python's SMTPRecipientsRefused):
+// Recipients maps each refused address to its reply.
 type RecipientsRefusedError struct {
+	smtpErr
 	Recipients map[string]Reply
 }
 
@@ -199,9 +197,6 @@ func (e *RecipientsRefusedError) Error() string {
 	}
 	return b.String()
 }
-
-// Is reports whether target is [ErrSMTP].
-func (e *RecipientsRefusedError) Is(target error) bool { return target == ErrSMTP }
 
 // DataError reports that the server refused the message data, either at the
 // DATA command or after the data was sent (Python's SMTPDataError).
@@ -236,10 +231,10 @@ func (e *HeloError) Error() string {
 func (e *HeloError) Unwrap() error { return &e.ResponseError }
 
 // AuthenticationError reports that the server refused the credentials or
-// the mechanism (Python's SMTPAuthenticationError). When the refusal is
-// one that [SMTP.LoginOAuth2] documents (basic authentication turned off,
-// an app password required, a token without the scope it needs), Error
-// adds what to do, in one line.
+// the mechanism (Python's SMTPAuthenticationError). Error adds what to do
+// for the refusals [SMTP.LoginOAuth2] lists. Status and Scope are those of
+// the JSON error a server sends before refusing an OAuth 2.0 token (RFC
+// 7628 section 3.2.2), "" when it sent none.
 type AuthenticationError struct {
 	ResponseError
 	// Status and Scope are the "status" and "scope" of the JSON error that
@@ -269,11 +264,10 @@ func (e *AuthenticationError) Error() string {
 // Unwrap returns the embedded [ResponseError].
 func (e *AuthenticationError) Unwrap() error { return &e.ResponseError }
 
-// CommandError reports a command that was refused before anything was
-// written, because of what the caller passed: a CR, LF or NUL that would
-// split it into two commands, or a character the [SMTP.CommandEncoding]
-// cannot carry. It is Python's ValueError (and UnicodeEncodeError), so it is
-// not an [ErrSMTP]; the connection is untouched and stays usable.
+// CommandError reports a call refused before anything was written, for what
+// the caller passed: a CR, LF or NUL, a character the command encoding
+// cannot carry, a nil argument, an option in the wrong call (Python's
+// ValueError). It is not an [ErrSMTP]; the connection stays usable.
 type CommandError struct {
 	Command string // the offending line, with CR, LF and NUL shown escaped
 	Reason  string

@@ -151,18 +151,18 @@ func TestFaultReplyThenDrop(t *testing.T) {
 		want  error
 	}{
 		{"421 to MAIL", func(bool) smtptest.Fault { return smtptest.Fault{At: "MAIL", Reply: "421 4.3.0 crash\r\n"} },
-			&SenderRefusedError{ResponseError{421, "4.3.0 crash"}, "s@example.com"}},
+			&SenderRefusedError{respErr(Reply{421, "4.3.0 crash"}), "s@example.com"}},
 		{"421 to the second RCPT", func(bool) smtptest.Fault {
 			return smtptest.Fault{At: "RCPT", N: 2, Reply: "421 4.3.0 crash\r\n"}
-		}, &RecipientsRefusedError{map[string]Reply{"r2@example.com": {421, "4.3.0 crash"}}}},
+		}, &RecipientsRefusedError{Recipients: map[string]Reply{"r2@example.com": {421, "4.3.0 crash"}}}},
 		{"421 to the data command", func(chunking bool) smtptest.Fault {
 			if chunking {
 				return smtptest.Fault{At: "BDAT", N: 2, Reply: "421 4.3.0 crash\r\n"}
 			}
 			return smtptest.Fault{At: "DATA", Reply: "421 4.3.0 crash\r\n"}
-		}, &DataError{ResponseError{421, "4.3.0 crash"}}},
+		}, &DataError{respErr(Reply{421, "4.3.0 crash"})}},
 		{"421 after the data", func(bool) smtptest.Fault { return smtptest.Fault{At: "DOT", Reply: "421 4.3.0 crash\r\n"} },
-			&DataError{ResponseError{421, "4.3.0 crash"}}},
+			&DataError{respErr(Reply{421, "4.3.0 crash"})}},
 	}
 	for _, mode := range robustModes {
 		for _, tt := range tests {

@@ -1,16 +1,9 @@
 package smtplib
 
-// FinalReply makes the send store in *dst the server's reply after the
-// message data, such as "250 2.0.0 Ok: queued as 4BXf2k0Q1z": the queue
-// identifier in it traces the message through the server's logs. It is
-// stored whenever that reply arrived, whatever its code, so a refused
-// message sets it as well as returning a [*DataError]; when the
-// transaction ended earlier *dst is left as it was. For LMTP, which
-// answers once per accepted recipient, it is the last of those replies
-// (each recipient's own is in the refused map when it was a refusal). In
-// [SMTP.SendBatch], a mail's FinalReply gets its Result.Reply.
-// The send's results are the same with or without it. A nil dst is a
-// [*CommandError], before anything is sent.
+// FinalReply makes a send store in *dst the server's reply after the data,
+// whatever its code, such as "250 2.0.0 Ok: queued as 4BXf2k0Q1z" (see
+// [Reply.QueueID]); for LMTP the last recipient's. It is left as it was when
+// the transaction ended earlier. A nil dst is a [*CommandError].
 func FinalReply(dst *Reply) SendOption {
 	return func(o *sendOptions) { o.final, o.finalSet = dst, true }
 }

@@ -133,9 +133,9 @@ const (
 // allocated no more than the row's bound, and the client is closed when
 // the reply broke the session.
 func TestHostileReplies(t *testing.T) {
-	tooLong := &ResponseError{500, "Line too long."}
+	tooLong := ptr(respErr(Reply{500, "Line too long."}))
 	refused := func(code int, msg string) error {
-		return &SenderRefusedError{ResponseError{code, msg}, "a@example.com"}
+		return &SenderRefusedError{respErr(Reply{code, msg}), "a@example.com"}
 	}
 	tests := []struct {
 		name       string
@@ -287,9 +287,9 @@ func TestHostileGreeting(t *testing.T) {
 			regression: "readReply takes the bytes read before the timeout for the whole greeting, " +
 				"so Dial succeeds on \"220 hal\" (reply.go readReply: only io.EOF may end a line)"},
 		{name: "an endless greeting", serve: connHandler(forever("", "220-welcome\r\n")),
-			check: func(t *testing.T, err error) { assert.Equal(t, &ResponseError{500, "Line too long."}, err) }},
+			check: func(t *testing.T, err error) { assert.Equal(t, ptr(respErr(Reply{500, "Line too long."})), err) }},
 		{name: "a greeting that is one endless line", serve: connHandler(forever("220 ", "x")),
-			check: func(t *testing.T, err error) { assert.Equal(t, &ResponseError{500, "Line too long."}, err) }},
+			check: func(t *testing.T, err error) { assert.Equal(t, ptr(respErr(Reply{500, "Line too long."})), err) }},
 		{name: "closed at once", serve: func(c net.Conn) {},
 			check: func(t *testing.T, err error) {
 				var sd *ServerDisconnectedError
@@ -298,11 +298,11 @@ func TestHostileGreeting(t *testing.T) {
 			}},
 		{name: "a refusal", serve: connHandler(silence("554 5.3.2 not now\r\n")),
 			check: func(t *testing.T, err error) {
-				assert.Equal(t, &ConnectError{ResponseError{554, "5.3.2 not now"}}, err)
+				assert.Equal(t, &ConnectError{respErr(Reply{554, "5.3.2 not now"})}, err)
 			}},
 		{name: "garbage", serve: connHandler(silence("\xff\xfe\x00\r\n")),
 			check: func(t *testing.T, err error) {
-				assert.Equal(t, &ConnectError{ResponseError{-1, ""}}, err)
+				assert.Equal(t, &ConnectError{respErr(Reply{-1, ""})}, err)
 			}},
 	}
 	for _, tt := range tests {
@@ -388,7 +388,7 @@ func TestHostileEHLOFlood(t *testing.T) {
 		err   error
 	}{
 		{"the most lines a reply may have", maxReplyLines, nil},
-		{"one line too many", maxReplyLines + 1, &ResponseError{500, "Line too long."}},
+		{"one line too many", maxReplyLines + 1, ptr(respErr(Reply{500, "Line too long."}))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

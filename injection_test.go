@@ -400,14 +400,14 @@ func TestInjectionDataBody(t *testing.T) {
 				return err
 			}
 			if r, err := c.Mail("a@example.com"); err != nil || r.Code != 250 {
-				return errors.Join(err, &SenderRefusedError{ResponseError(r), "a@example.com"})
+				return errors.Join(err, &SenderRefusedError{respErr(r), "a@example.com"})
 			}
 			if r, err := c.Rcpt("b@example.com"); err != nil || r.Code != 250 {
-				return errors.Join(err, &RecipientsRefusedError{map[string]Reply{"b@example.com": r}})
+				return errors.Join(err, &RecipientsRefusedError{Recipients: map[string]Reply{"b@example.com": r}})
 			}
 			r, err := c.Data([]byte(body))
 			if err == nil && r.Code != 250 {
-				return &DataError{ResponseError(r)}
+				return &DataError{respErr(r)}
 			}
 			return err
 		}},

@@ -8,13 +8,9 @@ import (
 )
 
 // ErrOutOfStep is the cause of the [*ServerDisconnectedError] a command
-// returns when the server had sent bytes nobody asked for: a reply out of
-// turn, an extra line after a reply, or the rest of a reply that broke RFC
-// 5321's grammar. Taken in order, such bytes would be read as the answer
-// to the next command, and every answer after it would belong to the
-// command before, so the client is closed instead, before anything more
-// is written. errors.Is(err, ErrOutOfStep) tells this case apart; an
-// unasked 421 is reported differently (see [SMTP.DoCmd]).
+// returns when the server had sent bytes nobody asked for, which taken in
+// order would be read as the answer to the wrong command: the client is
+// closed before anything more is written.
 var ErrOutOfStep = errors.New("session out of step")
 
 // maxStrayShown bounds how much of the unasked bytes an error shows.
@@ -27,7 +23,7 @@ const maxStrayShown = 80
 // session out of step.
 func unaskedError(stray []byte) error {
 	if r, err := readReply(bufio.NewReader(bytes.NewReader(stray)), nil); err == nil && r.Code == 421 {
-		return &ServerDisconnectedError{Msg: "the server closed the session", Err: &shutdownError{ResponseError(r)}}
+		return &ServerDisconnectedError{Msg: "the server closed the session", Err: &shutdownError{respErr(r)}}
 	}
 	return &ServerDisconnectedError{Msg: ErrOutOfStep.Error(), Err: &strayError{stray: stray}}
 }

@@ -11,55 +11,20 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// LoginOAuth2 logs in as user (the mailbox address) with an OAuth 2.0
-// access token taken from ts, as Gmail, Google Workspace, Outlook.com and
-// Microsoft 365 require now that they refuse passwords.
+// LoginOAuth2 logs in as user with an OAuth 2.0 access token from ts, as
+// Gmail and Microsoft 365 require. It takes a token for each login, so a
+// [Pool]'s new connections get fresh ones as ts renews them, and sends it
+// with OAUTHBEARER (RFC 7628) when offered, else XOAUTH2. Like PLAIN, it is
+// refused in clear text off loopback ([ErrInsecureAuth]), before a token is
+// taken. A refusal is an [*AuthenticationError] with the JSON error's Status
+// and Scope, and for the providers' well-known refusals what to do:
 //
-// It says EHLO first if the session has not, then takes one token from ts
-// for this login, so that every connection of a [Pool] whose dial
-// function calls LoginOAuth2 gets a token that is valid when it is sent:
-// a source made by golang.org/x/oauth2 (a refresh token's
-// [oauth2.Config.TokenSource], [oauth2.ReuseTokenSource], the
-// clientcredentials and google packages' sources) keeps its token while it
-// is valid and fetches a new one shortly before it expires. The token is
-// sent with OAUTHBEARER (RFC 7628) when the server offers it, and with
-// XOAUTH2 (Google's and Microsoft's mechanism) otherwise; a server that
-// offers neither gets an [ErrSMTP] saying "No suitable authentication
-// method found", before any token is taken.
+//	550 5.7.30, 535 5.7.139 (basic auth off)  Microsoft 365: use LoginOAuth2
+//	535 5.7.139 SmtpClientAuthentication ...  enable Authenticated SMTP for the mailbox
+//	535 5.7.3                                 ask for scope https://outlook.office.com/SMTP.Send
+//	534 5.7.9                                 Gmail: an app password, or LoginOAuth2
 //
-// The token grants access to the mailbox, so over a connection that is
-// not encrypted, to a host other than loopback, it is never sent: the
-// error is [ErrInsecureAuth] (see [SMTP.Auth]), and no token is taken.
-// An error of ts is returned wrapped, with nothing sent; it is not an
-// [ErrSMTP].
-//
-// A refusal is an [*AuthenticationError]. When the server sent RFC 7628's
-// JSON error before refusing (the client answers it as the RFC and
-// Google say, and the server then sends its final reply), its status
-// and scope are the error's Status and Scope. For the refusals below,
-// the error's text also says what to do, in one line:
-//
-//	reply                                                      what to do
-//	550 5.7.30 Basic authentication is not supported for      Microsoft 365 takes no password: log in
-//	  Client Submission                                          with LoginOAuth2
-//	535 5.7.139 ... basic authentication is disabled          the same
-//	535 5.7.139 ... security defaults policy                  the same (Entra ID's security defaults
-//	                                                             refuse passwords)
-//	535 5.7.139 ... SmtpClientAuthentication is disabled      enable Authenticated SMTP for the mailbox
-//	  for the Tenant                                             (Set-CASMailbox -SmtpClientAuthenticationDisabled
-//	                                                             $false); OAuth 2.0 needs it too
-//	535 5.7.3 Authentication unsuccessful                     Microsoft 365 refused the token: ask for
-//	                                                             https://outlook.office.com/SMTP.Send (or,
-//	                                                             for an application, .default with
-//	                                                             SMTP.SendAsApp), and enable SMTP AUTH
-//	534 5.7.9 Application-specific password required          Gmail: an app password, or LoginOAuth2 with
-//	                                                             the scope https://mail.google.com/
-//	any refusal after a JSON error                            the token is expired, revoked, for another
-//	                                                             user or without the scope the server names
-//
-// The context bounds the exchange with the server; ts is called without
-// it, since an oauth2.TokenSource takes none: give the source its own
-// context where it is made.
+// An error of ts is returned wrapped; it is not an [ErrSMTP].
 func (s *SMTP) LoginOAuth2(user string, ts oauth2.TokenSource) (Reply, error) {
 	return s.LoginOAuth2Context(context.Background(), user, ts)
 }
@@ -141,7 +106,7 @@ func (c *oauthClient) Next([]byte) ([]byte, error) { return c.answer, nil }
 // with the JSON error of the last challenge when the mechanism is an
 // OAuth one and it sent one.
 func newAuthError(r Reply, mechanism string, challenge []byte) *AuthenticationError {
-	e := &AuthenticationError{ResponseError: ResponseError(r)}
+	e := &AuthenticationError{ResponseError: respErr(r)}
 	if mechanism != mechXOAuth2 && mechanism != sasl.OAuthBearer {
 		return e
 	}

@@ -52,14 +52,11 @@ func WithLocalHostname(name string) Option {
 	return func(c *config) { c.localHostname = name }
 }
 
-// WithTimeout bounds the dial and every operation after it: writing a
-// command, reading its whole reply (not each read: a server that sends a
-// byte at a time cannot stretch it), and each write of message data. Zero
-// or negative restores the defaults, which follow RFC 5321 section
-// 4.5.3.2: 5 minutes for the greeting and for each command's reply, 2
-// minutes for the reply to DATA, 3 minutes for each block of data, and 10
-// minutes for the reply after the data (the server may be delivering it
-// while the client waits); the dial has 1 minute.
+// WithTimeout bounds the dial and each operation after it: a command's
+// write, a whole reply (however slowly it comes), each write of data. Zero
+// or less restores RFC 5321 section 4.5.3.2's: 5 minutes for a reply, 2 for
+// the reply to DATA, 3 for each block of data, 10 for the reply after the
+// data; 1 for the dial.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) { c.timeout = d }
 }
@@ -111,22 +108,32 @@ func WithoutChunking() Option {
 
 // Timeouts from RFC 5321 section 4.5.3.2, used when WithTimeout is not.
 const (
-	defaultDialTimeout  = time.Minute
-	defaultCmdTimeout   = 5 * time.Minute  // greeting, EHLO, MAIL, RCPT, others
-	defaultDataInit     = 2 * time.Minute  // the reply to DATA
-	defaultDataBlock    = 3 * time.Minute  // each write of message data
-	defaultDataFinal    = 10 * time.Minute // the reply after the final dot
-	phaseCommand        = 0
-	phaseDataInit       = 1
-	phaseDataBlock      = 2
-	phaseDataTermReply  = 3
-	phaseDial           = 4
+	defaultDialTimeout = time.Minute
+	defaultCmdTimeout  = 5 * time.Minute  // greeting, EHLO, MAIL, RCPT, others
+	defaultDataInit    = 2 * time.Minute  // the reply to DATA
+	defaultDataBlock   = 3 * time.Minute  // each write of message data
+	defaultDataFinal   = 10 * time.Minute // the reply after the final dot
+)
+
+// phase is the step of the dialogue a deadline is for: each has its own
+// timeout in RFC 5321 section 4.5.3.2.
+type phase int
+
+const (
+	phaseCommand       phase = iota // a command's reply, or a command's write
+	phaseDataInit                   // the reply to DATA
+	phaseDataBlock                  // a write of message data
+	phaseDataTermReply              // the reply after the end of the data
+	phaseDial                       // the dial
+)
+
+const (
 	defaultReadBufSize  = 16 << 10
 	defaultWriteBufSize = 64 << 10
 )
 
 // timeoutFor returns the deadline span of one operation.
-func (c *config) timeoutFor(phase int) time.Duration {
+func (c *config) timeoutFor(phase phase) time.Duration {
 	if c.timeout > 0 {
 		return c.timeout
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -180,11 +181,9 @@ func NewPool(dial func(ctx context.Context) (*SMTP, error), opts ...PoolOption) 
 }
 
 // Send sends m over one of the pool's connections and returns its
-// [Result], as [SMTP.SendBatch] reports it. A ctx that ends while m waits
-// for a connection returns at once with an error wrapping ctx.Err(), and m
-// is not sent; once m has joined a connection's pipeline, Send waits for
-// its result, which says what became of m, and ctx ends the connection
-// only if the callers of every mail in flight on it have given up.
+// [Result]. A ctx that ends while m waits for a connection returns at once,
+// m not sent; once m has joined a pipeline, Send waits for its result, and
+// ctx ends the connection only if every caller with a mail on it gave up.
 func (p *Pool) Send(ctx context.Context, m Mail) Result {
 	return p.send(ctx, m)
 }
@@ -280,6 +279,15 @@ func (p *Pool) drive(pc *poolConn, self *poolReq, begin bool) Result {
 		if self.done {
 			p.handOn(pc)
 			return self.res
+		}
+		if pc.c.br.Buffered() == 0 {
+			// About to wait for the server: the callers just given their
+			// results run first, so that the mails they send next join
+			// this flight rather than wait a round trip for the next
+			// reply (on one CPU they could not run before the driver
+			// blocks).
+			runtime.Gosched()
+			p.take(pc, self)
 		}
 		pc.e.progress()
 	}
@@ -622,12 +630,10 @@ func (p *Pool) expire(pc *poolConn) {
 	p.lose()
 }
 
-// Close closes the pool: mails still waiting for a connection get
-// [ErrPoolClosed], mails being sent are finished, every connection is
-// closed with QUIT, and Close returns once that is done. The QUITs go out
-// at once, one goroutine a connection, so a server that does not answer
-// them holds Close for one timeout of the clients, not one each. Calling
-// it again does nothing.
+// Close closes the pool: waiting mails get [ErrPoolClosed], mails in flight
+// are finished, and every connection gets QUIT, all at once, so a server
+// that does not answer holds Close for one timeout. Calling it again does
+// nothing.
 func (p *Pool) Close() error {
 	return p.CloseContext(context.Background())
 }

@@ -2,41 +2,14 @@ package smtplib
 
 import "strings"
 
-// QueueID returns the identifier under which the server took the message,
-// read from its reply to the end of the data (the reply that [FinalReply]
-// and [Result].Reply give): the key to that mail in the server's logs, and
-// what its support desk asks for. It is "" when the reply is not 2xx or
-// names no identifier in a form recognised here.
-//
-// RFC 5321 gives the text of a reply no syntax, and the identifier is the
-// server's own, so this is a best effort on free text: it knows the forms
-// of the common servers and nothing else, rather than guessing at any
-// token that looks like an identifier. Each line of the reply is looked
-// at in turn, after its enhanced status code, for these forms:
-//
-//	servers                     final reply                                        QueueID
-//	Postfix, SendGrid, Mailjet  250 2.0.0 Ok: queued as 4BXf2k0Q1z                 4BXf2k0Q1z
-//	Yandex                      250 2.0.0 Ok: queued on mx3.example as 1430-6ltgN  1430-6ltgN
-//	Exim                        250 OK id=1xaYJg-0004NY-1M                         1xaYJg-0004NY-1M
-//	Sendmail, OpenSMTPD         250 2.0.0 1b2c3d4e Message accepted for delivery   1b2c3d4e
-//	Microsoft 365, Exchange     250 2.0.0 OK <AB12@x.outlook.com> [Hostname=...]   <AB12@x.outlook.com>
-//	Amazon SES                  250 Ok 0100018f2b4c6d8e-...-000000                 0100018f2b4c6d8e-...-000000
-//	Gmail                       250 2.0.0 OK  1712345678 x1-2002...12 - gsmtp      x1-2002...12
-//	Dovecot LMTP                250 2.0.0 <bob@example.com> 8MIHIs7I...:R2 Saved   8MIHIs7I...:R2
-//	Haraka                      250 Message Queued (4A9F3B1C-...-2F3A4B.1)         4A9F3B1C-...-2F3A4B.1
-//	Stalwart                    250 2.0.0 Message queued with id 2f1a9c0b7d3e.     2f1a9c0b7d3e
-//
-// The keywords are matched regardless of case. Microsoft's identifier is
-// the message's Internet Message-ID (the one it kept or gave the message),
-// returned with its angle brackets, as Exchange's message trace takes it;
-// Dovecot's is the LMTP session id its log prefixes each delivery with
-// (":R2" for a second recipient), and Gmail's the id its Received field
-// gives.
-// An identifier is returned as the server wrote it, less a sentence's
-// final period or comma; the result is a substring of r.Message, so
-// calling QueueID costs no allocation. Mailgun ("250 Great success") and
-// many other servers name no identifier at all. For LMTP, each recipient
-// has its own reply and so its own identifier.
+// QueueID returns the identifier the server gave the message in its reply
+// to the end of the data (see [FinalReply]), for its logs: "" when the
+// reply is not 2xx or names none in a known form. RFC 5321 gives reply text
+// no syntax, so this knows the common servers' forms: Postfix, SendGrid and
+// Mailjet ("queued as ID"), Yandex, Exim ("id=ID"), Sendmail and OpenSMTPD
+// ("ID Message accepted"), Microsoft 365 and Exchange (the <Message-ID>),
+// Amazon SES, Gmail, Dovecot LMTP (the session id), Haraka and Stalwart.
+// The result is a substring of r.Message.
 func (r Reply) QueueID() string {
 	if r.Code < 200 || r.Code > 299 {
 		return ""

@@ -30,7 +30,7 @@ const (
 
 // replyTooLong is what a reply over the bounds gives, after the connection
 // is closed: smtplib's answer to an over-long line.
-func replyTooLong() error { return &ResponseError{Code: 500, Message: "Line too long."} }
+func replyTooLong() error { return ptr(respErr(Reply{Code: 500, Message: "Line too long."})) }
 
 // replyLine is one line of a reply.
 type replyLine struct {

@@ -37,24 +37,24 @@ func TestDefaultRetry(t *testing.T) {
 		{"sent, a mailbox full", Result{Refused: map[string]Reply{"a@b": {452, "4.2.2 Mailbox full"}}}, Retry{Again: true}},
 		{"unknown", Result{Err: deliveryUnknown(lost)}, Retry{Again: true, NewConn: true}},
 		{"not sent", Result{Err: lost}, Retry{Again: true, NewConn: true}},
-		{"SES throttling at MAIL", Result{Err: &SenderRefusedError{ResponseError{454, "4.7.0 Throttling failure"}, "a@b"}},
+		{"SES throttling at MAIL", Result{Err: &SenderRefusedError{respErr(Reply{454, "4.7.0 Throttling failure"}), "a@b"}},
 			Retry{Again: true, Pool: true}},
-		{"SES throttling without a code", Result{Err: &DataError{ResponseError{454, "Throttling failure: Maximum sending rate exceeded"}}},
+		{"SES throttling without a code", Result{Err: &DataError{respErr(Reply{454, "Throttling failure: Maximum sending rate exceeded"})}},
 			Retry{Again: true, Pool: true}},
-		{"421 4.7.0 at MAIL", Result{Err: &SenderRefusedError{ResponseError{421, "4.7.0 Try again later"}, "a@b"}},
+		{"421 4.7.0 at MAIL", Result{Err: &SenderRefusedError{respErr(Reply{421, "4.7.0 Try again later"}), "a@b"}},
 			Retry{Again: true, Pool: true}},
-		{"421 at the end of data", Result{Err: &DataError{ResponseError{421, "Service not available"}}}, Retry{Again: true}},
-		{"next hop failed", Result{Err: &DataError{ResponseError{451, "4.4.1 No answer from host"}}}, Retry{Again: true, NewConn: true}},
-		{"local error", Result{Err: &DataError{ResponseError{451, "4.3.0 Local error"}}}, Retry{Again: true}},
+		{"421 at the end of data", Result{Err: &DataError{respErr(Reply{421, "Service not available"})}}, Retry{Again: true}},
+		{"next hop failed", Result{Err: &DataError{respErr(Reply{451, "4.4.1 No answer from host"})}}, Retry{Again: true, NewConn: true}},
+		{"local error", Result{Err: &DataError{respErr(Reply{451, "4.3.0 Local error"})}}, Retry{Again: true}},
 		{"every recipient full", Result{Err: rr(Reply{452, "4.2.2 Mailbox full"})}, Retry{Again: true}},
 		{"recipients refused for good", Result{Err: rr(Reply{550, "5.1.1 no"}, Reply{553, "5.1.3 bad"})}, Retry{}},
 		{"recipients, one greylisted", Result{Err: rr(Reply{550, "5.1.1 no"}, Reply{451, "4.7.1 greylisted"})},
 			Retry{Again: true, Pool: true}},
-		{"data refused for good", Result{Err: &DataError{ResponseError{554, "5.7.1 spam"}}}, Retry{}},
-		{"STARTTLS unavailable", Result{Err: &ResponseError{454, "4.7.0 TLS not available"}}, Retry{Again: true, NewConn: true}},
-		{"greeting 421", Result{Err: &ConnectError{ResponseError{421, "4.3.2 busy"}}}, Retry{Again: true, NewConn: true}},
-		{"AUTH refused, temporarily", Result{Err: &AuthenticationError{ResponseError: ResponseError{454, "4.7.0 Temporary authentication failure"}}}, Retry{}},
-		{"AUTH refused", Result{Err: &AuthenticationError{ResponseError: ResponseError{535, "5.7.8 bad"}}}, Retry{}},
+		{"data refused for good", Result{Err: &DataError{respErr(Reply{554, "5.7.1 spam"})}}, Retry{}},
+		{"STARTTLS unavailable", Result{Err: ptr(respErr(Reply{454, "4.7.0 TLS not available"}))}, Retry{Again: true, NewConn: true}},
+		{"greeting 421", Result{Err: &ConnectError{respErr(Reply{421, "4.3.2 busy"})}}, Retry{Again: true, NewConn: true}},
+		{"AUTH refused, temporarily", Result{Err: &AuthenticationError{ResponseError: respErr(Reply{454, "4.7.0 Temporary authentication failure"})}}, Retry{}},
+		{"AUTH refused", Result{Err: &AuthenticationError{ResponseError: respErr(Reply{535, "5.7.8 bad"})}}, Retry{}},
 		{"the caller's mistake", Result{Err: &CommandError{Reason: "bad"}}, Retry{}},
 		{"not supported", Result{Err: &NotSupportedError{Msg: "SMTPUTF8"}}, Retry{}},
 		{"pool closed", Result{Err: ErrPoolClosed}, Retry{}},
@@ -72,7 +72,7 @@ func TestDefaultRetry(t *testing.T) {
 func TestRetryPolicyNever(t *testing.T) {
 	always := func(Result) Retry { return Retry{Again: true} }
 	lost := &ServerDisconnectedError{Msg: "lost", Err: errors.New("reset")}
-	later := &DataError{ResponseError{451, "4.3.0 later"}}
+	later := &DataError{respErr(Reply{451, "4.3.0 later"})}
 	next := func(p *RetryPolicy, ctx context.Context, tries int, r Result) bool {
 		a := newAttempt(Mail{To: []string{"a@example.org"}})
 		r.Tries = tries
@@ -83,8 +83,8 @@ func TestRetryPolicyNever(t *testing.T) {
 	bg := context.Background()
 	p := &RetryPolicy{Decide: always}
 	assert.False(t, next(p, bg, 1, Result{}), "sent")
-	assert.False(t, next(p, bg, 1, Result{Err: &DataError{ResponseError{554, "5.7.1 no"}}}), "5xx")
-	assert.False(t, next(p, bg, 1, Result{Err: &RecipientsRefusedError{map[string]Reply{"a@example.org": {550, "5.1.1 no"}}}}), "5xx")
+	assert.False(t, next(p, bg, 1, Result{Err: &DataError{respErr(Reply{554, "5.7.1 no"})}}), "5xx")
+	assert.False(t, next(p, bg, 1, Result{Err: &RecipientsRefusedError{Recipients: map[string]Reply{"a@example.org": {550, "5.1.1 no"}}}}), "5xx")
 	assert.False(t, next(p, bg, 1, Result{Err: deliveryUnknown(lost)}), "unknown")
 	assert.True(t, next(&RetryPolicy{RetryUnknown: true}, bg, 1, Result{Err: deliveryUnknown(lost)}), "unknown, allowed")
 	assert.True(t, next(p, bg, 1, Result{Err: lost}), "not sent")
@@ -112,7 +112,7 @@ func TestRetryBackoff(t *testing.T) {
 	assert.Equal(t, time.Second, (&RetryPolicy{}).backoff(1))
 	assert.Equal(t, 5*time.Minute, (&RetryPolicy{}).backoff(30))
 	a := newAttempt(Mail{})
-	a.add(Result{Err: &DataError{ResponseError{451, "4.3.0 later"}}, Tries: 3})
+	a.add(Result{Err: &DataError{respErr(Reply{451, "4.3.0 later"})}, Tries: 3})
 	for range 100 {
 		d, ok := p.next(context.Background(), a)
 		require.True(t, ok)
@@ -208,7 +208,7 @@ func TestPoolRetryAuthRefused(t *testing.T) {
 	dials := 0
 	p := NewPool(func(ctx context.Context) (*SMTP, error) {
 		dials++
-		return nil, &AuthenticationError{ResponseError: ResponseError{454, "4.7.0 Temporary authentication failure"}}
+		return nil, &AuthenticationError{ResponseError: respErr(Reply{454, "4.7.0 Temporary authentication failure"})}
 	}, WithRetry(&RetryPolicy{MinDelay: time.Millisecond}))
 	r := p.Send(context.Background(), campaignMail(0))
 	var ae *AuthenticationError

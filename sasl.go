@@ -20,26 +20,17 @@ const (
 )
 
 // AuthPlain returns the PLAIN mechanism (RFC 4616) for [SMTP.Auth], Python's
-// auth_plain: it sends "\x00" + User + "\x00" + Password, with no
-// authorization identity. The credentials are read from the client's User
-// and Password fields when the exchange starts, not when AuthPlain is
-// called. As in smtplib, every challenge of the server is answered with the
-// same credentials.
+// auth_plain, with the client's User and Password as the exchange starts.
 func (s *SMTP) AuthPlain() sasl.Client { return &plainClient{s: s} }
 
 // AuthLogin returns the LOGIN mechanism for [SMTP.Auth], Python's
-// auth_login. It answers by the position of the server's challenge, not by
-// its text, as smtplib does: the user name goes as the initial response
-// (or in answer to the first challenge when there is none), and the
-// password answers every later challenge. The credentials are read from
-// the client's User and Password fields during the exchange.
+// auth_login: User first, then Password for every later challenge, as
+// smtplib answers them.
 func (s *SMTP) AuthLogin() sasl.Client { return &loginClient{s: s} }
 
 // AuthCramMD5 returns the CRAM-MD5 mechanism (RFC 2195) for [SMTP.Auth],
-// Python's auth_cram_md5: it has no initial response, and answers the
-// server's challenge with User, a space, and the hexadecimal HMAC-MD5 of
-// the challenge keyed with Password. The password itself never goes on the
-// wire, so this mechanism is allowed over an unencrypted connection.
+// Python's auth_cram_md5. The password never goes on the wire, so it is
+// allowed in clear text.
 func (s *SMTP) AuthCramMD5() sasl.Client { return &cramMD5Client{s: s} }
 
 // plainClient is AuthPlain's mechanism. It takes its initial response from
@@ -88,38 +79,18 @@ func (c *cramMD5Client) Next(challenge []byte) ([]byte, error) {
 }
 
 // XOAuth2 returns the XOAUTH2 mechanism of Gmail and Microsoft 365 for
-// [SMTP.Auth], with user the mailbox address and token an OAuth 2.0 access
-// token. Its initial response is "user=" + user + "\x01auth=Bearer " +
-// token + "\x01\x01". When the server refuses the token it sends a
-// challenge holding a JSON description of the error; the mechanism answers
-// it with an empty response, after which the server sends its final
-// refusal, which [SMTP.Auth] returns as an [*AuthenticationError] with the
-// JSON's status and scope. [SMTP.LoginOAuth2] takes the token from a
-// token source, which renews it, and chooses the mechanism.
-//
-// The token grants access to the mailbox, so like PLAIN and LOGIN this
-// mechanism is refused over an unencrypted connection to a host other than
-// loopback, unless [WithInsecureAuth] is given.
+// [SMTP.Auth], with a fixed access token; [SMTP.LoginOAuth2] takes tokens
+// from a source that renews them. It is refused in clear text, as PLAIN is.
 func XOAuth2(user, token string) sasl.Client {
 	// The empty answer to the error challenge is what the providers expect.
 	return &oauthClient{mech: mechXOAuth2, answer: []byte{},
 		ir: []byte("user=" + user + "\x01auth=Bearer " + token + "\x01\x01")}
 }
 
-// ScramSHA256 returns the SCRAM-SHA-256 mechanism (RFC 7677, RFC 5802) for
-// [SMTP.Auth], as offered by Dovecot and Cyrus SASL behind Postfix and
-// others. The password never goes on the wire, not even hashed in a form
-// that could be replayed, and the server has to prove that it knows the
-// user's stored key, so a server that merely pretends to accept the
-// credentials is detected. The user name and password are normalised with
-// SASLprep as the RFC requires; a password that SASLprep refuses makes the
-// exchange fail before anything is sent. Channel binding (the -PLUS
-// variant) is not used.
-//
-// [SMTP.Login] does not choose this mechanism, since smtplib does not; call
-// Auth with it:
-//
-//	_, err := c.Auth("SCRAM-SHA-256", smtplib.ScramSHA256(user, pass), true)
+// ScramSHA256 returns the SCRAM-SHA-256 mechanism (RFC 7677) for
+// [SMTP.Auth]: the password never goes on the wire, and the server must
+// prove it knows the user's key. Login does not choose it, as smtplib does
+// not: call Auth("SCRAM-SHA-256", ScramSHA256(user, pass), true).
 func ScramSHA256(user, pass string) sasl.Client {
 	return &scramClient{user: user, pass: pass}
 }

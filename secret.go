@@ -2,14 +2,9 @@ package smtplib
 
 import "fmt"
 
-// Secret is a password or token that prints as "<redacted>": through fmt
-// with any verb (%v, %+v, %#v, %s, %q, ...), through encoding/json and
-// other encoders that use encoding.TextMarshaler, and so in logs. The
-// value itself is string(secret).
-//
-// [SMTP.Password] is a Secret, so printing a client after [SMTP.Login]
-// shows no credentials. A string constant can be assigned to it as it is;
-// a string variable needs the conversion: s.Password = smtplib.Secret(pw).
+// Secret is a password or token that prints as "<redacted>", through fmt
+// with any verb, encoding/json and loggers; the value is string(secret).
+// [SMTP.Password] is one.
 type Secret string
 
 const redactedText = "<redacted>"

@@ -8,54 +8,20 @@ import (
 	"strings"
 )
 
-// Sendmail sends msg from the envelope sender from to each of the
-// recipients to, as one mail transaction (Python's sendmail), and returns
-// the recipients the server refused, each with its reply; the map is empty
-// when all were accepted.
-//
-// It says EHLO (or HELO) first if the session has not. When the server
-// speaks ESMTP, "size=N" is added to the MAIL options if it offers SIZE (N
-// is len(msg), as smtplib declares a bytes message), and the options of
-// [MailOptions] and [RcptOptions] are passed with MAIL and each RCPT; a
-// server that only took HELO gets none of them, as in smtplib. A nil or
-// empty msg is sent as smtplib sends b"": an empty message. The message is sent with lone CR
-// and LF made CRLF and line-starting periods doubled.
-//
-// Errors, as smtplib raises them:
-//   - [*SenderRefusedError] when MAIL is refused; the session is reset with
-//     RSET, or closed if the reply was 421.
-//   - [*RecipientsRefusedError] when every recipient was refused (the
-//     session is reset), or when a recipient got 421 (the client is closed).
-//     Its Recipients holds the refusals so far.
-//   - [*DataError] when DATA is not answered 354 (nothing is reset, as in
-//     smtplib), or the message is refused after the data (reset, or closed
-//     on 421).
-//   - [*NotSupportedError] for an SMTPUTF8 option, or a delivery-status
-//     option ([Notify], [Return], [EnvID], [ORcpt], [RequireTLS]), that the
-//     server or session does not support, [*CommandError] for an address or
-//     option that cannot go on the wire safely, [*HeloError] when the
-//     server refuses EHLO and HELO, and [*ServerDisconnectedError] when
-//     the connection is lost or the server sent a reply nobody asked for
-//     (errors.Is(err, [ErrOutOfStep]); see [SMTP.DoCmd]).
-//   - A reply that breaks RFC 5321's grammar has code -1 and is a refusal
-//     wherever it comes.
-//
-// All addresses and options are checked before anything is sent. When the
-// server offers PIPELINING (RFC 2920), MAIL, every RCPT and DATA go in one
-// write and their replies are read after it; when it offers CHUNKING (RFC
-// 3030), the message goes in BDAT chunks instead of DATA. Neither changes
-// the results or errors above, and no message data is sent after DATA
-// unless the server answered 354 and accepted a recipient. A server that
-// closes the connection after the end of the data but before its reply
-// leaves the delivery unknown: the mail may or may not have been accepted,
-// and errors.Is(err, [ErrDeliveryUnknown]) holds.
+// Sendmail sends msg from the envelope sender from to each recipient in to,
+// as one mail transaction (Python's sendmail), and returns the recipients the
+// server refused, each with its reply (an empty map when all were accepted).
+// The package documentation's "Sending mail" gives the rules every sending
+// call follows, and "Errors and outcomes" the errors: [*SenderRefusedError]
+// when MAIL is refused, [*RecipientsRefusedError] when every recipient is,
+// [*DataError] when DATA or the data is; after a refusal the session is reset
+// with RSET, as in smtplib, except after a refused DATA. A nil msg is sent
+// as an empty message.
 func (s *SMTP) Sendmail(from string, to []string, msg []byte, opts ...SendOption) (map[string]Reply, error) {
 	return s.SendmailContext(context.Background(), from, to, msg, opts...)
 }
 
-// SendmailContext is [SMTP.Sendmail] bounded by ctx: when ctx is done the
-// operation under way stops at once, the connection is closed, and the
-// error, a [*ServerDisconnectedError], wraps ctx.Err().
+// SendmailContext is [SMTP.Sendmail] bounded by ctx.
 func (s *SMTP) SendmailContext(ctx context.Context, from string, to []string, msg []byte, opts ...SendOption) (map[string]Reply, error) {
 	o, err := collectSendOptions("Sendmail", opts, true)
 	if err != nil {
@@ -64,17 +30,15 @@ func (s *SMTP) SendmailContext(ctx context.Context, from string, to []string, ms
 	return s.sendmail(ctx, from, to, &body{b: msg, size: len(msg)}, o)
 }
 
-// SendmailReader is [SMTP.Sendmail] for a message read from r, which is
-// streamed to the server in constant memory, whatever its size. SIZE is
-// declared only when r tells its length with a Len() int method (as
-// *bytes.Reader, *bytes.Buffer and *strings.Reader do). A nil r is refused
-// with a [*CommandError] before anything is sent.
+// SendmailReader is [SMTP.Sendmail] for a message streamed from r in
+// constant memory, whatever its size. SIZE is declared only when r has a
+// Len() int method (as *bytes.Reader does); the data is sent as read, and
+// no BODY parameter is added. A nil r is a [*CommandError].
 func (s *SMTP) SendmailReader(from string, to []string, r io.Reader, opts ...SendOption) (map[string]Reply, error) {
 	return s.SendmailReaderContext(context.Background(), from, to, r, opts...)
 }
 
-// SendmailReaderContext is [SMTP.SendmailReader] bounded by ctx, as
-// [SMTP.SendmailContext] is.
+// SendmailReaderContext is [SMTP.SendmailReader] bounded by ctx.
 func (s *SMTP) SendmailReaderContext(ctx context.Context, from string, to []string, r io.Reader, opts ...SendOption) (map[string]Reply, error) {
 	if r == nil {
 		return nil, &CommandError{Reason: "SendmailReader: the message reader is nil"}
@@ -303,7 +267,7 @@ func (s *SMTP) writeBody(d *dataWriter, b *body, w wr) error {
 	if s.getConn() == nil {
 		return notConnected()
 	}
-	s.dw.phase = w.phase
+	s.writing(w)
 	var shown *debugBuffer
 	d.w = s.bw
 	if s.debuglevel > 0 {

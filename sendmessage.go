@@ -10,58 +10,21 @@ import (
 	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
-// SendMessage sends msg with [SMTP.Sendmail], taking the envelope from the
-// header unless [FromAddr] or [ToAddrs] give it (Python's send_message). The Bcc and
-// Resent-Bcc fields are left out of what is sent, and so is an mbox "From "
-// line; msg itself is not changed. Everything else is sent byte for byte as
-// msg holds it, so a DKIM signature stays valid.
-//
-// It says EHLO (or HELO) first if the session has not. Then, as in
-// smtplib:
-//   - A message with one Resent-Date field is a resent message, and the
-//     fields below are read with the "Resent-" prefix (Resent-Sender,
-//     Resent-From, ...). With more than one, SendMessage returns a
-//     *[CommandError] (Python's ValueError): it cannot tell which block is
-//     the newest.
-//   - Without FromAddr, the sender is the first address of the first Sender field,
-//     or, without one, of the first From field. A *[CommandError] is
-//     returned when neither field is there or it holds no address at all
-//     (where Python would send from "None" or fail).
-//   - Without ToAddrs, the recipients are every address of the first To, Bcc and Cc
-//     fields, in that order, parsed as Python's email.utils.getaddresses
-//     does: so an empty group such as "undisclosed-recipients:;" gives an
-//     empty recipient, which the server will likely refuse. ToAddrs with
-//     no address is used as it is: no recipient.
-//
-// The fields are read as sent ([email.Message.Header]), not decoded, so
-// that an encoded display name holding a comma cannot split an address.
-//
-// Internationalised addresses (RFC 6531) are handled by what the server
-// offers; only the addresses are looked at, never the header or body:
-//   - If from and to are all ASCII, nothing is added.
-//   - Otherwise, if the server advertises SMTPUTF8, "SMTPUTF8" and
-//     "BODY=8BITMIME" are added to the MAIL options and the addresses are sent
-//     as they are, as in smtplib.
-//   - Otherwise, unlike smtplib, which gives up, each address whose local
-//     part is ASCII but whose domain is not is sent with the domain as its
-//     IDNA A-label (RFC 5891, UTS #46 lookup mapping: "bücher.example"
-//     becomes "xn--bcher-kva.example"), which every server accepts. Only an
-//     address with a non-ASCII local part, or a domain that is not a valid
-//     IDN, makes SendMessage return a *[NotSupportedError] before any
-//     transaction is started.
-//
-// The results and errors are those of [SMTP.Sendmail]; a nil msg is
-// refused with a [*CommandError] before anything is sent. The SIZE
-// declared is the length of the message as sent with CRLF line endings
-// (before dot-stuffing), as smtplib declares the flattened message. The
-// message is streamed from msg's own bytes ([email.Message.Reader]),
-// without a copy.
+// SendMessage sends msg as [SMTP.Sendmail] does, taking the envelope from
+// its header unless [FromAddr] or [ToAddrs] give it (Python's
+// send_message): with one Resent-Date field the Resent- fields are read (two
+// or more are a [*CommandError]); the sender is the first address of Sender,
+// else From; the recipients are every address of To, Bcc and Cc. The fields
+// are read as sent, not decoded. Bcc, Resent-Bcc and an mbox "From " line are
+// left out; the rest goes byte for byte ([email.Message.Reader]), so a DKIM
+// signature stays valid. Non-ASCII addresses get SMTPUTF8 when the server
+// offers it; otherwise, unlike smtplib, a non-ASCII domain is sent as its
+// IDNA A-label, and only a non-ASCII local part is a [*NotSupportedError].
 func (s *SMTP) SendMessage(msg *email.Message, opts ...SendOption) (map[string]Reply, error) {
 	return s.SendMessageContext(context.Background(), msg, opts...)
 }
 
-// SendMessageContext is [SMTP.SendMessage] bounded by ctx, as
-// [SMTP.SendmailContext] is: the EHLO it may say first included.
+// SendMessageContext is [SMTP.SendMessage] bounded by ctx.
 func (s *SMTP) SendMessageContext(ctx context.Context, msg *email.Message, opts ...SendOption) (map[string]Reply, error) {
 	if msg == nil {
 		return nil, &CommandError{Reason: "SendMessage: the message is a nil *email.Message"}

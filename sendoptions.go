@@ -1,12 +1,9 @@
 package smtplib
 
 // SendOption is one of the keyword arguments of Python's sendmail and
-// send_message, for [SMTP.Sendmail], [SMTP.SendmailReader] and
-// [SMTP.SendMessage] and their context twins. The common call needs none:
-// s.Sendmail(from, to, msg), s.SendMessage(msg). Besides Python's
-// keyword arguments there are typed options for delivery status:
-// [Notify], [Return], [EnvID] and [ORcpt] (DSN, RFC 3461), [RequireTLS]
-// (RFC 8689) and [FinalReply] (the reply with the queue identifier).
+// send_message ([MailOptions], [RcptOptions], [FromAddr], [ToAddrs]), or a
+// typed one of ours: [Notify], [Return], [EnvID], [ORcpt] (DSN, RFC 3461),
+// [RequireTLS] and [FinalReply].
 type SendOption func(*sendOptions)
 
 // sendOptions is what the SendOptions of one call add up to.

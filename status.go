@@ -2,13 +2,9 @@ package smtplib
 
 import "strings"
 
-// EnhancedCode returns the RFC 3463 enhanced status code at the start of
-// the reply's text, such as {5, 1, 1} for "550 5.1.1 No such user", or
-// zeros when there is none. Servers that offer ENHANCEDSTATUSCODES (RFC
-// 2034) put one on every reply line; only the first line is read. A code
-// whose class differs from the first digit of the reply code is ignored, as
-// RFC 3463 section 2 makes the two agree, and so is one on a reply without
-// a readable code.
+// EnhancedCode returns the RFC 3463 status code at the start of the reply's
+// first line ({5, 1, 1} for "550 5.1.1 No such user"), or zeros when there
+// is none or its class is not the reply code's.
 func (r Reply) EnhancedCode() [3]int { return enhancedCode(r.Code, r.Message) }
 
 // Temporary reports whether the reply is a transient (4xx) refusal, after
@@ -19,7 +15,12 @@ func (r Reply) Temporary() bool { return r.Code >= 400 && r.Code <= 499 }
 // EnhancedCode returns the enhanced status code of the error's reply, as
 // [Reply.EnhancedCode] does. The errors that embed ResponseError
 // ([SenderRefusedError], [DataError], ...) have it too.
-func (e *ResponseError) EnhancedCode() [3]int { return enhancedCode(e.Code, e.Message) }
+func (e *ResponseError) EnhancedCode() [3]int {
+	if e.parsed {
+		return e.enhanced
+	}
+	return enhancedCode(e.Code, e.Message)
+}
 
 // EnhancedCode returns the enhanced status code that every refused
 // recipient's reply carries, or zeros when the replies differ or carry

@@ -156,3 +156,19 @@ func TestEnhancedCodeAbsent(t *testing.T) {
 		assert.False(t, sre.Temporary())
 	}
 }
+
+// TestEnhancedCodeReadOnce checks that an error made from a reply reads
+// its enhanced code once, when it is made, and that one made by hand
+// reads it at each call.
+func TestEnhancedCodeReadOnce(t *testing.T) {
+	made := respErr(Reply{550, "5.1.1 No such user"})
+	made.Message = "no code any more"
+	assert.Equal(t, [3]int{5, 1, 1}, made.EnhancedCode(), "read when the error was made")
+	byHand := &ResponseError{Code: 550, Message: "5.7.1 Relaying denied"}
+	assert.Equal(t, [3]int{5, 7, 1}, byHand.EnhancedCode())
+	byHand.Message = "no code"
+	assert.Equal(t, [3]int{}, byHand.EnhancedCode())
+	var de *DataError = &DataError{respErr(Reply{452, "4.3.1 Out of space"})}
+	assert.Equal(t, [3]int{4, 3, 1}, de.EnhancedCode())
+	assert.ErrorIs(t, de, ErrSMTP)
+}

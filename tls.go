@@ -15,14 +15,11 @@ func NewSSL(opts ...Option) *SMTP {
 	return s
 }
 
-// DialSSL connects to an SMTP server over implicit TLS (Python's SMTP_SSL):
-// the TLS handshake comes first, then the greeting, which must be 220. Port
-// 0 means 465. The server's certificate is verified for host, against the
-// system roots, unless the configuration of [WithTLSConfig] says otherwise;
-// TLS 1.2 is the oldest version accepted. A failed handshake (an untrusted
-// certificate, a name that does not match, a server that hangs up) returns
-// a [*ServerDisconnectedError] that wraps the TLS error, as a failed
-// [SMTP.StartTLS] does.
+// DialSSL connects over implicit TLS (Python's SMTP_SSL): the handshake, then
+// a greeting that must be 220. Port 0 means 465. The certificate is
+// verified for host unless [WithTLSConfig]'s configuration says otherwise;
+// a failed handshake is a [*ServerDisconnectedError] wrapping the TLS
+// error.
 func DialSSL(host string, port int, opts ...Option) (*SMTP, error) {
 	return DialSSLContext(context.Background(), host, port, opts...)
 }

@@ -266,12 +266,12 @@ func TestOutcomeOf(t *testing.T) {
 		want Outcome
 	}{
 		{nil, OutcomeSent},
-		{&SenderRefusedError{ResponseError{451, "4.3.0 later"}, "a@b"}, OutcomeRefused},
-		{&RecipientsRefusedError{map[string]Reply{"a@b": {550, "5.1.1 no"}}}, OutcomeRefused},
+		{&SenderRefusedError{respErr(Reply{451, "4.3.0 later"}), "a@b"}, OutcomeRefused},
+		{&RecipientsRefusedError{Recipients: map[string]Reply{"a@b": {550, "5.1.1 no"}}}, OutcomeRefused},
 		{&CommandError{Reason: "bad"}, OutcomeRefused},
 		{&NotSupportedError{Msg: "SMTPUTF8"}, OutcomeRefused},
 		{lost, OutcomeNotSent},
-		{&ServerDisconnectedError{Msg: "421", Err: &ResponseError{421, "4.3.2 bye"}}, OutcomeNotSent},
+		{&ServerDisconnectedError{Msg: "421", Err: ptr(respErr(Reply{421, "4.3.2 bye"}))}, OutcomeNotSent},
 		{deliveryUnknown(lost), OutcomeUnknown},
 		{ErrPoolClosed, OutcomeNotSent},
 		{fmt.Errorf("waiting: %w", context.Canceled), OutcomeNotSent},

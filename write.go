@@ -5,8 +5,10 @@ import (
 	"time"
 )
 
-// How bytes reach the connection: every write says how it behaves, rather
-// than a field flipped on the client and flipped back.
+// How bytes reach the connection: every write says how it behaves (a wr)
+// rather than a field flipped on the client and flipped back. The one
+// thing noted on the transport is the phase of the write under way
+// (writing), since the buffered writer hands bytes on without arguments.
 
 // wr is how one write behaves, passed with the write rather than set on
 // the client: the timeout phase its deadline comes from, whether the
@@ -15,7 +17,7 @@ import (
 // hung up, so they are read first), and whether the debug output hides
 // the command's arguments (credentials).
 type wr struct {
-	phase  int
+	phase  phase
 	flush  bool
 	hold   bool
 	redact bool
@@ -34,7 +36,7 @@ var wrCommand = wr{phase: phaseCommand, flush: true}
 type deadlineReader struct {
 	conn     net.Conn
 	s        *SMTP
-	phase    int
+	phase    phase
 	fresh    bool      // a reply has begun: the next read from conn sets its deadline
 	lastRead time.Time // when bytes last arrived, for checkIdle
 }
@@ -51,6 +53,10 @@ func (r *deadlineReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// writing notes w's phase on the transport, for the deadlines of the bytes
+// the buffered writer hands on while w goes out.
+func (s *SMTP) writing(w wr) { s.dw.phase = w.phase }
+
 // deadlineWriter renews the write deadline before each write to the
 // connection, so the timeout bounds each write of a long message rather
 // than the whole of it. Its phase is that of the write under way, which
@@ -58,7 +64,7 @@ func (r *deadlineReader) Read(p []byte) (int, error) {
 type deadlineWriter struct {
 	conn    net.Conn
 	s       *SMTP
-	phase   int
+	phase   phase
 	written int64 // bytes the connection took, for telling what reached the server
 }
 
@@ -80,7 +86,7 @@ func (s *SMTP) write(b []byte, w wr) error {
 	if s.getConn() == nil {
 		return notConnected()
 	}
-	s.dw.phase = w.phase
+	s.writing(w)
 	_, err := s.bw.Write(b)
 	return s.afterWrite(err, w)
 }
@@ -90,7 +96,7 @@ func (s *SMTP) flush(w wr) error {
 	if s.getConn() == nil {
 		return notConnected()
 	}
-	s.dw.phase = w.phase
+	s.writing(w)
 	return s.afterWrite(s.bw.Flush(), w)
 }
 

@@ -357,7 +357,7 @@ func (r *report) poolLatency(p func(string, ...any), clients []string) {
 		}
 		p("\n")
 	}
-	p("\nThe Pool's waits, from Send to result, in round trips (median, 99th percentile):")
+	p("\nThe Pool's waits, from Send to result, in round trips (median, 99th percentile; each caller's first mail, which waits for the connections to be made, left out):")
 	for _, k := range keys {
 		if len(r.results[k]["ours-pool"]) == 0 {
 			continue

@@ -143,7 +143,7 @@ func (c *cli) connect(f *connFlags, host string, port int, tlsConfig *tls.Config
 	}
 	if r.Code != 220 {
 		client.Close()
-		return nil, r, s.fail("connect to "+s.addr, &smtplib.ConnectError{ResponseError: smtplib.ResponseError(r)})
+		return nil, r, s.fail("connect to "+s.addr, &smtplib.ConnectError{ResponseError: smtplib.ResponseError{Code: r.Code, Message: r.Message}})
 	}
 	return s, r, nil
 }

@@ -230,7 +230,7 @@ func (s *session) probeEHLO() (*ehloInfo, error) {
 	}
 	info = &ehloInfo{Verb: "HELO", Code: hr.Code, Text: hr.Message, Extensions: []extension{}}
 	if hr.Code != 250 {
-		return info, &smtplib.HeloError{ResponseError: smtplib.ResponseError(hr)}
+		return info, &smtplib.HeloError{ResponseError: smtplib.ResponseError{Code: hr.Code, Message: hr.Message}}
 	}
 	return info, nil
 }
