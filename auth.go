@@ -22,9 +22,8 @@ const maxChallenges = 5
 // first, empty, challenge instead (RFC 4954 section 4).
 const maxAuthLine = 512
 
-// ErrInsecureAuth is the error of [SMTP.Auth] refusing to send a password
-// or token in clear text to a host that is not loopback, with nothing sent:
-// call [SMTP.StartTLS] first, or allow it with [WithInsecureAuth].
+// ErrInsecureAuth is [SMTP.Auth] refusing to send a password or token in
+// clear text off loopback, with nothing sent (see [WithInsecureAuth]).
 var ErrInsecureAuth error = &smtpError{msg: "refusing to send credentials in clear text"}
 
 // authStartError reports a mechanism that failed before anything was sent
@@ -39,24 +38,17 @@ type authStartError struct {
 func (e *authStartError) Error() string { return fmt.Sprintf("smtplib: AUTH %s: %v", e.mech, e.err) }
 func (e *authStartError) Unwrap() error { return e.err }
 
-// Auth authenticates with the SASL mechanism named mechanism, carried out by
-// authobject, any go-sasl client (Python's auth; "" means the name that
-// authobject's Start gives). With initialResponseOK the initial response
-// goes on the AUTH line unless that would pass 512 octets (RFC 4954). 235
-// and 503 (already authenticated) return a nil error; any other final reply
-// an [*AuthenticationError]. A broken challenge or a failing mechanism
-// cancels with "*", the session going on; more than 5 challenges is
-// smtplib's infinite-loop error. PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER are
-// refused in clear text off loopback with [ErrInsecureAuth], unless
-// [WithInsecureAuth], before anything is sent.
+// Auth authenticates with the SASL mechanism carried out by authobject, any
+// go-sasl client (Python's auth), with smtplib's dialogue: the initial
+// response on the AUTH line when initialResponseOK and it fits in 512
+// octets; "*" cancels a broken exchange; 235 and 503 are success, other
+// replies an [*AuthenticationError]. PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER
+// are refused in clear text off loopback ([ErrInsecureAuth]).
 func (s *SMTP) Auth(mechanism string, authobject sasl.Client, initialResponseOK bool) (Reply, error) {
 	return s.AuthContext(context.Background(), mechanism, authobject, initialResponseOK)
 }
 
-// AuthContext is [SMTP.Auth] bounded by ctx, every round trip of the
-// exchange included: when ctx ends, the exchange stops, the connection is
-// closed, and the error is a [*ServerDisconnectedError] that wraps
-// ctx.Err().
+// AuthContext is [SMTP.Auth] bounded by ctx.
 func (s *SMTP) AuthContext(ctx context.Context, mechanism string, authobject sasl.Client, initialResponseOK bool) (r Reply, err error) {
 	if authobject == nil {
 		return Reply{}, &CommandError{Reason: "Auth: the sasl.Client is nil"}
@@ -251,25 +243,20 @@ func (s *SMTP) isLoopback() bool {
 	return false
 }
 
-// Login authenticates with user and password, using the best mechanism
-// that both sides know (Python's login). It is LoginWith with initial
-// responses allowed.
+// Login authenticates with user and password, with the best mechanism both
+// sides know (Python's login): LoginWith with initial responses.
 func (s *SMTP) Login(user, password string) (Reply, error) {
 	return s.loginContext(context.Background(), user, password, true)
 }
 
-// LoginContext is [SMTP.Login] bounded by ctx, the EHLO it may say first
-// and every round trip of every mechanism tried included, as
-// [SMTP.AuthContext] is.
+// LoginContext is [SMTP.Login] bounded by ctx.
 func (s *SMTP) LoginContext(ctx context.Context, user, password string) (Reply, error) {
 	return s.loginContext(ctx, user, password, true)
 }
 
-// LoginWith is [SMTP.Login] with the choice of initialResponseOK (see
-// [SMTP.Auth]). As smtplib does, it says EHLO if needed, returns a
-// [*NotSupportedError] when AUTH is not offered, and tries CRAM-MD5, PLAIN
-// and LOGIN, those offered, in that order until one succeeds, returning the
-// last refusal; any other error ends the tries. It sets User and Password.
+// LoginWith is [SMTP.Login] with the choice of initialResponseOK: it tries
+// CRAM-MD5, PLAIN and LOGIN, as offered, until one succeeds, as smtplib
+// does, setting User and Password.
 func (s *SMTP) LoginWith(user, password string, initialResponseOK bool) (Reply, error) {
 	return s.loginContext(context.Background(), user, password, initialResponseOK)
 }

@@ -6,11 +6,9 @@ import (
 	"github.com/gosmtplib/smtplib/email"
 )
 
-// Mail is one message for [SMTP.SendBatch] and [Pool.Send], with the
-// options of [SMTP.Sendmail]. Its message is Data, sent as Sendmail sends it,
-// or Message, sent as [SMTP.SendMessage] sends it, the envelope from its
-// header unless From (when not "") and To (when not nil) give it; both is a
-// [*CommandError].
+// Mail is one message for [SMTP.SendBatch] and [Pool.Send]: Data, sent as
+// Sendmail sends it, or Message, as SendMessage does (From and To, when
+// set, override its header), with Sendmail's options.
 type Mail struct {
 	From    string
 	To      []string
@@ -21,11 +19,9 @@ type Mail struct {
 	part bool // a retry for some of the recipients: ORcpt for the others is dropped
 }
 
-// Result is the outcome of one [Mail]: Refused and Err as [SMTP.Sendmail]
-// returns them, and Reply the server's final reply to the data, if one came
-// (see [Reply.QueueID]). Err tells the outcomes apart as the package
-// documentation's "Errors and outcomes" says: [ErrNotSent] for a mail to
-// send again, [ErrDeliveryUnknown] for one that may have gone.
+// Result is the outcome of one [Mail]: Refused and Err as Sendmail returns
+// them, Reply the server's final reply to the data if one came, and the
+// number of Tries.
 type Result struct {
 	Refused map[string]Reply
 	Reply   Reply
@@ -36,15 +32,11 @@ type Result struct {
 	Tries int
 }
 
-// SendBatch sends mails over the one connection, in order, as separate
-// transactions, and returns their results in that order. With PIPELINING
-// the transactions overlap: the next mail's envelope goes out behind the
-// previous message's end of data, and with CHUNKING whole transactions go
-// out without waiting, so a batch of small messages costs a fraction of a
-// round trip each. A mail refused does not stop the others; the session is
-// reset before the next when the server may still hold it. The error is the
-// connection's (EHLO failed, 421, lost, ctx ended), returned with the
-// results so far.
+// SendBatch sends mails over the connection as separate transactions,
+// overlapping them as PIPELINING and CHUNKING allow (a fraction of a round
+// trip each for small mails), and returns their results in order. A mail
+// refused does not stop the others; the error is the connection's,
+// returned with the results.
 func (s *SMTP) SendBatch(ctx context.Context, mails []Mail) ([]Result, error) {
 	var (
 		results []Result

@@ -22,11 +22,9 @@ const (
 	LMTPPort    = 2003
 )
 
-// SMTP is a client connection to an SMTP server: Python's smtplib.SMTP (and,
-// made by [DialSSL], SMTP_SSL). The exported fields are smtplib's
-// attributes; Python's None is "". A client is one ordered dialogue, not
-// safe for use by several goroutines at once, but [SMTP.Close] may be
-// called from another to abort a blocked call.
+// SMTP is a client connection to an SMTP server: Python's smtplib.SMTP (and
+// SMTP_SSL), its attributes the exported fields. It is one ordered
+// dialogue, not for concurrent use, but Close may abort a blocked call.
 type SMTP struct {
 	LocalHostname string // sent with EHLO and HELO when given none
 	HeloResp      string // the text of the reply to the last HELO
@@ -77,17 +75,14 @@ func New(opts ...Option) *SMTP {
 	return s
 }
 
-// Dial connects to an SMTP server and reads its greeting, as Python's
-// SMTP(host, port) does. Port 0 means 25, or the port in "host:port". A
-// greeting other than 220 closes the connection and returns a
-// [*ConnectError]; a failed dial returns a [*ServerDisconnectedError]
-// wrapping the network error.
+// Dial connects to an SMTP server and reads its greeting (Python's
+// SMTP(host, port)); port 0 means 25, or the port in "host:port". A
+// greeting other than 220 is a [*ConnectError].
 func Dial(host string, port int, opts ...Option) (*SMTP, error) {
 	return DialContext(context.Background(), host, port, opts...)
 }
 
-// DialContext is [Dial] with a context that bounds the dial and the
-// greeting.
+// DialContext is [Dial] bounded by ctx.
 func DialContext(ctx context.Context, host string, port int, opts ...Option) (*SMTP, error) {
 	s := New(opts...)
 	if err := s.dialGreet(ctx, host, port); err != nil {
@@ -109,11 +104,9 @@ func (s *SMTP) dialGreet(ctx context.Context, host string, port int) error {
 	return nil
 }
 
-// Connect connects to host on port and returns the greeting, whatever its
-// code (Python's connect; Dial insists on 220). "host:port" works when port
-// is 0; port 0 otherwise means 25, 465 for DialSSL's clients, 2003 for LMTP,
-// and an LMTP host starting with "/" is a Unix socket. An earlier
-// connection is closed first.
+// Connect connects to host on port (port 0: the client's default, or the
+// one in "host:port"; an LMTP host may be a socket's path) and returns the
+// greeting, whatever its code (Python's connect).
 func (s *SMTP) Connect(host string, port int) (Reply, error) {
 	return s.connect(context.Background(), host, port)
 }
@@ -300,9 +293,8 @@ func (s *SMTP) getConn() net.Conn {
 	return s.conn
 }
 
-// Close closes the connection without QUIT (Python's close). Calling it
-// again, on a client never connected, or on the nil client a failed Dial
-// returns, does nothing.
+// Close closes the connection without QUIT (Python's close); on a closed or
+// nil client it does nothing.
 func (s *SMTP) Close() error {
 	if s == nil {
 		return nil
@@ -345,10 +337,8 @@ func notConnected() error {
 	return &ServerDisconnectedError{Msg: "not connected: use Dial or Connect first", Err: errConnClosed}
 }
 
-// Send writes raw bytes, str as it is, to the server (Python's send): it
-// sends no mail. No CRLF is added and no line break refused, only
-// characters that CommandEncoding cannot carry. It is for the rare
-// command that PutCmd cannot express; to send a mail, see [SMTP.Sendmail].
+// Send writes raw bytes, str as it is, to the server (Python's send): no
+// mail, no CRLF added; to send a mail, see [SMTP.Sendmail].
 func (s *SMTP) Send(str string) error {
 	if err := checkEncoding(str, s.CommandEncoding); err != nil {
 		return err
@@ -362,10 +352,8 @@ func (s *SMTP) Send(str string) error {
 	return s.write([]byte(str), wrCommand)
 }
 
-// PutCmd sends the command cmd, followed by a space and args when args is
-// not empty, and CRLF (Python's putcmd). A CR, LF or NUL anywhere in them,
-// or a character that CommandEncoding cannot carry, is refused with a
-// [*CommandError] before anything is written.
+// PutCmd sends cmd, a space and args if any, and CRLF (Python's putcmd),
+// refusing a CR, LF or NUL with a [*CommandError] before writing.
 func (s *SMTP) PutCmd(cmd, args string) error {
 	return s.putcmd(cmd, args, wrCommand)
 }
@@ -448,11 +436,9 @@ func checkEncoding(line, enc string) error {
 	return nil
 }
 
-// GetReply reads one reply (Python's getreply), its lines joined with "\n",
-// code -1 when a line breaks RFC 5321's grammar or the lines disagree. A
-// line over 8192 bytes, 1000 lines or 1 MiB closes the client and returns
-// smtplib's [*ResponseError] 500 "Line too long."; a lost connection or a
-// timeout a [*ServerDisconnectedError].
+// GetReply reads one reply (Python's getreply), lines joined with "\n",
+// code -1 when it breaks RFC 5321's grammar; one over 8192 bytes a line,
+// 1000 lines or 1 MiB is smtplib's 500 "Line too long.".
 func (s *SMTP) GetReply() (Reply, error) {
 	return s.readReplyPhase(phaseCommand)
 }
@@ -483,11 +469,8 @@ func (s *SMTP) readReplyPhase(phase phase) (Reply, error) {
 	return r, nil
 }
 
-// DoCmd sends a command and returns its reply (Python's docmd). Unlike
-// smtplib, it first checks that no reply arrived unasked: if one did, the
-// client is closed without writing the command, and the error holds
-// [ErrOutOfStep] (or, for an unasked 421, the server's reply). PutCmd and
-// GetReply, for pipelining by hand, do no such check.
+// DoCmd sends a command and returns its reply (Python's docmd), after
+// checking that no reply arrived unasked ([ErrOutOfStep]).
 func (s *SMTP) DoCmd(cmd, args string) (Reply, error) {
 	return s.docmdPhase(phaseCommand, cmd, args)
 }

@@ -54,11 +54,8 @@ func (s *SMTP) Noop() (Reply, error) {
 	return s.DoCmd(verbNoop, "")
 }
 
-// Mail sends MAIL FROM with sender quoted by [QuoteAddr] and, to an ESMTP
-// server, the options (Python's mail). An SMTPUTF8 option makes
-// CommandEncoding "utf-8", or is a [*NotSupportedError] when not offered. An
-// address that cannot be quoted safely, or an option with a space or
-// control character, is a [*CommandError] before anything is sent.
+// Mail sends MAIL FROM with sender quoted and, to an ESMTP server, the
+// options (Python's mail); SMTPUTF8 makes CommandEncoding "utf-8".
 func (s *SMTP) Mail(sender string, options ...string) (Reply, error) {
 	args, utf8, err := s.mailArgs(sender, options)
 	if err != nil {
@@ -156,10 +153,8 @@ func (s *SMTP) optionList(options []string) (string, error) {
 	return " " + strings.Join(options, " "), nil
 }
 
-// Data sends DATA and, after a 354, msg and the final "." (Python's data),
-// returning the reply after the data; any other answer to DATA is a
-// [*DataError]. Lone CR and LF become CRLF and leading periods are
-// doubled. An LMTP client reads only the first reply here.
+// Data sends DATA and, after 354, msg and the final "." (Python's data),
+// returning the reply after the data; any other answer is a [*DataError].
 func (s *SMTP) Data(msg []byte) (Reply, error) {
 	replies, err := s.dataReplies(msg, 1)
 	if err != nil {
@@ -235,10 +230,7 @@ func (s *SMTP) forgetGreeting() {
 	s.DoesESMTP = false
 }
 
-// QuoteAddr quotes an address for MAIL and RCPT as Python's quoteaddr does:
-// the address part of "Name <addr>" or "addr" in angle brackets; a string
-// the address parser cannot read is bracketed as it is, or left alone if it
-// already starts with "<".
+// QuoteAddr quotes an address for MAIL and RCPT (Python's quoteaddr).
 func QuoteAddr(addr string) string { return mailaddr.QuoteAddr(addr) }
 
 // safeQuoteAddr is QuoteAddr for the envelope: it refuses a result that
@@ -318,9 +310,8 @@ func plainPathText(s string) bool {
 	})
 }
 
-// QuoteData doubles every period that starts a line and turns each lone LF
-// and lone CR into CRLF (Python's quotedata), giving the text as it goes
-// between DATA and the final ".".
+// QuoteData doubles leading periods and makes lone CR and LF CRLF (Python's
+// quotedata).
 func QuoteData(data string) string {
 	var b strings.Builder
 	w := newDataWriter(&b, true)

@@ -10,10 +10,8 @@ import (
 	"unicode/utf8"
 )
 
-// SetDebugLevel sets the debug output (Python's set_debuglevel): 1 prints
-// each line sent and received in Python's notation, 2 adds the time, to
-// os.Stderr or [WithDebugOutput]'s writer. Credentials print as
-// "<redacted>".
+// SetDebugLevel sets the debug output (Python's set_debuglevel): 1 the
+// dialogue, 2 with the time; credentials print as "<redacted>".
 func (s *SMTP) SetDebugLevel(level int) { s.debuglevel = level }
 
 // debugData prints a reply to DATA or to the end of the data as smtplib's

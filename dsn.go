@@ -10,9 +10,7 @@ import (
 	"github.com/gosmtplib/smtplib/internal/xtext"
 )
 
-// DSNNotify is a condition under which the server is asked for a delivery
-// status notification about a recipient: a value of RFC 3461's NOTIFY
-// parameter, given with [Notify].
+// DSNNotify is a value of RFC 3461's NOTIFY, given with [Notify].
 type DSNNotify string
 
 // The NOTIFY conditions of RFC 3461 section 4.1. NotifyNever stands alone;
@@ -38,32 +36,27 @@ const (
 const maxEnvID = 100
 
 // Notify asks for delivery status notifications (RFC 3461's NOTIFY) on the
-// conditions given: [NotifySuccess], [NotifyFailure], [NotifyDelay], or
-// [NotifyNever] alone. It needs DSN.
+// conditions given, or [NotifyNever]. It needs DSN.
 func Notify(conds ...DSNNotify) SendOption {
 	return func(o *sendOptions) {
 		o.notify, o.notifySet = append([]DSNNotify{}, conds...), true
 	}
 }
 
-// Return says whether a delivery status notification carries the whole
-// message ([ReturnFull]) or its header only ([ReturnHeaders]): RFC 3461's
-// RET on MAIL. It needs a server that offers DSN, as [Notify] does.
+// Return says what a delivery status notification carries (RFC 3461's
+// RET): [ReturnFull] or [ReturnHeaders]. It needs DSN.
 func Return(what DSNReturn) SendOption {
 	return func(o *sendOptions) { o.ret = what }
 }
 
 // EnvID gives the transaction an envelope identifier (RFC 3461's ENVID),
-// which delivery status notifications quote back: 1 to 100 printable
-// ASCII characters, sent xtext-encoded. It needs DSN.
+// quoted back in reports: 1 to 100 printable ASCII characters.
 func EnvID(id string) SendOption {
 	return func(o *sendOptions) { o.envID, o.envIDSet = id, true }
 }
 
-// ORcpt gives the original address of recipient rcpt (RFC 3461's ORCPT),
-// which delivery status notifications report, as an "rfc822" address or,
-// for SMTPUTF8 or non-ASCII, "utf-8" (RFC 6533). It needs DSN; a later
-// ORcpt for the same recipient replaces the earlier.
+// ORcpt gives recipient rcpt's original address (RFC 3461's ORCPT, or RFC
+// 6533's utf-8 form). It needs DSN.
 func ORcpt(rcpt, original string) SendOption {
 	return func(o *sendOptions) {
 		o.orcpt = append(o.orcpt, orcptOption{rcpt: rcpt, original: original})

@@ -7,9 +7,8 @@ import (
 	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
-// Helo sends HELO with name, or LocalHostname when name is "" (Python's
-// helo), and keeps the reply's text in HeloResp. A 421 closes the client
-// and is also returned as a [*HeloError].
+// Helo sends HELO with name, or LocalHostname (Python's helo); a 421
+// closes the client and is a [*HeloError].
 func (s *SMTP) Helo(name string) (Reply, error) {
 	r, err := s.DoCmd("helo", s.greetName(name))
 	if err != nil {
@@ -34,9 +33,7 @@ func (s *SMTP) closedBy(r Reply) error {
 }
 
 // Ehlo sends EHLO (LHLO for LMTP) with name, or LocalHostname (Python's
-// ehlo), filling ESMTPFeatures and DoesESMTP from a 250 reply. A server
-// that hangs up on EHLO closes the client, with a
-// [*ServerDisconnectedError]; a 421, with a [*HeloError].
+// ehlo), filling ESMTPFeatures; a 421 closes the client, a [*HeloError].
 func (s *SMTP) Ehlo(name string) (Reply, error) {
 	s.ESMTPFeatures = map[string]string{}
 	r, err := s.DoCmd(s.proto().greetVerb, s.greetName(name))
@@ -149,9 +146,9 @@ func pyLower(s string) string {
 	return strings.ToLower(s)
 }
 
-// EhloOrHeloIfNeeded says EHLO, and HELO if EHLO is refused, unless either
-// was said already (Python's ehlo_or_helo_if_needed); both refused, or a
-// 421 to EHLO (no HELO follows it), is a [*HeloError]. LMTP has no HELO.
+// EhloOrHeloIfNeeded says EHLO, and HELO if it is refused, unless the
+// session has (Python's ehlo_or_helo_if_needed); a [*HeloError] if both
+// are refused or EHLO gets 421.
 func (s *SMTP) EhloOrHeloIfNeeded() error {
 	return s.ehloOrHeloContext(context.Background())
 }

@@ -10,8 +10,7 @@ import (
 )
 
 // ErrSMTP is Python's SMTPException: errors.Is(err, ErrSMTP) holds for every
-// error the server, the connection or the session causes, and not for the
-// caller's own mistakes ([*CommandError]) or its io.Reader's failures.
+// error but the caller's own mistakes and its io.Reader's failures.
 var ErrSMTP = errors.New("smtplib: SMTP error")
 
 // smtpErr, embedded, makes errors.Is(err, ErrSMTP) hold for the package's
@@ -40,12 +39,9 @@ type NotSupportedError struct {
 
 func (e *NotSupportedError) Error() string { return "smtplib: " + e.Msg }
 
-// ServerDisconnectedError reports that the connection is gone (Python's
-// SMTPServerDisconnected), and the client closed. Err is the cause, if any
-// (io.EOF, a timeout, the context's error, the server's 421), which
-// errors.Is and errors.As see through to. [ErrNotSent] or
-// [ErrDeliveryUnknown] holds for it, as the end of the data had left or
-// not.
+// ServerDisconnectedError reports that the connection is gone and the
+// client closed (Python's SMTPServerDisconnected); Err is the cause.
+// [ErrNotSent] or [ErrDeliveryUnknown] holds for it.
 type ServerDisconnectedError struct {
 	Msg string
 	Err error
@@ -68,9 +64,8 @@ func (e *ServerDisconnectedError) Error() string {
 // Unwrap returns the cause.
 func (e *ServerDisconnectedError) Unwrap() error { return e.Err }
 
-// Is reports whether target is [ErrSMTP], [ErrDeliveryUnknown] for a
-// connection lost after the end of the data, or [ErrNotSent] for one lost
-// before it.
+// Is reports whether target is [ErrSMTP], and [ErrDeliveryUnknown] or
+// [ErrNotSent] as the end of the data had left or not.
 func (e *ServerDisconnectedError) Is(target error) bool {
 	switch target {
 	case ErrSMTP:
@@ -83,17 +78,12 @@ func (e *ServerDisconnectedError) Is(target error) bool {
 	return false
 }
 
-// ErrNotSent marks a mail that the connection failed to carry: lost, found
-// closed, shut down by a 421 or ended by a context before the end of its
-// data left, or before its turn in a batch. The server cannot have it: send
-// it again, on a new connection. It holds for every
-// [*ServerDisconnectedError] that is not [ErrDeliveryUnknown].
+// ErrNotSent marks a mail the connection failed to carry before the end of
+// its data left: the server cannot have it; send it again.
 var ErrNotSent = errors.New("smtplib: not sent: the connection was gone before the end of the data")
 
-// ErrDeliveryUnknown marks a connection lost after the whole message was
-// sent and before the server's reply to it: the server may have accepted it
-// or not, and resending may deliver twice. It holds for those
-// [*ServerDisconnectedError]s and [*LMTPDeliveryError]s alone.
+// ErrDeliveryUnknown marks a connection lost after the end of the data,
+// before its reply: the mail may have been delivered.
 var ErrDeliveryUnknown = errors.New("smtplib: delivery unknown: the connection was lost after the end of the data, before the server's reply")
 
 // deliveryUnknown marks err, the loss of the connection after the end of
@@ -122,9 +112,7 @@ func notSent(cause error) error {
 var errConnClosed = fmt.Errorf("not connected: %w", net.ErrClosed)
 
 // ResponseError is an error reply from the server (Python's
-// SMTPResponseException): Code (-1 when unreadable) and Message, the lines
-// joined by "\n". The more specific errors embed it, so errors.As finds it
-// in all of them, as `except SMTPResponseException` does.
+// SMTPResponseException); the more specific errors embed it.
 type ResponseError struct {
 	smtpErr
 	Code    int
@@ -169,9 +157,8 @@ func (e *SenderRefusedError) Error() string {
 // Unwrap returns the embedded [ResponseError], so that errors.As finds it.
 func (e *SenderRefusedError) Unwrap() error { return &e.ResponseError }
 
-// RecipientsRefusedError reports that the server refused every recipient,
-// or closed the session among them (Python's SMTPRecipientsRefused):
-// Recipients maps each refused address to its reply.
+// RecipientsRefusedError reports that every recipient was refused (Python's
+// SMTPRecipientsRefused), each with its reply.
 type RecipientsRefusedError struct {
 	smtpErr
 	Recipients map[string]Reply
@@ -230,11 +217,9 @@ func (e *HeloError) Error() string {
 // Unwrap returns the embedded [ResponseError].
 func (e *HeloError) Unwrap() error { return &e.ResponseError }
 
-// AuthenticationError reports that the server refused the credentials or
-// the mechanism (Python's SMTPAuthenticationError). Error adds what to do
-// for the refusals [SMTP.LoginOAuth2] lists. Status and Scope are those of
-// the JSON error a server sends before refusing an OAuth 2.0 token (RFC
-// 7628 section 3.2.2), "" when it sent none.
+// AuthenticationError reports that the server refused the login (Python's
+// SMTPAuthenticationError); Status and Scope are those of an OAuth 2.0
+// refusal's JSON error (RFC 7628).
 type AuthenticationError struct {
 	ResponseError
 	// Status and Scope are the "status" and "scope" of the JSON error that
@@ -264,10 +249,8 @@ func (e *AuthenticationError) Error() string {
 // Unwrap returns the embedded [ResponseError].
 func (e *AuthenticationError) Unwrap() error { return &e.ResponseError }
 
-// CommandError reports a call refused before anything was written, for what
-// the caller passed: a CR, LF or NUL, a character the command encoding
-// cannot carry, a nil argument, an option in the wrong call (Python's
-// ValueError). It is not an [ErrSMTP]; the connection stays usable.
+// CommandError reports a call refused for what the caller passed, before
+// anything was written (Python's ValueError); it is not an [ErrSMTP].
 type CommandError struct {
 	Command string // the offending line, with CR, LF and NUL shown escaped
 	Reason  string

@@ -1,9 +1,7 @@
 package smtplib
 
-// FinalReply makes a send store in *dst the server's reply after the data,
-// whatever its code, such as "250 2.0.0 Ok: queued as 4BXf2k0Q1z" (see
-// [Reply.QueueID]); for LMTP the last recipient's. It is left as it was when
-// the transaction ended earlier. A nil dst is a [*CommandError].
+// FinalReply makes a send store the server's reply after the data in *dst,
+// such as "250 2.0.0 Ok: queued as 4BXf2k0Q1z" (see [Reply.QueueID]).
 func FinalReply(dst *Reply) SendOption {
 	return func(o *sendOptions) { o.final, o.finalSet = dst, true }
 }

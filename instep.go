@@ -7,10 +7,8 @@ import (
 	"fmt"
 )
 
-// ErrOutOfStep is the cause of the [*ServerDisconnectedError] a command
-// returns when the server had sent bytes nobody asked for, which taken in
-// order would be read as the answer to the wrong command: the client is
-// closed before anything more is written.
+// ErrOutOfStep is the cause of the [*ServerDisconnectedError] that closes a
+// client when the server sent a reply nobody asked for.
 var ErrOutOfStep = errors.New("session out of step")
 
 // maxStrayShown bounds how much of the unasked bytes an error shows.

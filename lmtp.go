@@ -6,34 +6,27 @@ import (
 	"strings"
 )
 
-// LMTP is a client connection to an LMTP server (RFC 2033, Python's
-// smtplib.LMTP): an [SMTP] client that greets with LHLO, has no HELO,
-// connects to port 2003 by default or to a Unix socket (a host starting with
-// "/"), and reads one reply per accepted recipient after the data. Make one
-// with [NewLMTP] or [DialLMTP]. [SMTP.Data] reads only the first of those
-// replies, as Python's does; use [LMTP.DataReplies].
+// LMTP is a client of an LMTP server (RFC 2033, Python's smtplib.LMTP): SMTP
+// with LHLO, port 2003 or a Unix socket, and a reply per recipient after
+// the data.
 type LMTP struct {
 	*SMTP
 }
 
-// NewLMTP returns an LMTP client that is not connected yet (Python's LMTP()
-// with no host); call [SMTP.Connect], which takes a Unix socket path as
-// the host.
+// NewLMTP returns an LMTP client that is not connected yet.
 func NewLMTP(opts ...Option) *LMTP {
 	s := New(opts...)
 	s.protocol = lmtpProtocol
 	return &LMTP{s}
 }
 
-// DialLMTP connects to an LMTP server and reads its greeting (Python's
-// LMTP(host, port)): host may be a Unix socket's path, starting with "/",
-// and port 0 means 2003. A greeting other than 220 is a [*ConnectError].
+// DialLMTP connects to an LMTP server (Python's LMTP(host, port)); host may
+// be a Unix socket's path, and port 0 means 2003.
 func DialLMTP(host string, port int, opts ...Option) (*LMTP, error) {
 	return DialLMTPContext(context.Background(), host, port, opts...)
 }
 
-// DialLMTPContext is [DialLMTP] with a context that bounds the dial and
-// the greeting.
+// DialLMTPContext is [DialLMTP] bounded by ctx.
 func DialLMTPContext(ctx context.Context, host string, port int, opts ...Option) (*LMTP, error) {
 	l := NewLMTP(opts...)
 	if err := l.dialGreet(ctx, host, port); err != nil {
@@ -51,20 +44,15 @@ func (l *LMTP) Close() error {
 	return l.SMTP.Close()
 }
 
-// Sendmail is [SMTP.Sendmail] for LMTP (RFC 2033): the server answers once
-// for each recipient accepted at RCPT after the data, and the map holds
-// every recipient that did not get the message. The error is a
-// [*RecipientsRefusedError] when none did, and an [*LMTPDeliveryError] when
-// the connection was lost before every reply came. Every sending call of
-// the embedded [SMTP] ends a transaction this way on an LMTP client.
+// Sendmail is [SMTP.Sendmail] for LMTP: the map holds every recipient that
+// did not get the message, by its own reply; an [*LMTPDeliveryError] when
+// the connection was lost before every reply came.
 func (l *LMTP) Sendmail(from string, to []string, msg []byte, opts ...SendOption) (map[string]Reply, error) {
 	return l.SMTP.Sendmail(from, to, msg, opts...)
 }
 
-// DataReplies is [SMTP.Data] for LMTP: after the data it reads a reply for
-// each of the accepted recipients (the RCPTs answered 2xx), in RCPT order.
-// A refusal there is a Reply; the replies that came are returned with a
-// later failure. An accepted count below 1 is a [*CommandError].
+// DataReplies is [SMTP.Data] for LMTP: it reads a reply for each of the
+// accepted recipients.
 func (l *LMTP) DataReplies(msg []byte, accepted int) ([]Reply, error) {
 	if accepted < 1 {
 		return nil, &CommandError{Command: verbData,
@@ -73,11 +61,8 @@ func (l *LMTP) DataReplies(msg []byte, accepted int) ([]Reply, error) {
 	return l.dataReplies(msg, accepted)
 }
 
-// LMTPDeliveryError reports an LMTP transaction whose replies after the data
-// were cut short, the client being closed: Replies holds every recipient
-// whose outcome is known (2xx: delivered), and Pending those accepted at
-// RCPT whose reply never came, which may or may not have the message. Err
-// is the failure.
+// LMTPDeliveryError reports LMTP replies cut short after the data: Replies
+// holds the outcomes known, Pending the recipients whose reply never came.
 type LMTPDeliveryError struct {
 	smtpErr
 	Replies map[string]Reply

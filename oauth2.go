@@ -11,27 +11,20 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// LoginOAuth2 logs in as user with an OAuth 2.0 access token from ts, as
-// Gmail and Microsoft 365 require. It takes a token for each login, so a
-// [Pool]'s new connections get fresh ones as ts renews them, and sends it
-// with OAUTHBEARER (RFC 7628) when offered, else XOAUTH2. Like PLAIN, it is
-// refused in clear text off loopback ([ErrInsecureAuth]), before a token is
-// taken. A refusal is an [*AuthenticationError] with the JSON error's Status
-// and Scope, and for the providers' well-known refusals what to do:
+// LoginOAuth2 logs in as user with an OAuth 2.0 token from ts (OAUTHBEARER
+// when offered, else XOAUTH2), a fresh one each login, as Gmail and
+// Microsoft 365 require; in clear text only to loopback. The error says
+// what to do for the providers' well-known refusals:
 //
-//	550 5.7.30, 535 5.7.139 (basic auth off)  Microsoft 365: use LoginOAuth2
-//	535 5.7.139 SmtpClientAuthentication ...  enable Authenticated SMTP for the mailbox
-//	535 5.7.3                                 ask for scope https://outlook.office.com/SMTP.Send
-//	534 5.7.9                                 Gmail: an app password, or LoginOAuth2
-//
-// An error of ts is returned wrapped; it is not an [ErrSMTP].
+//	550 5.7.30, 535 5.7.139 basic auth off  Microsoft 365: use LoginOAuth2
+//	535 5.7.139 SmtpClientAuthentication    enable Authenticated SMTP for the mailbox
+//	535 5.7.3                               scope https://outlook.office.com/SMTP.Send
+//	534 5.7.9                               Gmail: an app password, or LoginOAuth2
 func (s *SMTP) LoginOAuth2(user string, ts oauth2.TokenSource) (Reply, error) {
 	return s.LoginOAuth2Context(context.Background(), user, ts)
 }
 
-// LoginOAuth2Context is [SMTP.LoginOAuth2] bounded by ctx, the EHLO it may
-// say first and every round trip of the exchange included, as
-// [SMTP.AuthContext] is.
+// LoginOAuth2Context is [SMTP.LoginOAuth2] bounded by ctx.
 func (s *SMTP) LoginOAuth2Context(ctx context.Context, user string, ts oauth2.TokenSource) (Reply, error) {
 	if ts == nil {
 		return Reply{}, &CommandError{Reason: "LoginOAuth2: the oauth2.TokenSource is nil"}

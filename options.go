@@ -44,19 +44,14 @@ type ContextDialer interface {
 	DialContext(ctx context.Context, network, address string) (net.Conn, error)
 }
 
-// WithLocalHostname sets the name sent with EHLO and HELO (Python's
-// local_hostname). A non-ASCII name is sent as its IDNA A-label. Without
-// it, the host's fully qualified name is used if it has one, else an
-// address literal of the connection's local address, as smtplib does.
+// WithLocalHostname sets the name sent with EHLO (Python's local_hostname);
+// by default the host's name, or an address literal.
 func WithLocalHostname(name string) Option {
 	return func(c *config) { c.localHostname = name }
 }
 
-// WithTimeout bounds the dial and each operation after it: a command's
-// write, a whole reply (however slowly it comes), each write of data. Zero
-// or less restores RFC 5321 section 4.5.3.2's: 5 minutes for a reply, 2 for
-// the reply to DATA, 3 for each block of data, 10 for the reply after the
-// data; 1 for the dial.
+// WithTimeout bounds the dial and each operation after it (a write, a
+// whole reply); 0 restores RFC 5321 section 4.5.3.2's minutes.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) { c.timeout = d }
 }
@@ -73,9 +68,8 @@ func WithDebugOutput(w io.Writer) Option {
 	return func(c *config) { c.debugOut = w }
 }
 
-// WithTLSConfig sets the TLS configuration of [DialSSL] and the default of
-// [SMTP.StartTLS] (Python's context=). Without it the server's certificate
-// is verified against the system roots for the host dialled.
+// WithTLSConfig sets the TLS configuration of [DialSSL] and [SMTP.StartTLS]
+// (Python's context=).
 func WithTLSConfig(cfg *tls.Config) Option {
 	return func(c *config) { c.tlsConfig = cfg }
 }
@@ -86,16 +80,13 @@ func WithDialer(d ContextDialer) Option {
 	return func(c *config) { c.dialer = d }
 }
 
-// WithInsecureAuth allows PLAIN, LOGIN and XOAUTH2 authentication over a
-// connection that is neither encrypted nor to a loopback address. Without
-// it those mechanisms refuse to send a password or token in clear text.
+// WithInsecureAuth allows PLAIN, LOGIN and XOAUTH2 in clear text.
 func WithInsecureAuth() Option {
 	return func(c *config) { c.insecureAuth = true }
 }
 
-// WithoutPipelining makes the client wait for each reply even when the
-// server offers PIPELINING (RFC 2920), for servers that advertise it but
-// handle it badly.
+// WithoutPipelining waits for each reply though the server offers
+// PIPELINING.
 func WithoutPipelining() Option {
 	return func(c *config) { c.noPipelining = true }
 }

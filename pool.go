@@ -27,17 +27,14 @@ func WithPoolSize(n int) PoolOption {
 	return func(c *poolConfig) { c.size = max(n, 1) }
 }
 
-// WithMaxMessagesPerConn makes a [Pool] replace a connection after it has
-// carried n mails: providers cap the messages of a session, 100 is common.
-// Zero, the default, means no limit.
+// WithMaxMessagesPerConn makes a [Pool] replace a connection after n mails
+// (0, the default: no limit).
 func WithMaxMessagesPerConn(n int) PoolOption {
 	return func(c *poolConfig) { c.perConn = max(n, 0) }
 }
 
-// WithIdleTimeout makes a [Pool] close a connection (with QUIT) that has
-// had nothing to send for d (30 seconds by default), well inside the 5
-// minutes after which RFC 5321 section 4.5.3.2.7 lets a server give up on
-// an idle client.
+// WithIdleTimeout makes a [Pool] close a connection idle for d (30 seconds
+// by default).
 func WithIdleTimeout(d time.Duration) PoolOption {
 	return func(c *poolConfig) {
 		if d > 0 {
@@ -61,33 +58,10 @@ const (
 )
 
 // Pool sends mails for concurrent callers over up to a given number of
-// connections, each made by the dial function given to [NewPool].
-//
-// Each connection is a continuous pipeline: a mail joins it behind the
-// data already sent, whatever is in flight (with PIPELINING; without it,
-// one transaction at a time), and its caller gets its [Result] as soon as
-// the mail's own replies are read. A caller that finds a connection with
-// nothing in flight sends its mail itself, on its own goroutine, with no
-// hand-off; otherwise, while the pool is under its size, it makes a new
-// connection; otherwise its mail waits in one queue, first come first
-// served, and joins the pipeline of the first connection with room (at
-// most 32 mails and 4 MiB of data in flight on each). The caller driving
-// a connection reads its replies; when its own result is in, the caller
-// whose result comes next takes over.
-//
-// A connection is replaced when the server answered 421, when it was lost
-// or a context ended it, and after [WithMaxMessagesPerConn] mails; one idle
-// for [WithIdleTimeout] is closed. A mail that a connection failed to
-// carry ([ErrNotSent]: the connection was found closed after sitting idle,
-// the server shut it down, or it was lost before the mail's end of data
-// left) is sent once more, on a new connection, before its caller gets a
-// result; a mail refused, or whose delivery is unknown, never is, unless
-// [WithRetry] says so. A Pool is safe for use by many goroutines;
-// [Pool.Close] ends it, and returns once every connection is closed.
-//
-// A reply nobody asked for is found when a connection's replies are all
-// in (see [ErrOutOfStep]); the mails answered before it on that connection
-// have had their results already.
+// connections, each a continuous pipeline: a mail joins it behind the data
+// already sent, and its caller has its [Result] as soon as its own replies
+// are read. A mail not sent ([ErrNotSent]) goes once more on a new
+// connection; [WithRateLimit] and [WithRetry] make it a campaign sender.
 type Pool struct {
 	dial func(ctx context.Context) (*SMTP, error)
 	cfg  poolConfig
@@ -168,10 +142,8 @@ type poolEvent struct {
 	begin bool
 }
 
-// NewPool returns a pool that makes its connections with dial, which must
-// return a client ready to send: greeted, and after StartTLS and Login if
-// the caller needs them. No connection is made before the first
-// [Pool.Send].
+// NewPool returns a pool whose connections dial makes, ready to send
+// (greeted, after StartTLS and Login as needed).
 func NewPool(dial func(ctx context.Context) (*SMTP, error), opts ...PoolOption) *Pool {
 	cfg := poolConfig{size: 4, idle: 30 * time.Second}
 	for _, o := range opts {
@@ -180,10 +152,9 @@ func NewPool(dial func(ctx context.Context) (*SMTP, error), opts ...PoolOption) 
 	return &Pool{dial: dial, cfg: cfg}
 }
 
-// Send sends m over one of the pool's connections and returns its
-// [Result]. A ctx that ends while m waits for a connection returns at once,
-// m not sent; once m has joined a pipeline, Send waits for its result, and
-// ctx ends the connection only if every caller with a mail on it gave up.
+// Send sends m over one of the pool's connections and returns its [Result];
+// ctx ends the wait for a connection, or a connection all of whose callers
+// gave up.
 func (p *Pool) Send(ctx context.Context, m Mail) Result {
 	return p.send(ctx, m)
 }
@@ -631,18 +602,13 @@ func (p *Pool) expire(pc *poolConn) {
 }
 
 // Close closes the pool: waiting mails get [ErrPoolClosed], mails in flight
-// are finished, and every connection gets QUIT, all at once, so a server
-// that does not answer holds Close for one timeout. Calling it again does
-// nothing.
+// finish, and every connection gets its QUIT, all at once.
 func (p *Pool) Close() error {
 	return p.CloseContext(context.Background())
 }
 
-// CloseContext is [Pool.Close] for a caller in a hurry: when ctx ends
-// before Close is done, every connection still open is closed at once,
-// without waiting for its QUIT, and a mail still being sent is given up
-// (its [Result] says how far it got: not sent, or delivery unknown).
-// It returns ctx's error then, and nil otherwise.
+// CloseContext is [Pool.Close] bounded by ctx: then every connection is
+// closed at once.
 func (p *Pool) CloseContext(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {

@@ -2,14 +2,9 @@ package smtplib
 
 import "strings"
 
-// QueueID returns the identifier the server gave the message in its reply
-// to the end of the data (see [FinalReply]), for its logs: "" when the
-// reply is not 2xx or names none in a known form. RFC 5321 gives reply text
-// no syntax, so this knows the common servers' forms: Postfix, SendGrid and
-// Mailjet ("queued as ID"), Yandex, Exim ("id=ID"), Sendmail and OpenSMTPD
-// ("ID Message accepted"), Microsoft 365 and Exchange (the <Message-ID>),
-// Amazon SES, Gmail, Dovecot LMTP (the session id), Haraka and Stalwart.
-// The result is a substring of r.Message.
+// QueueID returns the identifier the server gave the message in its final
+// reply, in the forms of Postfix, Exim, Sendmail, OpenSMTPD, Microsoft 365,
+// Amazon SES, Gmail, Dovecot and others; "" when none is known.
 func (r Reply) QueueID() string {
 	if r.Code < 200 || r.Code > 299 {
 		return ""

@@ -11,22 +11,13 @@ import (
 	"github.com/gosmtplib/smtplib/internal/mailaddr"
 )
 
-// WithRateLimit makes a [Pool] start at most perSecond mails a second,
-// with bursts of up to burst (at least 1), as providers publish their
-// sending rates: a token bucket of golang.org/x/time/rate, shared by every
-// caller. A caller waits in [Pool.Send] for its turn, and gives up when
-// its context ends (the mail is then not sent). Each retry of a
-// [RetryPolicy] waits for a turn too; the Pool's own resend of a mail its
-// connection failed to carry does not, as the server never had it.
-// perSecond 0 or less means no limit.
+// WithRateLimit makes a [Pool] start at most perSecond mails a second, in
+// bursts of burst; a caller waits its turn within its context.
 func WithRateLimit(perSecond float64, burst int) PoolOption {
 	return func(c *poolConfig) { c.pacer().mails = newLimiter(perSecond, burst) }
 }
 
-// WithRecipientRateLimit is [WithRateLimit] for recipients: a mail takes
-// a turn for each of its recipients (those of its header, for a Message
-// without To), and a mail with more recipients than burst waits for burst
-// of them.
+// WithRecipientRateLimit is [WithRateLimit] counting recipients.
 func WithRecipientRateLimit(perSecond float64, burst int) PoolOption {
 	return func(c *poolConfig) { c.pacer().rcpts = newLimiter(perSecond, burst) }
 }

@@ -8,36 +8,17 @@ import (
 	"time"
 )
 
-// RetryPolicy says which mails are sent again after a failure, when, and
-// how often. A [Pool] given one with [WithRetry] applies it in
-// [Pool.Send]; [RetryBatch] applies it to the results of
-// [SMTP.SendBatch]. The zero value is the default policy.
-//
-// Whatever Decide says, a mail is never sent again once it was delivered,
-// once the server refused it with a 5xx reply, or when its delivery is
-// unknown (unless RetryUnknown): so no mail reaches the server twice. A
-// mail that was delivered to some recipients and refused with a 4xx reply
-// for others is sent again to those others only, as a new transaction;
-// its [Result] then tells the whole: Err nil, Refused the recipients
-// refused in the end, each with the last reply that refused it (or, when
-// the transaction for the others ended with its delivery unknown, that
-// error, the others left out of Refused). Tries counts every try.
+// RetryPolicy says which mails are sent again, when and how often (the zero
+// value: the default): never one delivered, refused with 5xx or unknown
+// (unless RetryUnknown); only its recipients refused with 4xx.
 type RetryPolicy struct {
-	// MaxTries bounds the tries of a mail, the first included: 5 when 0.
-	MaxTries int
-	// MinDelay and MaxDelay bound the backoff: before its try n+1 a mail
-	// waits MinDelay×2^(n-1), at most MaxDelay, less a random part of up
-	// to half ("equal jitter"), so that callers throttled together do
-	// not come back together. They are 1 second and 5 minutes when 0.
-	// A try that the context's deadline would not leave time for is not
-	// made.
+	MaxTries int // tries of a mail, the first included: 5 when 0
+	// The backoff before try n+1 is MinDelay×2^(n-1), at most MaxDelay,
+	// less up to half at random (1 s and 5 min when 0); a try past the
+	// context's deadline is not made.
 	MinDelay, MaxDelay time.Duration
-	// RetryUnknown lets a mail whose delivery is unknown be sent again,
-	// which may deliver it twice.
-	RetryUnknown bool
-	// Decide says what to do after a try's result; [DefaultRetry] when
-	// nil.
-	Decide func(Result) Retry
+	RetryUnknown       bool               // allow resending a mail that may have gone
+	Decide             func(Result) Retry // DefaultRetry when nil
 }
 
 // Retry is a [RetryPolicy]'s decision about one result.
@@ -48,27 +29,12 @@ type Retry struct {
 	NewConn bool          // on another connection than the one that answered
 }
 
-// DefaultRetry is the decision of a [RetryPolicy] without Decide. It reads
-// the enhanced status code where there is one (the reply code where not):
+// DefaultRetry is the default decision, from the enhanced code:
 //
-//	result                                   decision
-//	sent, refused with 5xx, unknown          done (unknown: again on another connection,
-//	                                         if the policy's RetryUnknown allows it)
-//	not sent (ErrNotSent: connection lost,   again after the backoff, on another
-//	  found closed, shut down, dial failed)  connection
-//	4.7.x, or 454 without a code, in a       again after the backoff, and the whole
-//	  transaction (throttling, policy)       pool waits as long (Amazon SES's 454)
-//	4.4.x (network, routing: 4.4.1, 4.4.2)   again after the backoff, on another connection
-//	421 in a transaction                     again after the backoff (the connection closed)
-//	4.2.x (mailbox: 4.2.2 full), other 4xx   that mail (or its refused recipients) again,
-//	                                         after the backoff; the others go on
-//	4xx before the transaction (greeting,    again after the backoff, on another
-//	  EHLO, STARTTLS's 454 4.7.0)            connection: no pool-wide pause
-//	*AuthenticationError, any code           done: retrying a refused login can get the
-//	                                         account blocked
-//	*CommandError, *NotSupportedError,       done: the same mail would fail the same way
-//	  ErrPoolClosed, a context that ended,
-//	  any other error
+//	not sent, 4.4.x, 4xx before MAIL  again, on another connection
+//	4.7.x, 454 (throttling)           again, the whole pool pausing
+//	421, 4.2.2 and other 4xx          again, that mail or its 4xx recipients
+//	sent, 5xx, unknown, AUTH refused  never
 func DefaultRetry(r Result) Retry {
 	switch OutcomeOf(r.Err) {
 	case OutcomeSent:
@@ -129,10 +95,7 @@ func decideReplies(refused map[string]Reply) Retry {
 	return d
 }
 
-// WithRetry makes a [Pool] send mails again as p says (see
-// [RetryPolicy]); nil is the default policy. [Pool.Send] returns once
-// its mail's outcome is final, which may take the backoffs and pauses of
-// several tries, bounded by its context.
+// WithRetry makes a [Pool] send mails again as p says (nil: the default).
 func WithRetry(p *RetryPolicy) PoolOption {
 	if p == nil {
 		p = &RetryPolicy{}
@@ -367,14 +330,8 @@ func (p *Pool) avoid(pc *poolConn) {
 	p.retire(pc)
 }
 
-// RetryBatch sends mails with send, and then again, as policy says (nil is
-// the default), those whose results call for it, until every mail's
-// outcome is final; it returns one [Result] per mail, in order, as
-// [Pool.Send] does with [WithRetry]. send is given the mails of each round
-// and must return one result each, as [SMTP.SendBatch] does; newConn says
-// that the previous round's connection is to be left for a new one (it
-// failed, or a result asked for another). The mails sent again go
-// together, once the longest of their waits is over, bounded by ctx.
+// RetryBatch sends mails with send, then again those whose results call for
+// it, as policy says, until every outcome is final.
 func RetryBatch(ctx context.Context, policy *RetryPolicy, mails []Mail,
 	send func(ctx context.Context, mails []Mail, newConn bool) ([]Result, error)) []Result {
 	if policy == nil {

@@ -19,18 +19,16 @@ const (
 	mechScramSHA256 = "SCRAM-SHA-256"
 )
 
-// AuthPlain returns the PLAIN mechanism (RFC 4616) for [SMTP.Auth], Python's
-// auth_plain, with the client's User and Password as the exchange starts.
+// AuthPlain returns the PLAIN mechanism for [SMTP.Auth] (Python's
+// auth_plain).
 func (s *SMTP) AuthPlain() sasl.Client { return &plainClient{s: s} }
 
-// AuthLogin returns the LOGIN mechanism for [SMTP.Auth], Python's
-// auth_login: User first, then Password for every later challenge, as
-// smtplib answers them.
+// AuthLogin returns the LOGIN mechanism for [SMTP.Auth] (Python's
+// auth_login).
 func (s *SMTP) AuthLogin() sasl.Client { return &loginClient{s: s} }
 
-// AuthCramMD5 returns the CRAM-MD5 mechanism (RFC 2195) for [SMTP.Auth],
-// Python's auth_cram_md5. The password never goes on the wire, so it is
-// allowed in clear text.
+// AuthCramMD5 returns the CRAM-MD5 mechanism for [SMTP.Auth] (Python's
+// auth_cram_md5).
 func (s *SMTP) AuthCramMD5() sasl.Client { return &cramMD5Client{s: s} }
 
 // plainClient is AuthPlain's mechanism. It takes its initial response from
@@ -78,9 +76,8 @@ func (c *cramMD5Client) Next(challenge []byte) ([]byte, error) {
 	return []byte(c.s.User + " " + hex.EncodeToString(mac.Sum(nil))), nil
 }
 
-// XOAuth2 returns the XOAUTH2 mechanism of Gmail and Microsoft 365 for
-// [SMTP.Auth], with a fixed access token; [SMTP.LoginOAuth2] takes tokens
-// from a source that renews them. It is refused in clear text, as PLAIN is.
+// XOAuth2 returns the XOAUTH2 mechanism for [SMTP.Auth], with a fixed token
+// (see [SMTP.LoginOAuth2]).
 func XOAuth2(user, token string) sasl.Client {
 	// The empty answer to the error challenge is what the providers expect.
 	return &oauthClient{mech: mechXOAuth2, answer: []byte{},
@@ -88,9 +85,7 @@ func XOAuth2(user, token string) sasl.Client {
 }
 
 // ScramSHA256 returns the SCRAM-SHA-256 mechanism (RFC 7677) for
-// [SMTP.Auth]: the password never goes on the wire, and the server must
-// prove it knows the user's key. Login does not choose it, as smtplib does
-// not: call Auth("SCRAM-SHA-256", ScramSHA256(user, pass), true).
+// [SMTP.Auth]: the password never goes on the wire.
 func ScramSHA256(user, pass string) sasl.Client {
 	return &scramClient{user: user, pass: pass}
 }

@@ -2,9 +2,7 @@ package smtplib
 
 import "fmt"
 
-// Secret is a password or token that prints as "<redacted>", through fmt
-// with any verb, encoding/json and loggers; the value is string(secret).
-// [SMTP.Password] is one.
+// Secret is a password or token that prints as "<redacted>".
 type Secret string
 
 const redactedText = "<redacted>"

@@ -8,15 +8,10 @@ import (
 	"strings"
 )
 
-// Sendmail sends msg from the envelope sender from to each recipient in to,
-// as one mail transaction (Python's sendmail), and returns the recipients the
-// server refused, each with its reply (an empty map when all were accepted).
-// The package documentation's "Sending mail" gives the rules every sending
-// call follows, and "Errors and outcomes" the errors: [*SenderRefusedError]
-// when MAIL is refused, [*RecipientsRefusedError] when every recipient is,
-// [*DataError] when DATA or the data is; after a refusal the session is reset
-// with RSET, as in smtplib, except after a refused DATA. A nil msg is sent
-// as an empty message.
+// Sendmail sends msg from from to each recipient in to, as one transaction
+// (Python's sendmail), and returns the recipients refused, each with its
+// reply. The package documentation gives the rules and errors of every
+// sending call.
 func (s *SMTP) Sendmail(from string, to []string, msg []byte, opts ...SendOption) (map[string]Reply, error) {
 	return s.SendmailContext(context.Background(), from, to, msg, opts...)
 }
@@ -30,10 +25,8 @@ func (s *SMTP) SendmailContext(ctx context.Context, from string, to []string, ms
 	return s.sendmail(ctx, from, to, &body{b: msg, size: len(msg)}, o)
 }
 
-// SendmailReader is [SMTP.Sendmail] for a message streamed from r in
-// constant memory, whatever its size. SIZE is declared only when r has a
-// Len() int method (as *bytes.Reader does); the data is sent as read, and
-// no BODY parameter is added. A nil r is a [*CommandError].
+// SendmailReader is [SMTP.Sendmail] streaming the message from r, in
+// constant memory; SIZE is declared when r has Len() int.
 func (s *SMTP) SendmailReader(from string, to []string, r io.Reader, opts ...SendOption) (map[string]Reply, error) {
 	return s.SendmailReaderContext(context.Background(), from, to, r, opts...)
 }

@@ -10,16 +10,10 @@ import (
 	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
-// SendMessage sends msg as [SMTP.Sendmail] does, taking the envelope from
-// its header unless [FromAddr] or [ToAddrs] give it (Python's
-// send_message): with one Resent-Date field the Resent- fields are read (two
-// or more are a [*CommandError]); the sender is the first address of Sender,
-// else From; the recipients are every address of To, Bcc and Cc. The fields
-// are read as sent, not decoded. Bcc, Resent-Bcc and an mbox "From " line are
-// left out; the rest goes byte for byte ([email.Message.Reader]), so a DKIM
-// signature stays valid. Non-ASCII addresses get SMTPUTF8 when the server
-// offers it; otherwise, unlike smtplib, a non-ASCII domain is sent as its
-// IDNA A-label, and only a non-ASCII local part is a [*NotSupportedError].
+// SendMessage sends msg as [SMTP.Sendmail] does (Python's send_message):
+// the envelope from its header, Resent- fields first, unless [FromAddr] or
+// [ToAddrs] give it; without Bcc and Resent-Bcc, byte for byte otherwise.
+// A non-ASCII domain goes as its A-label where SMTPUTF8 is not offered.
 func (s *SMTP) SendMessage(msg *email.Message, opts ...SendOption) (map[string]Reply, error) {
 	return s.SendMessageContext(context.Background(), msg, opts...)
 }

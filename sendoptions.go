@@ -1,9 +1,7 @@
 package smtplib
 
-// SendOption is one of the keyword arguments of Python's sendmail and
-// send_message ([MailOptions], [RcptOptions], [FromAddr], [ToAddrs]), or a
-// typed one of ours: [Notify], [Return], [EnvID], [ORcpt] (DSN, RFC 3461),
-// [RequireTLS] and [FinalReply].
+// SendOption is one of smtplib's keyword arguments ([MailOptions],
+// [RcptOptions], [FromAddr], [ToAddrs]), or a typed one of ours.
 type SendOption func(*sendOptions)
 
 // sendOptions is what the SendOptions of one call add up to.
@@ -27,33 +25,23 @@ type sendOptions struct {
 	finalSet   bool
 }
 
-// MailOptions adds ESMTP parameters to the MAIL command (Python's
-// mail_options): "BODY=8BITMIME", "SMTPUTF8", "RET=HDRS", ... Each is
-// checked as [SMTP.Mail] checks its options, before anything is sent. The
-// options of several MailOptions add up, in order.
+// MailOptions adds ESMTP parameters to MAIL (Python's mail_options).
 func MailOptions(opts ...string) SendOption {
 	return func(o *sendOptions) { o.mail = append(o.mail, opts...) }
 }
 
-// RcptOptions adds ESMTP parameters to every RCPT command (Python's
-// rcpt_options), checked as [SMTP.Rcpt] checks its options. The options of
-// several RcptOptions add up, in order.
+// RcptOptions adds ESMTP parameters to each RCPT (Python's rcpt_options).
 func RcptOptions(opts ...string) SendOption {
 	return func(o *sendOptions) { o.rcpt = append(o.rcpt, opts...) }
 }
 
-// FromAddr sets the envelope sender of [SMTP.SendMessage] instead of the
-// one taken from the header (Python's from_addr). An empty addr is the null
-// reverse-path "<>", for bounces. Sendmail takes its sender as an argument
-// and refuses this option.
+// FromAddr sets SendMessage's envelope sender (Python's from_addr); ""
+// is the null sender.
 func FromAddr(addr string) SendOption {
 	return func(o *sendOptions) { o.from, o.fromSet = addr, true }
 }
 
-// ToAddrs sets the envelope recipients of [SMTP.SendMessage] instead of the
-// ones taken from the header (Python's to_addrs). With no address the
-// transaction has no recipient, and fails as smtplib's does. Sendmail
-// takes its recipients as an argument and refuses this option.
+// ToAddrs sets SendMessage's envelope recipients (Python's to_addrs).
 func ToAddrs(addrs ...string) SendOption {
 	return func(o *sendOptions) {
 		o.to, o.toSet = append([]string{}, addrs...), true

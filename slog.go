@@ -8,34 +8,9 @@ import (
 	"log/slog"
 )
 
-// WithLogger makes the client log its events (see [Trace]) to l, one
-// record an event:
-//
-//	level  message                          when
-//	INFO   smtp connected                   dialled and greeted with 220
-//	WARN   smtp greeting refused            greeted with another code
-//	ERROR  smtp connect failed              the dial or the greeting failed
-//	INFO   smtp tls                         a TLS handshake succeeded
-//	ERROR  smtp tls failed                  it failed
-//	INFO   smtp authenticated               AUTH accepted
-//	WARN   smtp authentication refused      AUTH refused or failed
-//	INFO   smtp sent                        a transaction delivered its mail
-//	WARN   smtp refused                     the server refused it
-//	WARN   smtp not sent                    the connection failed before its end of data
-//	ERROR  smtp delivery unknown            the connection was lost after it
-//	INFO   smtp closed                      after QUIT, or closed by the caller
-//	WARN   smtp closed by server            the server's 421
-//	ERROR  smtp connection lost             the connection failed
-//
-// The attributes are stable: smtp.session (the [Session] ID, which ties a
-// connection's records together), smtp.server, smtp.duration, and as they
-// apply smtp.remote, smtp.tls.version, smtp.auth.mechanism, smtp.from,
-// smtp.recipients, smtp.refused, smtp.queue_id, smtp.code,
-// smtp.enhanced_code ("4.7.0"), smtp.bytes, smtp.reason (quit, server,
-// error or closed) and error. When l is enabled for DEBUG, the records
-// also carry the details: smtp.greeting, smtp.reply (the server's text),
-// smtp.tls.cipher and smtp.tls.resumed. No credential is ever logged; the
-// sender's address is, the recipients' are not.
+// WithLogger logs the events of [Trace] to l with stable smtp.* attributes:
+// INFO for what went well, WARN for refusals and mails not sent, ERROR for
+// unknown deliveries and lost connections; never a credential.
 func WithLogger(l *slog.Logger) Option {
 	if l == nil {
 		return func(*config) {}

@@ -2,19 +2,14 @@ package smtplib
 
 import "strings"
 
-// EnhancedCode returns the RFC 3463 status code at the start of the reply's
-// first line ({5, 1, 1} for "550 5.1.1 No such user"), or zeros when there
-// is none or its class is not the reply code's.
+// EnhancedCode returns the reply's RFC 3463 code ({5, 1, 1} for "550 5.1.1
+// No such user"), zeros when there is none.
 func (r Reply) EnhancedCode() [3]int { return enhancedCode(r.Code, r.Message) }
 
-// Temporary reports whether the reply is a transient (4xx) refusal, after
-// which the same request may succeed later; a reply without a readable code
-// (Code -1) is not.
+// Temporary reports whether the reply is a transient (4xx) refusal.
 func (r Reply) Temporary() bool { return r.Code >= 400 && r.Code <= 499 }
 
-// EnhancedCode returns the enhanced status code of the error's reply, as
-// [Reply.EnhancedCode] does. The errors that embed ResponseError
-// ([SenderRefusedError], [DataError], ...) have it too.
+// EnhancedCode returns the enhanced status code of the error's reply.
 func (e *ResponseError) EnhancedCode() [3]int {
 	if e.parsed {
 		return e.enhanced
@@ -22,9 +17,7 @@ func (e *ResponseError) EnhancedCode() [3]int {
 	return enhancedCode(e.Code, e.Message)
 }
 
-// EnhancedCode returns the enhanced status code that every refused
-// recipient's reply carries, or zeros when the replies differ or carry
-// none; each recipient's own is Recipients[addr].EnhancedCode().
+// EnhancedCode returns the enhanced status code all refusals share, if any.
 func (e *RecipientsRefusedError) EnhancedCode() [3]int {
 	var code [3]int
 	first := true
@@ -38,9 +31,7 @@ func (e *RecipientsRefusedError) EnhancedCode() [3]int {
 	return code
 }
 
-// Temporary reports whether every refusal was transient (4xx), so that
-// sending the same transaction later may succeed; a 421 that ended the
-// session counts as transient. With no refusal recorded it is false.
+// Temporary reports whether every refusal was transient (4xx).
 func (e *RecipientsRefusedError) Temporary() bool {
 	for _, r := range e.Recipients {
 		if !r.Temporary() {

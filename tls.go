@@ -6,26 +6,21 @@ import (
 	"net"
 )
 
-// NewSSL returns a client for SMTP over implicit TLS (RFC 8314, Python's
-// SMTP_SSL) that is not connected yet; [SMTP.Connect] then dials, shakes
-// hands and reads the greeting. Port 0 means 465.
+// NewSSL returns an implicit-TLS client (Python's SMTP_SSL) that is not
+// connected yet.
 func NewSSL(opts ...Option) *SMTP {
 	s := New(opts...)
 	s.implicitTLS = true
 	return s
 }
 
-// DialSSL connects over implicit TLS (Python's SMTP_SSL): the handshake, then
-// a greeting that must be 220. Port 0 means 465. The certificate is
-// verified for host unless [WithTLSConfig]'s configuration says otherwise;
-// a failed handshake is a [*ServerDisconnectedError] wrapping the TLS
-// error.
+// DialSSL connects over implicit TLS (Python's SMTP_SSL), verifying the
+// certificate; port 0 means 465.
 func DialSSL(host string, port int, opts ...Option) (*SMTP, error) {
 	return DialSSLContext(context.Background(), host, port, opts...)
 }
 
-// DialSSLContext is [DialSSL] with a context that bounds the dial, the
-// handshake and the greeting.
+// DialSSLContext is [DialSSL] bounded by ctx.
 func DialSSLContext(ctx context.Context, host string, port int, opts ...Option) (*SMTP, error) {
 	s := NewSSL(opts...)
 	if err := s.dialGreet(ctx, host, port); err != nil {
@@ -72,10 +67,8 @@ func (s *SMTP) handshake(ctx context.Context, conn net.Conn, cfg *tls.Config) (*
 	return tc, nil
 }
 
-// TLSConnectionState returns the state of the connection's TLS session
-// (the version, the cipher suite, the server's certificates), and false
-// when the connection is not encrypted or the client is not connected, as
-// net/smtp's TLSConnectionState does.
+// TLSConnectionState returns the TLS session's state, and false without
+// one.
 func (s *SMTP) TLSConnectionState() (tls.ConnectionState, bool) {
 	tc, ok := s.getConn().(*tls.Conn)
 	if !ok {

@@ -8,16 +8,9 @@ import (
 	"time"
 )
 
-// Trace is a set of callbacks for the events of a client's sessions, in
-// the manner of net/http/httptrace; each is optional. Give it with
-// [WithTrace]: a [Pool] whose dial function makes its clients with it is
-// traced connection by connection.
-//
-// The callbacks run on the goroutine that caused the event: for a Pool,
-// many at once, and Closed also on a goroutine that calls [SMTP.Close].
-// They must be safe for concurrent use, and quick, since the session waits
-// for them. No credential is ever passed to them: not a password, a token,
-// nor what a SASL mechanism sends.
+// Trace is a set of optional callbacks for a client's events, in the manner
+// of net/http/httptrace ([WithTrace]); they must be safe for concurrent use,
+// and are never given a credential.
 type Trace struct {
 	// Connected follows a dial and the greeting, whether it failed or not.
 	Connected func(ConnectInfo)
@@ -32,17 +25,14 @@ type Trace struct {
 	Closed func(ClosedInfo)
 }
 
-// Session names the connection an event belongs to: ID numbers the
-// connections made in the process (a client that connects again gets a new
-// one), and Server is the address dialled, "host:port" or a socket's path.
+// Session names the connection an event belongs to: an ID unique in the
+// process, and the address dialled.
 type Session struct {
 	ID     uint64
 	Server string
 }
 
-// ConnectInfo is what [Trace.Connected] is told. Greeting is the server's
-// greeting (Dial refuses any but 220); Err the failure of the dial or of
-// reading the greeting.
+// ConnectInfo is what [Trace.Connected] is told: the greeting, or Err.
 type ConnectInfo struct {
 	Session
 	Local, Remote net.Addr // nil when the dial failed
@@ -52,8 +42,7 @@ type ConnectInfo struct {
 }
 
 // TLSInfo is what [Trace.TLSDone] is told: Implicit for DialSSL's
-// handshake (told after Connected, though it came before the greeting),
-// the negotiated State, and Err when the handshake failed.
+// handshake, the State, and Err when it failed.
 type TLSInfo struct {
 	Session
 	Implicit bool
@@ -72,12 +61,7 @@ type AuthInfo struct {
 	Err       error
 }
 
-// TxnInfo is what [Trace.Transaction] is told about one mail transaction.
-// Reply is the server's reply to the end of the data, when one was read,
-// and QueueID the id read from it ([Reply.QueueID]); Code and
-// EnhancedCode are that reply's, or those of the refusal in Err. Bytes is
-// the message's size (-1 for a stream of unknown length), and Duration
-// runs from the transaction's start on the connection to its outcome.
+// TxnInfo is what [Trace.Transaction] is told about one transaction.
 type TxnInfo struct {
 	Session
 	From         string
@@ -93,11 +77,8 @@ type TxnInfo struct {
 	Err          error
 }
 
-// ClosedInfo is what [Trace.Closed] is told: Quit when the session ended
-// with QUIT (Reply its answer); otherwise Reply is the server's 421 when
-// it shut the session down, and Err the failure that closed the
-// connection. With neither, the caller closed it. Duration is the
-// session's, from the connection.
+// ClosedInfo is what [Trace.Closed] is told: Quit and its Reply, or the
+// server's 421, or Err; with neither, the caller closed the connection.
 type ClosedInfo struct {
 	Session
 	Quit     bool
@@ -106,19 +87,8 @@ type ClosedInfo struct {
 	Duration time.Duration
 }
 
-// Outcome sorts the result of a send into the four that matter for what to
-// do next (the package documentation's "Errors, status codes and
-// retrying" has the detail):
-//
-//   - OutcomeSent: the server took the mail (some recipients may have been
-//     refused one by one);
-//   - OutcomeRefused: the server refused it, or the session it needed (a
-//     reply-carrying error), or the client refused it as given (a
-//     [*CommandError] or [*NotSupportedError]);
-//   - OutcomeNotSent: the server never had the whole mail ([ErrNotSent], a
-//     context that ended, a closed pool, a failed dial or login);
-//   - OutcomeUnknown: the connection was lost after the end of the data
-//     ([ErrDeliveryUnknown]): it may have been delivered.
+// Outcome sorts a send's result: sent, refused, not sent (send again), or
+// unknown (it may have gone).
 type Outcome int
 
 // The outcomes, as [Outcome] describes them.
@@ -164,9 +134,8 @@ func OutcomeOf(err error) Outcome {
 // Outcome returns the [Outcome] of r.
 func (r Result) Outcome() Outcome { return OutcomeOf(r.Err) }
 
-// WithTrace makes the client report its events to t (see [Trace]). Given
-// more than once ([WithLogger] gives one too), every trace gets every
-// event, in the order given.
+// WithTrace makes the client report its events to t; several traces all
+// get every event.
 func WithTrace(t *Trace) Option {
 	return func(c *config) {
 		if t != nil {
