@@ -497,16 +497,10 @@ func (s *SMTP) docmd(cmd, args string, w wr, phase phase) (Reply, error) {
 // pipelined group, is written. Any byte already buffered was not asked
 // for (every command written so far has had its reply read), so the
 // session is out of step: the client is closed, and the error says why
-// (see DoCmd). It costs no system call, only a look at the read buffer,
-// unless the connection has been quiet for a while (see checkIdle).
+// (see DoCmd). It costs no system call, only a look at the read buffer;
+// the engine also looks at the socket before a transaction (checkIdle).
 func (s *SMTP) checkInStep() error {
-	if s.br == nil {
-		return nil
-	}
-	if s.br.Buffered() == 0 {
-		return s.checkIdle()
-	}
-	if s.getConn() == nil {
+	if s.br == nil || s.br.Buffered() == 0 || s.getConn() == nil {
 		return nil
 	}
 	return s.strayFound()

@@ -40,8 +40,8 @@
 // Options are [SendOption]s (smtplib's keyword arguments).
 //
 // A connection quiet for a millisecond or more is looked at, with one
-// non-blocking peek, before the next command: one that the server closed
-// meanwhile fails without a byte written. A 421 reply at any step closes
+// non-blocking peek, before a transaction's commands: one that the server
+// closed meanwhile fails the send, not sent, without a byte written. A 421 reply at any step closes
 // the client. A reply nobody asked for closes it too, and no mail read since
 // the session was last known in step is reported delivered or refused.
 //

@@ -336,7 +336,13 @@ func (e *engine) envelopesOpen() bool {
 // checkInStep). With replies outstanding, what was received may be theirs.
 func (e *engine) inStep() bool {
 	if e.err == nil && e.pending() == 0 {
-		if err := e.s.checkInStep(); err != nil {
+		err := e.s.checkInStep()
+		if err == nil {
+			// Before a transaction's commands, or a group of them: a
+			// connection that sat quiet may have been closed meanwhile.
+			err = e.s.checkIdle()
+		}
+		if err != nil {
 			if unasked(err) {
 				e.outOfStep(err)
 			} else {

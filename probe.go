@@ -15,10 +15,12 @@ import (
 // client that writes its next transaction into it learns so only after
 // the data: under CHUNKING the whole mail has gone by then, and a lost
 // connection after the end of the data is "delivery unknown", though the
-// server never read a byte of it. So before a command is written on a
-// connection that has been quiet for idleProbeAfter, the client looks at
-// the socket without blocking: an end of file, a reset, or a reply nobody
-// asked for means the connection is gone, and nothing is written.
+// server never read a byte of it. So before a transaction's commands are
+// written on a connection that has been quiet for idleProbeAfter, the
+// client looks at the socket without blocking: an end of file, a reset,
+// or a reply nobody asked for means the connection is gone, and nothing
+// is written. The low-level commands do as smtplib does, and find out by
+// writing.
 
 // idleProbeAfter is how long a connection must have been quiet (no reply
 // read) before a command is preceded by a look at the socket. The look
