@@ -1,5 +1,7 @@
 package smtplib
 
+import "github.com/emersion/go-msgauth/dkim"
+
 // SendOption is one of the keyword arguments of Python's sendmail and
 // send_message, for [SMTP.Sendmail], [SMTP.SendmailReader] and
 // [SMTP.SendMessage] and their context twins. The common call needs none:
@@ -28,6 +30,9 @@ type sendOptions struct {
 	requireTLS bool
 	final      *Reply // where FinalReply stores the reply after the data, when finalSet
 	finalSet   bool
+
+	dkim    *dkim.SignOptions // DKIM's copy (dkim.go), when dkimSet
+	dkimSet bool
 }
 
 // MailOptions adds ESMTP parameters to the MAIL command (Python's
@@ -77,6 +82,9 @@ func collectSendOptions(call string, opts []SendOption, envelopeGiven bool) (*se
 	if envelopeGiven && (o.fromSet || o.toSet) {
 		return nil, &CommandError{Reason: call + " takes the sender and recipients as arguments: " +
 			"FromAddr and ToAddrs are options of SendMessage"}
+	}
+	if err := o.checkDKIM(call); err != nil {
+		return nil, err
 	}
 	return o, nil
 }

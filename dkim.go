@@ -1,0 +1,337 @@
+package smtplib
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/emersion/go-msgauth/dkim"
+)
+
+// DKIM signs each message with a DKIM signature (RFC 6376) made with
+// opts, github.com/emersion/go-msgauth's options: an RSA or Ed25519 key,
+// SHA-256, and relaxed/relaxed canonicalization where opts leaves it
+// empty. The "DKIM-Signature:" field goes before the message, and SIZE
+// counts it. It works with every sending call, [Mail.Options] included.
+//
+// What is signed is exactly what the server receives: the message after
+// lone CR and LF are made CRLF and, for [SMTP.SendMessage], without Bcc.
+// From is always signed, and so are List-Unsubscribe and
+// List-Unsubscribe-Post when the message has them (RFC 8058 section 4),
+// whatever opts.HeaderKeys says; a nil HeaderKeys signs every field.
+//
+// The message is read twice, once to sign and once to send, so memory
+// stays constant: a []byte or an *email.Message is read again, an
+// io.ReadSeeker (an *os.File) is sought back to where it was, and any
+// other io.Reader is held in memory up to [DKIMSpoolLimit]. SIZE is then
+// declared for a reader of unknown length too. A message that cannot be
+// signed fails with a [*DKIMError] before any of its commands is sent.
+// opts is copied: changing it later changes nothing.
+func DKIM(opts *dkim.SignOptions) SendOption {
+	var c *dkim.SignOptions
+	if opts != nil {
+		cp := *opts
+		cp.HeaderKeys = slices.Clone(opts.HeaderKeys)
+		cp.QueryMethods = slices.Clone(opts.QueryMethods)
+		c = &cp
+	}
+	return func(o *sendOptions) { o.dkim, o.dkimSet = c, true }
+}
+
+// DKIMSpoolLimit is the longest message read from a plain io.Reader
+// (one that cannot seek) that [DKIM] signs: it is held in memory between
+// signing and sending. Longer ones fail with [ErrDKIMSpoolLimit]; pass an
+// io.ReadSeeker, such as an *os.File, to sign a message of any size.
+const DKIMSpoolLimit = 32 << 20
+
+// ErrDKIMSpoolLimit is the cause in a [*DKIMError] for a message from a
+// plain io.Reader longer than [DKIMSpoolLimit]. The reader has been read
+// that far.
+var ErrDKIMSpoolLimit = errors.New("the message from an io.Reader that cannot seek is longer than DKIMSpoolLimit (32 MiB): give an io.ReadSeeker")
+
+// maxDKIMHeader bounds the header held while it is looked at for the
+// fields to sign; servers refuse far smaller ones (Postfix: 100 KiB).
+const maxDKIMHeader = 1 << 20
+
+// DKIMError reports that a message could not be signed by [DKIM]: its
+// reader failed, it was too long ([ErrDKIMSpoolLimit]), or the signer
+// refused it. Nothing of its transaction was sent, and the session goes
+// on. Like a [*CommandError] it is the caller's: errors.Is(err, [ErrSMTP])
+// does not hold.
+type DKIMError struct {
+	Err error
+}
+
+func (e *DKIMError) Error() string { return "smtplib: DKIM signing: " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *DKIMError) Unwrap() error { return e.Err }
+
+// checkDKIM refuses, before anything is sent, the options that
+// dkim.NewSigner would refuse for every message.
+func (o *sendOptions) checkDKIM(call string) error {
+	if !o.dkimSet {
+		return nil
+	}
+	d := o.dkim
+	reason := ""
+	switch {
+	case d == nil:
+		reason = "the options are nil"
+	case d.Domain == "" || d.Selector == "":
+		reason = "the domain and the selector are required"
+	case d.Signer == nil:
+		reason = "the key (Signer) is nil"
+	case d.Hash != 0 && d.Hash != crypto.SHA256:
+		reason = "the hash must be SHA-256"
+	case !knownCanon(d.HeaderCanonicalization) || !knownCanon(d.BodyCanonicalization):
+		reason = "the canonicalization must be simple or relaxed"
+	}
+	if reason == "" {
+		switch d.Signer.Public().(type) {
+		case *rsa.PublicKey, ed25519.PublicKey:
+		default:
+			reason = "the key must be RSA or Ed25519"
+		}
+	}
+	if reason != "" {
+		return &CommandError{Reason: call + ": DKIM: " + reason}
+	}
+	return nil
+}
+
+func knownCanon(c dkim.Canonicalization) bool {
+	return c == "" || c == dkim.CanonicalizationSimple || c == dkim.CanonicalizationRelaxed
+}
+
+// sign makes t's DKIM signature, when its options ask for one, before its
+// envelope is built: the message is read through the data writer's
+// normalisation, without dot-stuffing, into the signer, and t's body is
+// made ready to be read again from its start. It reports whether t can go
+// on; otherwise t.err says why, and a context that ended has closed the
+// connection, as any write would.
+func (e *engine) sign(t *txn) bool {
+	if t.o.dkim == nil {
+		return true
+	}
+	s, b := e.s, t.b
+	b.sig = nil
+	src := *b // what is read to sign
+	var (
+		seeker io.Seeker
+		start  int64
+		spool  *spooler
+	)
+	if b.r != nil && t.msg == nil {
+		if sk, ok := b.r.(io.Seeker); ok {
+			if pos, err := sk.Seek(0, io.SeekCurrent); err == nil {
+				seeker, start = sk, pos
+			}
+		}
+		if seeker == nil {
+			spool = &spooler{r: b.r}
+			src.r = spool
+		}
+	}
+	sig, n, err := s.signature(&src, t.o.dkim)
+	if err == nil && seeker != nil {
+		_, err = seeker.Seek(start, io.SeekStart)
+		if err != nil {
+			err = &DKIMError{Err: errors.New("seeking back to the start of the message: " + err.Error())}
+		}
+	}
+	if err != nil {
+		t.err = err
+		if s.ctx != nil && s.ctx.Err() != nil {
+			t.err = s.disconnected("Server not connected", s.ctx.Err())
+			e.end(t.err, false)
+		}
+		return false
+	}
+	switch {
+	case t.msg != nil:
+		// The reader signed is spent: the message is read again, the same
+		// bytes (its boundaries are fixed once made).
+		r, size := t.msg.Reader(true)
+		*b = body{r: r, size: int(size)}
+	case spool != nil:
+		b.r = bytes.NewReader(spool.buf)
+	}
+	if b.size < 0 {
+		b.size = int(n)
+	}
+	b.sig = sig
+	return true
+}
+
+// signature reads b's message as it will be sent and returns its
+// DKIM-Signature field, folded and ending in CRLF, and the length of the
+// message.
+func (s *SMTP) signature(b *body, opts *dkim.SignOptions) (sig []byte, n int64, err error) {
+	h := &dkimHasher{opts: *opts}
+	if h.opts.HeaderCanonicalization == "" {
+		h.opts.HeaderCanonicalization = dkim.CanonicalizationRelaxed
+	}
+	if h.opts.BodyCanonicalization == "" {
+		h.opts.BodyCanonicalization = dkim.CanonicalizationRelaxed
+	}
+	d := newDataWriter(h, false)
+	err = b.writeTo(s, d, chunkSize)
+	if err == nil {
+		err = d.finish()
+	}
+	if err == nil {
+		err = h.close()
+	} else {
+		h.abort()
+	}
+	switch e := err.(type) {
+	case nil:
+		return []byte(h.signer.Signature()), h.n, nil
+	case *readError:
+		if errors.Is(e.err, ErrDKIMSpoolLimit) {
+			return nil, 0, &DKIMError{Err: ErrDKIMSpoolLimit}
+		}
+		return nil, 0, &DKIMError{Err: fmt.Errorf("reading the message: %w", e.err)}
+	case *DKIMError:
+		return nil, 0, e
+	}
+	if s.ctx != nil && s.ctx.Err() != nil {
+		return nil, 0, err
+	}
+	return nil, 0, &DKIMError{Err: err}
+}
+
+// dkimHasher takes the message as sent and signs it. It holds the header
+// until its end, to see which fields it has, before it starts the signer.
+type dkimHasher struct {
+	opts   dkim.SignOptions // a copy, whose HeaderKeys are extended
+	head   []byte
+	signer *dkim.Signer
+	n      int64 // the bytes of the message
+}
+
+var headerEnd = []byte("\r\n\r\n")
+
+func (h *dkimHasher) Write(p []byte) (int, error) {
+	h.n += int64(len(p))
+	if h.signer != nil {
+		return h.signer.Write(p)
+	}
+	from := max(len(h.head)-3, 0)
+	h.head = append(h.head, p...)
+	if bytes.HasPrefix(h.head, crlf) || bytes.Contains(h.head[from:], headerEnd) {
+		return len(p), h.start()
+	}
+	if len(h.head) > maxDKIMHeader {
+		return 0, &DKIMError{Err: errors.New("the header is longer than 1 MiB")}
+	}
+	return len(p), nil
+}
+
+// start starts the signer, with the header keys the header needs, and
+// gives it the header held.
+func (h *dkimHasher) start() error {
+	if h.opts.HeaderKeys != nil {
+		h.opts.HeaderKeys = signedKeys(h.opts.HeaderKeys, h.head)
+	}
+	signer, err := dkim.NewSigner(&h.opts)
+	if err != nil {
+		return &DKIMError{Err: err}
+	}
+	h.signer = signer
+	head := h.head
+	h.head = nil
+	_, err = signer.Write(head)
+	return err
+}
+
+// close ends the message and makes the signature.
+func (h *dkimHasher) close() error {
+	if h.signer == nil {
+		// The message is all header: the signer reads it followed by the
+		// empty body it has.
+		h.head = append(h.head, crlf...)
+		if err := h.start(); err != nil {
+			h.abort()
+			return err
+		}
+	}
+	if err := h.signer.Close(); err != nil {
+		return &DKIMError{Err: err}
+	}
+	return nil
+}
+
+// abort stops the signer's goroutine after a failure.
+func (h *dkimHasher) abort() {
+	if h.signer != nil {
+		h.signer.Close() //nolint:errcheck // the failure is reported already
+	}
+}
+
+// alwaysSigned are the fields signed whenever the message has them: From,
+// which DMARC aligns with the signing domain, and RFC 8058's pair, which a
+// receiver trusts for one-click unsubscribe only when signed.
+var alwaysSigned = []string{"From", "List-Unsubscribe", "List-Unsubscribe-Post"}
+
+// signedKeys returns keys with each of alwaysSigned named as many times as
+// head has the field (From at least once, as go-msgauth requires), so that
+// every instance is signed.
+func signedKeys(keys []string, head []byte) []string {
+	keys = slices.Clone(keys)
+	for _, name := range alwaysSigned {
+		have := 0
+		for _, k := range keys {
+			if strings.EqualFold(k, name) {
+				have++
+			}
+		}
+		want := countFields(head, name)
+		if name == "From" {
+			want = max(want, 1)
+		}
+		for ; have < want; have++ {
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}
+
+// countFields counts the fields called name in head, a header with CRLF
+// line ends.
+func countFields(head []byte, name string) int {
+	n := 0
+	for line := range bytes.SplitSeq(head, crlf) {
+		if len(line) == 0 {
+			break
+		}
+		field, _, ok := bytes.Cut(line, []byte(":"))
+		if ok && line[0] != ' ' && line[0] != '\t' && strings.EqualFold(string(bytes.TrimRight(field, " \t")), name) {
+			n++
+		}
+	}
+	return n
+}
+
+// spooler keeps what is read from r, up to DKIMSpoolLimit, so that a
+// reader that cannot seek can be sent after it was signed.
+type spooler struct {
+	r   io.Reader
+	buf []byte
+}
+
+func (s *spooler) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if len(s.buf)+n > DKIMSpoolLimit {
+		return 0, ErrDKIMSpoolLimit
+	}
+	s.buf = append(s.buf, p[:n]...)
+	return n, err
+}
