@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ import (
 // List-Unsubscribe-Post when the message has them (RFC 8058 section 4),
 // whatever opts.HeaderKeys says; a nil HeaderKeys signs every field.
 //
+// The signature is made before MAIL is written, so it costs no round trip.
 // The message is read twice, once to sign and once to send, so memory
 // stays constant: a []byte or an *email.Message is read again, an
 // io.ReadSeeker (an *os.File) is sought back to where it was, and any
@@ -60,8 +62,8 @@ var ErrDKIMSpoolLimit = errors.New("the message from an io.Reader that cannot se
 const maxDKIMHeader = 1 << 20
 
 // DKIMError reports that a message could not be signed by [DKIM]: its
-// reader failed, it was too long ([ErrDKIMSpoolLimit]), or the signer
-// refused it. Nothing of its transaction was sent, and the session goes
+// reader failed, it was too long ([ErrDKIMSpoolLimit]) or its header over
+// 1 MiB, or the key's Sign failed. Nothing of its transaction was sent, and the session goes
 // on. Like a [*CommandError] it is the caller's: errors.Is(err, [ErrSMTP])
 // does not hold.
 type DKIMError struct {
@@ -74,7 +76,7 @@ func (e *DKIMError) Error() string { return "smtplib: DKIM signing: " + e.Err.Er
 func (e *DKIMError) Unwrap() error { return e.Err }
 
 // checkDKIM refuses, before anything is sent, the options that
-// dkim.NewSigner would refuse for every message.
+// go-msgauth's dkim.NewSigner refuses.
 func (o *sendOptions) checkDKIM(call string) error {
 	if !o.dkimSet {
 		return nil
@@ -181,19 +183,20 @@ func (s *SMTP) signature(b *body, opts *dkim.SignOptions) (sig []byte, n int64, 
 	if h.opts.BodyCanonicalization == "" {
 		h.opts.BodyCanonicalization = dkim.CanonicalizationRelaxed
 	}
+	h.body.h = sha256.New()
+	h.body.relaxed = h.opts.BodyCanonicalization == dkim.CanonicalizationRelaxed
 	d := newDataWriter(h, false)
 	err = b.writeTo(s, d, chunkSize)
 	if err == nil {
 		err = d.finish()
 	}
+	var field string
 	if err == nil {
-		err = h.close()
-	} else {
-		h.abort()
+		field, err = h.sign()
 	}
 	switch e := err.(type) {
 	case nil:
-		return []byte(h.signer.Signature()), h.n, nil
+		return []byte(field), h.n, nil
 	case *readError:
 		if errors.Is(e.err, ErrDKIMSpoolLimit) {
 			return nil, 0, &DKIMError{Err: ErrDKIMSpoolLimit}
@@ -208,12 +211,14 @@ func (s *SMTP) signature(b *body, opts *dkim.SignOptions) (sig []byte, n int64, 
 	return nil, 0, &DKIMError{Err: err}
 }
 
-// dkimHasher takes the message as sent and signs it. It holds the header
-// until its end, to see which fields it has, before it starts the signer.
+// dkimHasher takes the message as sent: it holds the header until its
+// end, then hashes the body as it comes.
 type dkimHasher struct {
 	opts   dkim.SignOptions // a copy, whose HeaderKeys are extended
 	head   []byte
-	signer *dkim.Signer
+	fields []string // the header's fields, once its end was seen
+	inBody bool
+	body   bodyCanon
 	n      int64 // the bytes of the message
 }
 
@@ -221,59 +226,45 @@ var headerEnd = []byte("\r\n\r\n")
 
 func (h *dkimHasher) Write(p []byte) (int, error) {
 	h.n += int64(len(p))
-	if h.signer != nil {
-		return h.signer.Write(p)
+	if h.inBody {
+		h.body.write(p)
+		return len(p), nil
 	}
 	from := max(len(h.head)-3, 0)
 	h.head = append(h.head, p...)
-	if bytes.HasPrefix(h.head, crlf) || bytes.Contains(h.head[from:], headerEnd) {
-		return len(p), h.start()
-	}
-	if len(h.head) > maxDKIMHeader {
+	switch i := bytes.Index(h.head[from:], headerEnd); {
+	case bytes.HasPrefix(h.head, crlf): // no header at all
+		h.startBody(0, 2)
+	case i >= 0:
+		h.startBody(from+i+2, from+i+4)
+	case len(h.head) > maxDKIMHeader:
 		return 0, &DKIMError{Err: errors.New("the header is longer than 1 MiB")}
 	}
 	return len(p), nil
 }
 
-// start starts the signer, with the header keys the header needs, and
-// gives it the header held.
-func (h *dkimHasher) start() error {
-	if h.opts.HeaderKeys != nil {
-		h.opts.HeaderKeys = signedKeys(h.opts.HeaderKeys, h.head)
-	}
-	signer, err := dkim.NewSigner(&h.opts)
-	if err != nil {
-		return &DKIMError{Err: err}
-	}
-	h.signer = signer
-	head := h.head
+// startBody takes the header, head[:end], and hashes what follows it from
+// head[body:].
+func (h *dkimHasher) startBody(end, body int) {
+	h.fields = headerFields(h.head[:end])
+	h.inBody = true
+	h.body.write(h.head[body:])
 	h.head = nil
-	_, err = signer.Write(head)
-	return err
 }
 
-// close ends the message and makes the signature.
-func (h *dkimHasher) close() error {
-	if h.signer == nil {
-		// The message is all header: the signer reads it followed by the
-		// empty body it has.
-		h.head = append(h.head, crlf...)
-		if err := h.start(); err != nil {
-			h.abort()
-			return err
-		}
+// sign ends the message and returns the signature field.
+func (h *dkimHasher) sign() (string, error) {
+	if !h.inBody {
+		h.startBody(len(h.head), len(h.head)) // all header, no body
 	}
-	if err := h.signer.Close(); err != nil {
-		return &DKIMError{Err: err}
+	if h.opts.HeaderKeys != nil {
+		h.opts.HeaderKeys = signedKeys(h.opts.HeaderKeys, h.fields)
 	}
-	return nil
-}
-
-// abort stops the signer's goroutine after a failure.
-func (h *dkimHasher) abort() {
-	if h.signer != nil {
-		h.signer.Close() //nolint:errcheck // the failure is reported already
+	field, err := dkimSignature(&h.opts, h.fields, h.body.sum())
+	if err != nil {
+		return "", &DKIMError{Err: err}
 	}
+	return field, nil
 }
 
 // alwaysSigned are the fields signed whenever the message has them: From,
@@ -282,18 +273,22 @@ func (h *dkimHasher) abort() {
 var alwaysSigned = []string{"From", "List-Unsubscribe", "List-Unsubscribe-Post"}
 
 // signedKeys returns keys with each of alwaysSigned named as many times as
-// head has the field (From at least once, as go-msgauth requires), so that
-// every instance is signed.
-func signedKeys(keys []string, head []byte) []string {
+// the header has the field (From at least once, as go-msgauth requires),
+// so that every instance is signed.
+func signedKeys(keys []string, fields []string) []string {
 	keys = slices.Clone(keys)
 	for _, name := range alwaysSigned {
-		have := 0
+		have, want := 0, 0
 		for _, k := range keys {
 			if strings.EqualFold(k, name) {
 				have++
 			}
 		}
-		want := countFields(head, name)
+		for _, f := range fields {
+			if strings.EqualFold(fieldName(f), name) {
+				want++
+			}
+		}
 		if name == "From" {
 			want = max(want, 1)
 		}
@@ -302,22 +297,6 @@ func signedKeys(keys []string, head []byte) []string {
 		}
 	}
 	return keys
-}
-
-// countFields counts the fields called name in head, a header with CRLF
-// line ends.
-func countFields(head []byte, name string) int {
-	n := 0
-	for line := range bytes.SplitSeq(head, crlf) {
-		if len(line) == 0 {
-			break
-		}
-		field, _, ok := bytes.Cut(line, []byte(":"))
-		if ok && line[0] != ' ' && line[0] != '\t' && strings.EqualFold(string(bytes.TrimRight(field, " \t")), name) {
-			n++
-		}
-	}
-	return n
 }
 
 // spooler keeps what is read from r, up to DKIMSpoolLimit, so that a
