@@ -47,7 +47,7 @@ func TestDKIMSignatureAsMsgauth(t *testing.T) {
 		"whitespace": "From:alice@example.com  \r\nSubject:  folded\r\n\tover  two\r\n   lines \r\nX-Empty:\r\n" +
 			"RECEIVED: one\r\nReceived: two\r\nreceived: three\r\n\r\n" +
 			"  leading\t blanks\r\ntrailing blanks \t \r\n\t\r\n \r\ninner   \t blanks\r\n\r\n\r\n \t\r\n",
-		"lone line ends": "From: a@example.com\nSubject: x\r\n\nline\rline\n\n\n",
+		"lone line ends":    "From: a@example.com\nSubject: x\r\n\nline\rline\n\n\n",
 		"no final line end": "From: a@example.com\r\n\r\nno end",
 		"empty body":        "From: a@example.com\r\nSubject: x\r\n\r\n",
 		"only empty lines":  "From: a@example.com\r\n\r\n\r\n\r\n \r\n",
