@@ -416,17 +416,36 @@ func builtMessage(t testing.TB, label string, attachment []byte) *email.Message 
 // two readers of it give the same bytes, boundaries included, and the size
 // it declares.
 func TestDKIMMessageReadTwice(t *testing.T) {
-	m := builtMessage(t, "twice", bytes.Repeat([]byte{0, 1, 2, 0xff}, 5000))
-	r1, size1 := m.Reader(true)
-	b1, err := io.ReadAll(r1)
+	// A read message with an 8-bit text, which adding an attachment makes
+	// the first write re-encode; and a text that holds the first boundary
+	// made, which the first write replaces.
+	read, err := email.ReadMessage(strings.NewReader("From: a@example.com\r\nContent-Type: text/plain; charset=iso-8859-1\r\n" +
+		"Content-Transfer-Encoding: 8bit\r\n\r\nGr\xfc\xdfe\r\n"))
 	require.NoError(t, err)
-	r2, size2 := m.Reader(true)
-	b2, err := io.ReadAll(r2)
-	require.NoError(t, err)
-	assert.Equal(t, b1, b2)
-	assert.Equal(t, size1, size2)
-	assert.Equal(t, int64(len(b1)), size1)
-	assert.Contains(t, string(b1), "boundary=")
+	require.NoError(t, read.AddAttachment([]byte("data"), "application", "octet-stream", "d.bin"))
+	built := builtMessage(t, "twice", bytes.Repeat([]byte{0, 1, 2, 0xff}, 5000))
+	clash := email.NewMessage("a@example.com", []string{"b@example.org"}, "clash", "text")
+	require.NoError(t, clash.AddAttachment([]byte("data"), "application", "octet-stream", "d.bin"))
+	_, boundary, ok := strings.Cut(clash.Get("Content-Type"), `boundary="`)
+	require.True(t, ok, clash.Get("Content-Type"))
+	boundary, _, _ = strings.Cut(boundary, `"`)
+	for p := range clash.IterParts() {
+		require.NoError(t, p.SetContent("--"+boundary+"\n", ""))
+		break
+	}
+	for name, m := range map[string]*email.Message{"read and changed": read, "built": built, "boundary in the text": clash} {
+		r1, size1 := m.Reader(true)
+		b1, err := io.ReadAll(r1)
+		require.NoError(t, err)
+		r2, size2 := m.Reader(true)
+		b2, err := io.ReadAll(r2)
+		require.NoError(t, err)
+		assert.Equal(t, string(b1), string(b2), name)
+		assert.Equal(t, size1, size2, name)
+		assert.Equal(t, int64(len(b1)), size1, name)
+		assert.Contains(t, string(b1), "boundary=", name)
+	}
+	assert.NotContains(t, clash.Get("Content-Type"), boundary, "the first write gave a new boundary")
 }
 
 // TestDKIMSendMessage signs built and read messages with SendMessage, in
