@@ -126,20 +126,32 @@ func fieldName(field string) string {
 	return strings.TrimSpace(name)
 }
 
-// canonHeader canonicalizes a field as go-msgauth does (RFC 6376 section
-// 3.4.1 and 3.4.2).
-func canonHeader(field string, relaxed bool) string {
+// appendCanonHeader appends field canonicalized as go-msgauth does (RFC
+// 6376 sections 3.4.1 and 3.4.2).
+func appendCanonHeader(dst []byte, field string, relaxed bool) []byte {
 	if !relaxed {
-		return field
+		return append(dst, field...)
 	}
 	k, v, ok := strings.Cut(field, ":")
 	if !ok {
-		return strings.TrimSpace(strings.ToLower(field)) + ":\r\n"
+		return append(append(dst, strings.TrimSpace(strings.ToLower(field))...), ":\r\n"...)
 	}
-	v = strings.Join(strings.FieldsFunc(v, func(r rune) bool {
-		return r == ' ' || r == '\t' || r == '\n' || r == '\r'
-	}), " ")
-	return strings.TrimSpace(strings.ToLower(k)) + ":" + v + "\r\n"
+	dst = append(append(dst, strings.TrimSpace(strings.ToLower(k))...), ':')
+	// The value's words, one space between them.
+	sep, word := false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case ' ', '\t', '\r', '\n':
+			sep = word
+		default:
+			if sep {
+				dst = append(dst, ' ')
+				sep = false
+			}
+			dst, word = append(dst, c), true
+		}
+	}
+	return append(dst, "\r\n"...)
 }
 
 // dkimTag is one tag of the signature field.
@@ -149,16 +161,17 @@ type dkimTag struct{ name, value string }
 // alphabetical order) and b, folded as go-msgauth folds it.
 func signatureField(tags []dkimTag, b string) string {
 	var s strings.Builder
+	s.Grow(128 + 80*len(tags)/3 + len(b)*77/75)
 	s.WriteString("DKIM-Signature:")
-	line := ""
+	line := 0 // the length of the line's tags
 	for _, t := range tags {
-		if 3+len(line)+len(t.value)+len(t.name) > 75 {
-			s.WriteString(line + "\r\n")
-			line = ""
+		if 3+line+len(t.value)+len(t.name) > 75 {
+			s.WriteString("\r\n")
+			line = 0
 		}
-		line += " " + t.name + "=" + t.value + ";"
+		s.WriteString(" " + t.name + "=" + t.value + ";")
+		line += len(t.name) + len(t.value) + 3
 	}
-	s.WriteString(line)
 	s.WriteString("\r\n")
 	for rest := " b=" + b; ; {
 		n := min(len(rest), 75)
@@ -210,7 +223,7 @@ func dkimSignature(o *dkim.SignOptions, fields []string, bh []byte) (string, err
 	}
 
 	relaxed := o.HeaderCanonicalization == dkim.CanonicalizationRelaxed
-	h := sha256.New()
+	var data []byte // what is signed
 	// Each name in h= takes the last instance of the field not yet taken
 	// (RFC 6376 section 5.4.2); a name with none left adds nothing.
 	taken := map[string]int{}
@@ -226,13 +239,13 @@ func dkimSignature(o *dkim.SignOptions, fields []string, bh []byte) (string, err
 				continue
 			}
 			taken[k]++
-			h.Write([]byte(canonHeader(fields[i], relaxed)))
+			data = appendCanonHeader(data, fields[i], relaxed)
 			break
 		}
 	}
-	unsigned := canonHeader(signatureField(tags, ""), relaxed)
-	h.Write([]byte(strings.TrimRight(unsigned, "\r\n")))
-	sig, err := o.Signer.Sign(rand.Reader, h.Sum(nil), hashOpt)
+	data = bytes.TrimRight(appendCanonHeader(data, signatureField(tags, ""), relaxed), "\r\n")
+	digest := sha256.Sum256(data)
+	sig, err := o.Signer.Sign(rand.Reader, digest[:], hashOpt)
 	if err != nil {
 		return "", err
 	}
