@@ -41,8 +41,8 @@ func (e *engine) sendChunks(t *txn) {
 	// unknown length 64 KiB: a 1 MiB buffer for each small message costs
 	// more than sending it. Write grows it to a whole chunk when needed.
 	size := 64 << 10
-	if t.b.size >= 0 {
-		size = min(chunkSize, t.b.size+2)
+	if t.b.sendSize() >= 0 {
+		size = min(chunkSize, t.b.sendSize()+2)
 	}
 	c.buf = e.s.scratch(&e.s.chunkBuf, size)[:0]
 	first := chunkSize

@@ -96,5 +96,6 @@
 // 6531 (SMTPUTF8), 2920 (PIPELINING), 3030 (CHUNKING), 3207 (STARTTLS),
 // 8314 (implicit TLS), 4954 (AUTH) with 4616 PLAIN, LOGIN, 2195 CRAM-MD5,
 // 7677 SCRAM-SHA-256, XOAUTH2 and 7628 OAUTHBEARER, 3463 and 2034 (enhanced
-// status codes), 3461 and 6533 (DSN), 8689 (REQUIRETLS), 5890 (IDNA).
+// status codes), 3461 and 6533 (DSN), 8689 (REQUIRETLS), 5890 (IDNA),
+// 6376 and 8463 (DKIM, RSA and Ed25519), 8058 (one-click unsubscribe).
 package smtplib

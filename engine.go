@@ -164,6 +164,9 @@ func (e *engine) begin(t *txn) {
 			r, size := t.msg.Reader(true)
 			*t.b = body{r: r, size: int(size)}
 		}
+		if !e.sign(t) {
+			break
+		}
 		if t.e, t.err = e.s.buildEnvelope(t.from, t.to, t.b, t.o); t.err != nil {
 			break
 		}

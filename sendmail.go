@@ -48,11 +48,22 @@ func (s *SMTP) SendmailReaderContext(ctx context.Context, from string, to []stri
 }
 
 // body is a message from memory (b) or from a stream (r), with the SIZE to
-// declare, -1 when unknown.
+// declare, -1 when unknown, and the DKIM-Signature field that goes before
+// it, if any (dkim.go).
 type body struct {
 	b    []byte
 	r    io.Reader
 	size int
+	sig  []byte
+}
+
+// sendSize is the size of what is sent, the signature included; -1 when
+// unknown.
+func (b *body) sendSize() int {
+	if b.size < 0 {
+		return -1
+	}
+	return b.size + len(b.sig)
 }
 
 // eightBit reports whether the message, known before MAIL, has a byte
@@ -96,6 +107,12 @@ func hasParam(options []string, name string) bool {
 // reader must be stopped here.
 func (b *body) writeTo(s *SMTP, w *dataWriter, first int) error {
 	ctx := s.ctx
+	if len(b.sig) > 0 {
+		if _, err := w.Write(b.sig); err != nil {
+			return err
+		}
+		first = max(first-len(b.sig), 1) // the pieces after it keep their bounds
+	}
 	if b.r == nil {
 		p := b.b
 		for n := first; len(p) > 0; n = chunkSize {
@@ -221,8 +238,8 @@ func (s *SMTP) buildEnvelope(from string, to []string, b *body, o *sendOptions) 
 	}
 	var opts []string
 	if s.DoesESMTP {
-		if s.HasExtn("size") && b.size >= 0 {
-			opts = append(opts, "size="+strconv.Itoa(b.size))
+		if s.HasExtn("size") && b.sendSize() >= 0 {
+			opts = append(opts, "size="+strconv.Itoa(b.sendSize()))
 		}
 		opts = append(opts, o.mail...)
 		if s.HasExtn("8bitmime") && b.eightBit() && !hasParam(o.mail, "body") {

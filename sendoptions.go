@@ -1,7 +1,10 @@
 package smtplib
 
+import "github.com/emersion/go-msgauth/dkim"
+
 // SendOption is one of smtplib's keyword arguments ([MailOptions],
-// [RcptOptions], [FromAddr], [ToAddrs]), or a typed one of ours.
+// [RcptOptions], [FromAddr], [ToAddrs]), or a typed one of ours ([DKIM],
+// the DSN options, [FinalReply]).
 type SendOption func(*sendOptions)
 
 // sendOptions is what the SendOptions of one call add up to.
@@ -23,6 +26,9 @@ type sendOptions struct {
 	requireTLS bool
 	final      *Reply // where FinalReply stores the reply after the data, when finalSet
 	finalSet   bool
+
+	dkim    *dkim.SignOptions // DKIM's copy (dkim.go), when dkimSet
+	dkimSet bool
 }
 
 // MailOptions adds ESMTP parameters to MAIL (Python's mail_options).
@@ -62,6 +68,9 @@ func collectSendOptions(call string, opts []SendOption, envelopeGiven bool) (*se
 	if envelopeGiven && (o.fromSet || o.toSet) {
 		return nil, &CommandError{Reason: call + " takes the sender and recipients as arguments: " +
 			"FromAddr and ToAddrs are options of SendMessage"}
+	}
+	if err := o.checkDKIM(call); err != nil {
+		return nil, err
 	}
 	return o, nil
 }

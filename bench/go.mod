@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/gosmtplib/smtplib => ../
 
 require (
+	github.com/emersion/go-msgauth v0.7.0
 	github.com/emersion/go-smtp v0.25.1
 	github.com/gosmtplib/smtplib v0.0.0-00010101000000-000000000000
 	github.com/wneessen/go-mail v0.8.1

@@ -35,6 +35,11 @@ prints an access token for the mailbox on stdout, as
 with OAUTHBEARER when the server offers it, else XOAUTH2, and never in
 clear text to a host other than this machine's (use --starttls or --tls).
 
+With --dkim-key FILE --dkim-domain D --dkim-selector S the message is
+signed with DKIM (RSA or Ed25519, relaxed/relaxed), as Gmail and
+Outlook.com require of bulk senders; its List-Unsubscribe fields, given
+with --header, are signed too.
+
 swaks users: -t, -f, -s, -au and -ap are spelled as in swaks, and
 --tls-on-connect is --tls; but swaks's --tls, STARTTLS, is --starttls.
 
@@ -64,6 +69,7 @@ type sendOptions struct {
 	eml          string
 	askPassword  bool
 	tokenCmd     string
+	dkimFlags
 }
 
 func sendFlags() (*flag.FlagSet, *sendOptions) {
@@ -85,6 +91,9 @@ func sendFlags() (*flag.FlagSet, *sendOptions) {
 	fs.StringVar(&o.eml, "eml", "", "send this ready message `file` (- for standard input) instead of building one")
 	fs.BoolVar(&o.askPassword, "ap", false, "take the password from SMTP_PASSWORD, or ask for it (swaks's -ap)")
 	fs.StringVar(&o.tokenCmd, "oauth2-token-cmd", "", "log in with OAuth 2.0: `command` (run with sh -c) prints the access token")
+	fs.StringVar(&o.dkimKey, "dkim-key", "", "sign with DKIM with the PEM private key (RSA or Ed25519) in `file`")
+	fs.StringVar(&o.dkimDomain, "dkim-domain", "", "the DKIM signing `domain` (d=), the From address's for DMARC")
+	fs.StringVar(&o.dkimSelector, "dkim-selector", "", "the DKIM `selector` (s=): the key is published at selector._domainkey.domain")
 	// swaks's spellings.
 	alias(fs, "t", "to")
 	alias(fs, "f", "from")
@@ -179,6 +188,9 @@ func (c *cli) send(args []string) error {
 	if err := o.check(fs); err != nil {
 		return err
 	}
+	if err := o.checkDKIM(); err != nil {
+		return err
+	}
 	o.defaults(fs, c.now())
 	def := smtplib.SMTPPort
 	switch {
@@ -199,6 +211,9 @@ func (c *cli) send(args []string) error {
 	}
 	password, err := c.password(o)
 	if err != nil {
+		return err
+	}
+	if err := o.loadDKIM(); err != nil {
 		return err
 	}
 	roots, err := o.roots()
@@ -275,6 +290,9 @@ func (c *cli) deliver(o *sendOptions, host string, port int, cfg *tls.Config, ms
 	}
 	if len(o.to) > 0 {
 		opts = append(opts, smtplib.ToAddrs(o.to...))
+	}
+	if o.dkimSign != nil {
+		opts = append(opts, smtplib.DKIM(o.dkimSign))
 	}
 	if progress {
 		bar := newProgressBar(c.stderr, size)

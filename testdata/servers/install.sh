@@ -8,7 +8,7 @@
 # start any daemon: our servers run as private instances under a temp dir.
 set -euo pipefail
 
-PKGS=(postfix dovecot-core dovecot-lmtpd dovecot-submissiond python3-aiosmtpd openssl python3)
+PKGS=(postfix dovecot-core dovecot-lmtpd dovecot-submissiond python3-aiosmtpd python3-dkim openssl python3)
 
 missing=()
 for p in "${PKGS[@]}"; do
