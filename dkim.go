@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gosmtplib/smtplib/internal/dkimsign"
+
 	"github.com/emersion/go-msgauth/dkim"
 )
 
@@ -161,8 +163,7 @@ func (s *SMTP) signature(b *body, opts *dkim.SignOptions) (sig []byte, n int64, 
 	if h.opts.BodyCanonicalization == "" {
 		h.opts.BodyCanonicalization = dkim.CanonicalizationRelaxed
 	}
-	h.body.h = sha256.New()
-	h.body.relaxed = h.opts.BodyCanonicalization == dkim.CanonicalizationRelaxed
+	h.body = dkimsign.NewBody(sha256.New(), h.opts.BodyCanonicalization == dkim.CanonicalizationRelaxed)
 	d := newDataWriter(h, false)
 	err = b.writeTo(s, d, chunkSize)
 	if err == nil {
@@ -196,7 +197,7 @@ type dkimHasher struct {
 	head   []byte
 	fields []string // the header's fields, once its end was seen
 	inBody bool
-	body   bodyCanon
+	body   *dkimsign.Body
 	n      int64 // the bytes of the message
 }
 
@@ -205,7 +206,7 @@ var headerEnd = []byte("\r\n\r\n")
 func (h *dkimHasher) Write(p []byte) (int, error) {
 	h.n += int64(len(p))
 	if h.inBody {
-		h.body.write(p)
+		h.body.Add(p)
 		return len(p), nil
 	}
 	from := max(len(h.head)-3, 0)
@@ -224,9 +225,9 @@ func (h *dkimHasher) Write(p []byte) (int, error) {
 // startBody takes the header, head[:end], and hashes what follows it from
 // head[body:].
 func (h *dkimHasher) startBody(end, body int) {
-	h.fields = headerFields(h.head[:end])
+	h.fields = dkimsign.HeaderFields(h.head[:end])
 	h.inBody = true
-	h.body.write(h.head[body:])
+	h.body.Add(h.head[body:])
 	h.head = nil
 }
 
@@ -238,7 +239,7 @@ func (h *dkimHasher) sign() (string, error) {
 	if h.opts.HeaderKeys != nil {
 		h.opts.HeaderKeys = signedKeys(h.opts.HeaderKeys, h.fields)
 	}
-	field, err := dkimSignature(&h.opts, h.fields, h.body.sum())
+	field, err := dkimsign.Signature(&h.opts, h.fields, h.body.Sum())
 	if err != nil {
 		return "", &DKIMError{Err: err}
 	}
@@ -263,7 +264,7 @@ func signedKeys(keys []string, fields []string) []string {
 			}
 		}
 		for _, f := range fields {
-			if strings.EqualFold(fieldName(f), name) {
+			if strings.EqualFold(dkimsign.FieldName(f), name) {
 				want++
 			}
 		}
