@@ -1,6 +1,10 @@
 package smtplib
 
-import "github.com/gosmtplib/smtplib/email"
+import (
+	"sync"
+
+	"github.com/gosmtplib/smtplib/email"
+)
 
 // The transaction engine. Every mail transaction, whether Sendmail sends it
 // alone or SendBatch sends it among others, goes through one queue of
@@ -98,6 +102,13 @@ type engine struct {
 	// replies are read.
 	onDone func(t *txn)
 	rset   bool // a RSET is owed before the next transaction, or at the end
+	// For a shared engine (see share): mu guards the engine, reading and
+	// writing say that a goroutine waits for a reply or writes a
+	// transaction, and wake (a channel, closed and made anew) wakes those
+	// waiting for either to end.
+	mu                       sync.Mutex
+	wake                     chan struct{}
+	shared, reading, writing bool
 	// dataRefused is the reply to a DATA that was not answered 354: the
 	// server still holds that envelope, so a transaction after it starts
 	// with RSET, or, after a 421, never starts. Sendmail's one transaction
@@ -148,6 +159,8 @@ func (e *engine) run(txs []*txn) {
 // begin starts t: its envelope is built and checked, and its commands
 // written as far as the window and its replies allow.
 func (e *engine) begin(t *txn) {
+	e.claimWriting()
+	defer e.releaseWriting()
 	e.txs = append(e.txs, t)
 	if e.s.cfg.trace != nil {
 		e.s.traceBegin(t)
@@ -228,8 +241,74 @@ func (e *engine) notify() {
 // progress sends what is buffered and reads one reply, for a pool
 // connection whose driver waits for its own outcome.
 func (e *engine) progress() {
-	if e.err == nil && e.pending() > 0 && e.flushGroup() {
-		e.readOne()
+	switch {
+	case e.err != nil:
+	case e.pending() > 0:
+		if e.flushGroup() {
+			e.step()
+		}
+	case e.shared && e.writing:
+		e.wait() // nothing to read until the caller writing has written
+	}
+}
+
+// A pool connection's engine is shared: its driver reads replies while
+// other callers write their mails into it, so that a mail joins the
+// pipeline at once rather than at the driver's next reply. The engine's
+// state is then guarded by mu, which the reader lets go only while it
+// waits for a reply (reading), and a transaction is written by one
+// goroutine at a time (writing), from its MAIL to its end of data, since
+// nothing may come between DATA and its data. A goroutine that needs a
+// reply read while another reads waits on wake, which each judged reply
+// and each end of a writing closes. (A channel rather than a sync.Cond,
+// so that a goroutine waiting on it is durably blocked for
+// testing/synctest's fake clock.)
+
+// share makes e a shared engine.
+func (e *engine) share() { e.shared = true }
+
+// wait lets e.mu go until the next signal, and takes it back.
+func (e *engine) wait() {
+	if e.wake == nil {
+		e.wake = make(chan struct{})
+	}
+	ch := e.wake
+	e.mu.Unlock()
+	<-ch
+	e.mu.Lock()
+}
+
+// signal wakes every goroutine waiting; e.mu is held.
+func (e *engine) signal() {
+	if e.wake != nil {
+		close(e.wake)
+		e.wake = nil
+	}
+}
+
+// step reads the next reply, or, while another goroutine reads, waits
+// until it has judged one.
+func (e *engine) step() {
+	if e.shared && e.reading {
+		e.wait()
+		return
+	}
+	e.readOne()
+}
+
+// claimWriting waits until no other goroutine writes a transaction, and
+// takes that turn; releaseWriting ends it.
+func (e *engine) claimWriting() {
+	for e.shared && e.writing {
+		e.wait()
+	}
+	e.writing = true
+}
+
+func (e *engine) releaseWriting() {
+	e.writing = false
+	if e.shared {
+		e.signal()
 	}
 }
 
@@ -343,7 +422,15 @@ func (e *engine) inStep() bool {
 		if err == nil {
 			// Before a transaction's commands, or a group of them: a
 			// connection that sat quiet may have been closed meanwhile.
+			// The look may wait a moment: a shared engine's lock goes
+			// meanwhile (this caller's writing turn keeps the others off).
+			if e.shared {
+				e.mu.Unlock()
+			}
 			err = e.s.checkIdle()
+			if e.shared {
+				e.mu.Lock()
+			}
 		}
 		if err != nil {
 			if unasked(err) {
@@ -417,7 +504,7 @@ func (e *engine) add(kind awaitKind, t *txn, i int) int {
 		if !e.flushGroup() {
 			break
 		}
-		e.readOne()
+		e.step()
 	}
 	return seq
 }
@@ -428,7 +515,7 @@ func (e *engine) await(seq int) {
 		if !e.flushGroup() {
 			return
 		}
-		e.readOne()
+		e.step()
 	}
 }
 
@@ -441,7 +528,13 @@ func (e *engine) settle() { e.await(e.next() - 1) }
 // the commands written meanwhile wait to go out together with those the
 // next replies bring. It reports whether the connection is still up.
 func (e *engine) flushGroup() bool {
-	if e.s.bw == nil || e.s.bw.Buffered() == 0 || e.s.br.Buffered() > 0 {
+	if e.s.bw == nil || e.s.bw.Buffered() == 0 {
+		return true
+	}
+	if !(e.shared && e.reading) && e.s.br.Buffered() > 0 {
+		// (The read buffer is the reader's: while another goroutine
+		// reads, what is buffered goes out, for the reply it waits for
+		// may answer it.)
 		return true
 	}
 	if err := e.s.flush(wr{phase: phaseCommand, hold: e.pipelined()}); err != nil {
@@ -462,7 +555,7 @@ func (e *engine) writeFailed(err error, cut *inflight) {
 		return
 	}
 	for e.err == nil && e.pending() > 0 {
-		e.readOne()
+		e.step()
 	}
 	if e.err == nil && cut != nil {
 		if r, rerr := e.s.readReplyPhase(phaseCommand); rerr == nil {
@@ -487,7 +580,18 @@ func (e *engine) readOne() {
 	case inChunk, inFinal:
 		phase = phaseDataTermReply
 	}
+	if e.shared {
+		// The reply is waited for without the lock, so that other
+		// callers write their mails meanwhile.
+		e.reading = true
+		e.mu.Unlock()
+	}
 	r, err := e.s.readReplyPhase(phase)
+	if e.shared {
+		e.mu.Lock()
+		e.reading = false
+		defer e.signal()
+	}
 	if err != nil {
 		e.end(err, true)
 		return

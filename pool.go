@@ -87,15 +87,17 @@ type poolConn struct {
 	e     engine
 	reqs  []*poolReq // the mails begun on it and not yet answered, in order
 	bytes int        // their data, as far as known
-	sent  int        // mails begun on it
+	sent  int        // mails begun on it, under Pool.mu
 	// live counts the mails in flight whose callers have not given up;
 	// when none is left the connection's context ends, so that callers
 	// who all gave up do not wait for it.
 	live   int
 	ctx    context.Context
 	cancel context.CancelFunc
-	// inflight counts the mails in reqs, for gaveUp, under Pool.mu.
-	inflight int
+	// Under Pool.mu: inflight counts the mails begun (or about to be, by
+	// a caller joining) and not answered; joining the callers writing
+	// their mails into it (join).
+	inflight, joining int
 	// driver is the caller driving the connection, which keeps its own
 	// result rather than being sent it; driven says there is one, under
 	// Pool.mu.
@@ -183,6 +185,23 @@ func (p *Pool) try(req *poolReq) Result {
 		return p.drive(nil, req, true)
 	}
 	req.ev = make(chan poolEvent, 1)
+	if pc := p.roomiestLocked(); pc != nil && len(p.queue) == 0 {
+		// Every connection is busy: the mail joins the one with the
+		// fewest mails in flight, at once, unless mails wait already,
+		// which go first.
+		pc.inflight++
+		pc.sent++
+		pc.joining++
+		p.mu.Unlock()
+		if res, ok := p.join(pc, req); ok {
+			return res
+		}
+		p.mu.Lock() // pc failed meanwhile: wait for a connection
+		if p.closed {
+			p.mu.Unlock()
+			return Result{Err: ErrPoolClosed}
+		}
+	}
 	p.queue = append(p.queue, req)
 	p.mu.Unlock()
 	for {
@@ -207,6 +226,21 @@ func (p *Pool) try(req *poolReq) Result {
 		// connection to drive.
 		ctx = context.Background()
 	}
+}
+
+// roomiestLocked is the connection with a driver and the fewest mails in
+// flight, if it has room for another; p.mu is held.
+func (p *Pool) roomiestLocked() *poolConn {
+	var best *poolConn
+	for _, pc := range p.conns {
+		if !pc.driven || pc.stale || pc.inflight >= poolWindow || (p.cfg.perConn > 0 && pc.sent >= p.cfg.perConn) {
+			continue
+		}
+		if best == nil || pc.inflight < best.inflight {
+			best = pc
+		}
+	}
+	return best
 }
 
 // prepare checks the mail and makes its transaction, before it waits for

@@ -25,7 +25,16 @@ func (p *Pool) drive(pc *poolConn, self *poolReq, begin bool) Result {
 		if pc = p.connectFor(self, nil); pc == nil {
 			return self.res
 		}
+	} else {
+		pc.e.mu.Lock()
 	}
+	return p.driveLocked(pc, self, begin)
+}
+
+// driveLocked is drive with pc's engine locked; it lets the lock go when
+// it hands pc on. The lock is let go too while the driver waits for a
+// reply, and other callers write their mails then (join).
+func (p *Pool) driveLocked(pc *poolConn, self *poolReq, begin bool) Result {
 	pc.driver = self
 	if begin {
 		if err := self.ctx.Err(); err != nil {
@@ -33,7 +42,7 @@ func (p *Pool) drive(pc *poolConn, self *poolReq, begin bool) Result {
 			// connection serves the mails that wait.
 			p.answer(self, self, Result{Err: fmt.Errorf("smtplib: not sent: %w", err)})
 		} else {
-			p.begin(pc, self)
+			p.begin(pc, self, false)
 		}
 	}
 	for {
@@ -46,20 +55,52 @@ func (p *Pool) drive(pc *poolConn, self *poolReq, begin bool) Result {
 			continue
 		}
 		if self.done {
-			p.handOn(pc)
-			return self.res
-		}
-		if pc.c.br.Buffered() == 0 {
-			// About to wait for the server: the callers just given their
-			// results run first, so that the mails they send next join
-			// this flight rather than wait a round trip for the next
-			// reply (on one CPU they could not run before the driver
-			// blocks).
+			if p.handOn(pc) {
+				return self.res
+			}
+			// A caller is about to write its mail into pc: let it, and
+			// hand pc on with that mail in it.
+			pc.e.mu.Unlock()
 			runtime.Gosched()
-			p.take(pc, self)
+			pc.e.mu.Lock()
+			continue
 		}
 		pc.e.progress()
 	}
+}
+
+// join writes req's mail into pc's pipeline from req's own goroutine,
+// while pc's driver waits for a reply: the mail joins the flight at once.
+// pc was chosen, and counted in, under p.mu (joining). req then waits for
+// its result, or for pc to drive when its driver hands it on. It reports
+// false, with nothing begun, when pc's driver was at work or pc failed:
+// the mail then waits in the queue.
+func (p *Pool) join(pc *poolConn, req *poolReq) (Result, bool) {
+	// Only when the driver waits for a reply is the lock free: otherwise
+	// the driver is at work, and will take the mail from the queue.
+	ok := pc.e.mu.TryLock()
+	if ok {
+		if ok = pc.e.err == nil && !pc.e.writing; ok {
+			p.begin(pc, req, true)
+			pc.e.flushGroup() // the driver, reading, flushes nothing
+		}
+		pc.e.mu.Unlock()
+	}
+	p.mu.Lock()
+	pc.joining--
+	if !ok {
+		pc.inflight--
+		pc.sent--
+	}
+	p.mu.Unlock()
+	if !ok {
+		return Result{}, false
+	}
+	ev := <-req.ev
+	if !ev.drive {
+		return ev.res, true
+	}
+	return p.drive(ev.pc, req, ev.begin), true
 }
 
 // connectFor makes a connection in the place self holds, greets and sets
@@ -111,13 +152,15 @@ func (p *Pool) connectFor(self *poolReq, again []*poolReq) *poolConn {
 	// every caller with a mail in flight has given up, or it is closed.
 	c.bind(pc.ctx)
 	c.initEngine(&pc.e)
+	pc.e.share()
 	pc.e.onDone = func(t *txn) { p.done(pc, t) }
+	pc.e.mu.Lock() // returned locked, to its driver
 	p.mu.Lock()
 	p.conns = append(p.conns, pc)
 	p.drivenLocked(pc, true)
 	p.mu.Unlock()
 	for _, req := range again {
-		p.begin(pc, req)
+		p.begin(pc, req, false)
 	}
 	return pc
 }
@@ -159,8 +202,9 @@ func (p *Pool) drivenLocked(pc *poolConn, driven bool) {
 	}
 }
 
-// begin joins req's mail to pc's pipeline.
-func (p *Pool) begin(pc *poolConn, req *poolReq) {
+// begin joins req's mail to pc's pipeline; pc's engine is locked, and
+// reserved says that req was counted in pc's mails already (join).
+func (p *Pool) begin(pc *poolConn, req *poolReq, reserved bool) {
 	req.t = req.t0
 	if req.t.msg != nil {
 		// The header's envelope adds to the options: each try starts
@@ -171,9 +215,11 @@ func (p *Pool) begin(pc *poolConn, req *poolReq) {
 	pc.reqs = append(pc.reqs, req)
 	req.size = max(req.b.size, 0) // a Message's is known once begun: not counted
 	pc.bytes += req.size
-	pc.sent++
 	p.mu.Lock()
-	pc.inflight++
+	if !reserved {
+		pc.inflight++
+		pc.sent++
+	}
 	pc.live++
 	p.mu.Unlock()
 	req.stop = nil
@@ -202,10 +248,11 @@ func (p *Pool) gaveUp(pc *poolConn) {
 // the driver, whose own result may have come meanwhile, hands on rather
 // than go on for others.
 func (p *Pool) take(pc *poolConn, self *poolReq) {
-	for !self.done && pc.e.err == nil && len(pc.reqs) < poolWindow && pc.bytes < poolWindowBytes &&
-		(p.cfg.perConn == 0 || pc.sent < p.cfg.perConn) {
+	// While a caller writes its own mail (join), the driver reads: that
+	// caller may wait for a reply.
+	for !self.done && pc.e.err == nil && !pc.e.writing && len(pc.reqs) < poolWindow && pc.bytes < poolWindowBytes {
 		p.mu.Lock()
-		if len(p.queue) == 0 || p.closed || pc.stale {
+		if len(p.queue) == 0 || p.closed || pc.stale || (p.cfg.perConn > 0 && pc.sent >= p.cfg.perConn) {
 			p.mu.Unlock()
 			return
 		}
@@ -216,7 +263,7 @@ func (p *Pool) take(pc *poolConn, self *poolReq) {
 			req.ev <- poolEvent{res: Result{Err: fmt.Errorf("smtplib: not sent: %w", err)}}
 			continue
 		}
-		p.begin(pc, req)
+		p.begin(pc, req, false)
 	}
 }
 
@@ -271,6 +318,9 @@ func (p *Pool) replace(pc *poolConn, self *poolReq) *poolConn {
 	p.drivenLocked(pc, false)
 	p.forgetLocked(pc)
 	p.mu.Unlock()
+	// pc keeps its driver: a caller still joining it finds it failed,
+	// and waits for another connection rather than drive this one.
+	pc.e.mu.Unlock()
 	if len(again) == 0 && self.done {
 		p.lose()
 		return nil
@@ -282,14 +332,25 @@ func (p *Pool) replace(pc *poolConn, self *poolReq) *poolConn {
 // result comes next, when mails are in flight; to the first waiting mail
 // when there are none but mails wait; otherwise pc goes back to the free
 // list, or is retired after its share of mails.
-func (p *Pool) handOn(pc *poolConn) {
-	p.mu.Lock()
+//
+// It is called with pc's engine locked, and lets the lock go; but while a
+// caller is joining pc, it keeps the lock and reports false, to be called
+// again once that caller has written its mail or gone to the queue.
+func (p *Pool) handOn(pc *poolConn) bool {
 	if len(pc.reqs) > 0 {
 		next := pc.reqs[0]
-		p.mu.Unlock()
+		pc.driver = next
+		pc.e.mu.Unlock()
 		next.ev <- poolEvent{pc: pc, drive: true}
-		return
+		return true
 	}
+	p.mu.Lock()
+	if pc.joining > 0 {
+		p.mu.Unlock()
+		return false
+	}
+	pc.driver = nil
+	pc.e.mu.Unlock()
 	p.drivenLocked(pc, false)
 	if pc.ctx.Err() != nil {
 		// Its callers all gave up and ended it: not one to reuse.
@@ -297,13 +358,13 @@ func (p *Pool) handOn(pc *poolConn) {
 		p.mu.Unlock()
 		pc.c.Close()
 		p.lose()
-		return
+		return true
 	}
 	if (p.cfg.perConn > 0 && pc.sent >= p.cfg.perConn) || pc.stale {
 		p.forgetLocked(pc)
 		p.mu.Unlock()
 		p.retire(pc)
-		return
+		return true
 	}
 	if p.closed {
 		p.forgetLocked(pc)
@@ -313,7 +374,7 @@ func (p *Pool) handOn(pc *poolConn) {
 		quit(ctx, pc.c)
 		pc.cancel()
 		p.wg.Done()
-		return
+		return true
 	}
 	if len(p.queue) > 0 {
 		req := p.queue[0]
@@ -321,7 +382,7 @@ func (p *Pool) handOn(pc *poolConn) {
 		p.drivenLocked(pc, true)
 		p.mu.Unlock()
 		req.ev <- poolEvent{pc: pc, drive: true, begin: true}
-		return
+		return true
 	}
 	pc.free = true
 	pc.last = time.Now()
@@ -336,6 +397,7 @@ func (p *Pool) handOn(pc *poolConn) {
 	}
 	p.mu.Unlock()
 	p.wg.Done()
+	return true
 }
 
 // lose gives up a place whose connection failed, could not be made or was
