@@ -181,22 +181,11 @@ func sendRaw(addr string, n, size int) error {
 	msg := message(size)
 	envelope := "MAIL FROM:<" + fromAddr + ">\r\nRCPT TO:<" + toAddr + ">\r\n"
 	start := startClock()
-	conn, err := net.Dial("tcp", addr)
+	conn, r, ehlo, err := rawSession(addr)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	r := bufio.NewReaderSize(conn, 64<<10)
-	if _, err := rawReplies(r, 1); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(conn, "EHLO "+heloName+"\r\n"); err != nil {
-		return err
-	}
-	ehlo, err := rawReplies(r, 1)
-	if err != nil {
-		return err
-	}
 	// Gathered writes (writev), so the message is not copied.
 	var first, second [][]byte
 	if strings.Contains(ehlo, "CHUNKING") {
@@ -242,22 +231,11 @@ func sendRawPipe(addr string, n, size int) error {
 	msg := message(size)
 	envelope := []byte("MAIL FROM:<" + fromAddr + ">\r\nRCPT TO:<" + toAddr + ">\r\nDATA\r\n")
 	start := startClock()
-	conn, err := net.Dial("tcp", addr)
+	conn, r, ehlo, err := rawSession(addr)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	r := bufio.NewReaderSize(conn, 64<<10)
-	if _, err := rawReplies(r, 1); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(conn, "EHLO "+heloName+"\r\n"); err != nil {
-		return err
-	}
-	ehlo, err := rawReplies(r, 1)
-	if err != nil {
-		return err
-	}
 	if strings.Contains(ehlo, "CHUNKING") {
 		conn.Close()
 		return sendRaw(addr, n, size)
@@ -289,6 +267,30 @@ func sendRawPipe(addr string, n, size int) error {
 	}
 	start.stop(n)
 	return nil
+}
+
+// rawSession connects to addr, reads the greeting and says EHLO, and
+// returns the connection, its reader and the EHLO reply's text.
+func rawSession(addr string) (net.Conn, *bufio.Reader, string, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	r := bufio.NewReaderSize(conn, 64<<10)
+	if _, err := rawReplies(r, 1); err != nil {
+		conn.Close()
+		return nil, nil, "", err
+	}
+	if _, err := io.WriteString(conn, "EHLO "+heloName+"\r\n"); err != nil {
+		conn.Close()
+		return nil, nil, "", err
+	}
+	ehlo, err := rawReplies(r, 1)
+	if err != nil {
+		conn.Close()
+		return nil, nil, "", err
+	}
+	return conn, r, ehlo, nil
 }
 
 // rawReplies reads n replies, failing on any that is not 2xx or 354, and
