@@ -59,7 +59,7 @@ func TestOutOfTurnReplies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, tt.opts...)
-			c := robustDial(t, srv)
+			c := dialTest(t, srv)
 			if tt.first != nil {
 				require.NoError(t, tt.first(c))
 			}
@@ -99,7 +99,7 @@ func TestOutOfTurnReplies(t *testing.T) {
 // GetReply, with which a caller pipelines by hand, leave them alone.
 func TestOutOfTurnLowLevel(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.WithReplies("NOOP", "250 one\r\n250 two"))
-	c := robustDial(t, srv)
+	c := dialTest(t, srv)
 
 	require.NoError(t, c.PutCmd("noop", ""))
 	r, err := c.GetReply()
@@ -114,7 +114,7 @@ func TestOutOfTurnLowLevel(t *testing.T) {
 	assert.Equal(t, 250, r.Code)
 
 	srv2 := smtptest.NewServer(t, smtptest.WithReplies("NOOP", "250 one\r\n250 two"))
-	c2 := robustDial(t, srv2)
+	c2 := dialTest(t, srv2)
 	_, err = c2.Noop()
 	require.NoError(t, err)
 	_, err = c2.Rset()
