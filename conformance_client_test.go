@@ -299,14 +299,19 @@ func confLines(b []byte) []string {
 }
 
 // confRecorder is the client's dialer: it records every byte the client
-// writes, so that each action's bytes can be told apart.
+// writes, so that each action's bytes can be told apart. It dials TCP, or
+// through inner when set.
 type confRecorder struct {
-	mu  sync.Mutex
-	buf []byte
+	inner smtplib.ContextDialer
+	mu    sync.Mutex
+	buf   []byte
 }
 
 func (r *confRecorder) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
+	var d smtplib.ContextDialer = &net.Dialer{}
+	if r.inner != nil {
+		d = r.inner
+	}
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
