@@ -2,25 +2,87 @@ package smtplib
 
 import (
 	"bytes"
+	"io"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/smtptest"
 )
 
+// Tests of the BDAT path (RFC 3030): chunk sizes, messages of several
+// chunks from memory and from a stream, and the bytes of a chunk, which
+// are the message's as they are, without dot-stuffing
+// (TestSendmailReaderDotAtReadBoundary in datawriter_test.go).
+
+// bdatLines returns the BDAT commands of the server's transcript.
+func bdatLines(srv *smtptest.Server) []string {
+	return regexp.MustCompile(`(?m)^C: (BDAT .*)$`).FindAllString(srv.Transcript(), -1)
+}
+
+// TestChunkSizes checks how a message of 2.1 MiB is cut: into chunks of
+// chunkSize, the last one with LAST; with PIPELINING, the first chunk,
+// which rides with MAIL and RCPT before their replies are in, is only
+// firstChunkSize. From a stream, read 32 KiB at a time, the first read is
+// at least half that first chunk, and goes as it lies.
+func TestChunkSizes(t *testing.T) {
+	msg := bytes.Repeat([]byte(strings.Repeat("z", 62)+"\r\n"), (2<<20+100<<10)/64)
+	chunks := func(sizes ...int) []string {
+		var out []string
+		n := len(msg)
+		for _, s := range sizes {
+			out = append(out, "C: BDAT "+strconv.Itoa(s))
+			n -= s
+		}
+		return append(out, "C: BDAT "+strconv.Itoa(n)+" LAST")
+	}
+	tests := []struct {
+		name string
+		ext  []string
+		send func(c *SMTP) (map[string]Reply, error)
+		want []string
+	}{
+		{"one at a time, from memory", []string{"CHUNKING"}, func(c *SMTP) (map[string]Reply, error) {
+			return c.Sendmail("a@example.com", []string{"b@example.com"}, msg)
+		}, chunks(chunkSize, chunkSize)},
+		{"one at a time, from a stream", []string{"CHUNKING"}, func(c *SMTP) (map[string]Reply, error) {
+			return c.SendmailReader("a@example.com", []string{"b@example.com"}, io.MultiReader(bytes.NewReader(msg)))
+		}, chunks(chunkSize, chunkSize)},
+		{"pipelining, from memory", []string{"CHUNKING", "PIPELINING"}, func(c *SMTP) (map[string]Reply, error) {
+			return c.Sendmail("a@example.com", []string{"b@example.com"}, msg)
+		}, chunks(firstChunkSize, chunkSize, chunkSize)},
+		{"pipelining, from a stream", []string{"CHUNKING", "PIPELINING"}, func(c *SMTP) (map[string]Reply, error) {
+			return c.SendmailReader("a@example.com", []string{"b@example.com"}, io.MultiReader(bytes.NewReader(msg)))
+		}, chunks(32<<10, chunkSize, chunkSize)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(tt.ext...))
+			c := dialTest(t, srv)
+			_, err := tt.send(c)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, bdatLines(srv))
+			msgs := srv.Messages()
+			require.Len(t, msgs, 1)
+			assert.True(t, bytes.Equal(msg, msgs[0].Data), "the data arrives whole")
+		})
+	}
+}
+
+// TestSendmailLargeChunked streams a message of several chunks, with a
+// CRLF split across a chunk boundary, in every mode.
 func TestSendmailLargeChunked(t *testing.T) {
-	// Several chunks, with a CRLF split across a chunk boundary.
 	body := strings.Repeat("x", chunkSize-1) + "\r\n" + strings.Repeat("line\n", 300000)
 	want := strings.Repeat("x", chunkSize-1) + "\r\n" + strings.Repeat("line\r\n", 300000)
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext[1:]...))
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
-			require.NoError(t, err)
-			defer c.Close()
-			_, err = c.SendmailReader("a@example.com", []string{"b@example.com"}, strings.NewReader(body))
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...))
+			c := dialTest(t, srv)
+			_, err := c.SendmailReader("a@example.com", []string{"b@example.com"}, strings.NewReader(body))
 			require.NoError(t, err)
 			msgs := srv.Messages()
 			require.Len(t, msgs, 1)
@@ -38,11 +100,9 @@ func TestSendmailLargeFromMemory(t *testing.T) {
 	orig := append([]byte(nil), msg...)
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext[1:]...))
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
-			require.NoError(t, err)
-			defer c.Close()
-			_, err = c.Sendmail("a@example.com", []string{"b@example.com"}, msg)
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...))
+			c := dialTest(t, srv)
+			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, msg)
 			require.NoError(t, err)
 			msgs := srv.Messages()
 			require.Len(t, msgs, 1)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -241,6 +242,83 @@ func TestInjectionDataBody(t *testing.T) {
 					assert.Equal(t, wantCmds, cmds, "no command came from the body:\n%s", srv.Transcript())
 				})
 			}
+		}
+	}
+}
+
+// piecesReader gives its pieces one Read each, so that a test chooses
+// where the reads of a streamed message end.
+type piecesReader struct{ pieces []string }
+
+func (r *piecesReader) Read(p []byte) (int, error) {
+	if len(r.pieces) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.pieces[0])
+	r.pieces[0] = r.pieces[0][n:]
+	if r.pieces[0] == "" {
+		r.pieces = r.pieces[1:]
+	}
+	return n, nil
+}
+
+// TestSendmailReaderDotAtReadBoundary streams messages whose reads end
+// right before a line-starting period, after every kind of line end, and
+// checks the bytes the server got: with DATA the period is doubled,
+// whichever read it comes in; with BDAT it goes as it is, in a chunk whose
+// size counts it once.
+func TestSendmailReaderDotAtReadBoundary(t *testing.T) {
+	tests := []struct {
+		name   string
+		pieces []string
+		lines  []string // the message as it goes with BDAT, line by line
+	}{
+		{"after CRLF", []string{"Subject: s\r\n\r\nfirst\r\n", ".x second\r\n"},
+			[]string{"Subject: s", "", "first", ".x second"}},
+		{"after CRLF, a bare LF next", []string{"Subject: s\r\n\r\nfirst\r\n", ".x second\n"},
+			[]string{"Subject: s", "", "first", ".x second"}},
+		{"after a CR, its LF next", []string{"Subject: s\r\n\r\nfirst\r", "\n.x second\r\n"},
+			[]string{"Subject: s", "", "first", ".x second"}},
+		{"after a bare LF", []string{"Subject: s\r\n\r\nfirst\n", ".x second\r\n"},
+			[]string{"Subject: s", "", "first", ".x second"}},
+		{"a read of a lone period", []string{"Subject: s\r\n\r\nfirst\r\n", ".", "\r\nlast\r\n"},
+			[]string{"Subject: s", "", "first", ".", "last"}},
+	}
+	for _, tt := range tests {
+		for _, chunking := range []bool{false, true} {
+			name := tt.name + "/DATA"
+			if chunking {
+				name = tt.name + "/BDAT"
+			}
+			t.Run(name, func(t *testing.T) {
+				// The envelope, then the data: one "C" for each line the
+				// client sends after it.
+				script := "S: 220 wire.example ESMTP\nC\nS: 250 wire.example\nC\nS: 250 ok\nC\nS: 250 ok\n"
+				want := []string{"ehlo client.example", "mail from:<a@example.com>", "rcpt to:<b@example.com>"}
+				if chunking {
+					script = strings.Replace(script, "S: 250 wire.example", "S: 250-wire.example\nS: 250 CHUNKING", 1)
+					data := strings.Join(tt.lines, "\r\n") + "\r\n"
+					want = append(append(want, "BDAT "+strconv.Itoa(len(data))+" LAST"), tt.lines...)
+				} else {
+					script += "C\nS: 354 go on\n"
+					want = append(want, "data")
+					for _, l := range tt.lines {
+						if strings.HasPrefix(l, ".") {
+							l = "." + l
+						}
+						want = append(want, l)
+					}
+					want = append(want, ".")
+				}
+				script += strings.Repeat("C\n", len(want)-strings.Count(script, "C\n")) + "S: 250 queued"
+				srv := newScriptServer(t, script)
+				c := dialRaw(t, srv)
+				pieces := append([]string(nil), tt.pieces...)
+				_, err := c.SendmailReader("a@example.com", []string{"b@example.com"}, &piecesReader{pieces})
+				require.NoError(t, err)
+				c.Close()
+				assert.Equal(t, wire(want...), srv.received())
+			})
 		}
 	}
 }

@@ -143,6 +143,33 @@ func runSendmailBranch(t *testing.T, mode string, ext []string, batch bool, tt b
 	}
 }
 
+// TestSendmailOneRecipientRefusedForNow refuses one recipient of two with
+// a plain 450, without an enhanced code, first or second, in every mode:
+// Sendmail succeeds, the refused map holds that recipient's reply alone,
+// a temporary one, and the mail goes to the other.
+func TestSendmailOneRecipientRefusedForNow(t *testing.T) {
+	for _, mode := range modes {
+		for _, to := range [][]string{{"busy@example.com", "ok@example.com"}, {"ok@example.com", "busy@example.com"}} {
+			t.Run(mode.name+"/"+to[0], func(t *testing.T) {
+				srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...),
+					smtptest.WithRefuseRecipient("busy@example.com", "450 mailbox busy"))
+				c := dialTest(t, srv)
+
+				refused, err := c.Sendmail("a@example.com", to, []byte("Subject: x\r\n\r\nbody\r\n"))
+
+				require.NoError(t, err)
+				assert.Equal(t, map[string]Reply{"busy@example.com": {450, "mailbox busy"}}, refused)
+				r := refused["busy@example.com"]
+				assert.True(t, r.Temporary())
+				assert.Equal(t, [3]int{}, r.EnhancedCode(), "none was given")
+				msgs := srv.Messages()
+				require.Len(t, msgs, 1)
+				assert.Equal(t, []string{"ok@example.com"}, msgs[0].To)
+			})
+		}
+	}
+}
+
 func TestSendmailWire(t *testing.T) {
 	// The exact dialogue smtplib has with a server that offers SIZE.
 	srv := newScriptServer(t, `
