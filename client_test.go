@@ -21,6 +21,11 @@ import (
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
+// Tests of the client's connection: dialling and the greeting, the
+// per-operation timeout, the one command writer and its checks, Close
+// from another goroutine, and contexts, which bound a call and nothing
+// after it (the context twins of every method, on the fake clock).
+
 func TestSplitHostPort(t *testing.T) {
 	tests := []struct {
 		host     string
@@ -73,15 +78,12 @@ func TestDialRefused(t *testing.T) {
 	assert.ErrorAs(t, err, &sd)
 }
 
+// TestDefaultPorts checks the ports a port of 0 means; the addresses
+// dialled are checked in TestSSLDefaultPort and TestDialLMTPAddress.
 func TestDefaultPorts(t *testing.T) {
-	// Nothing listens on these loopback ports here, so the dial fails, and
-	// the error names the port that was tried.
-	_, err := Dial("127.0.0.1", 0, WithTimeout(2*time.Second))
-	if err != nil {
-		assert.Contains(t, err.Error(), "127.0.0.1:25")
-	}
 	assert.Equal(t, 25, New().defaultPort())
 	assert.Equal(t, 465, NewSSL().defaultPort())
+	assert.Equal(t, 2003, NewLMTP().defaultPort())
 	assert.Equal(t, []int{25, 465, 2003}, []int{SMTPPort, SMTPSSLPort, LMTPPort})
 }
 
@@ -240,6 +242,71 @@ func TestDisconnectMidReply(t *testing.T) {
 	require.ErrorAs(t, err, &sd)
 	assert.Equal(t, "Connection unexpectedly closed", sd.Msg)
 	assert.Nil(t, c.conn)
+}
+
+// TestZeroValue: a declared SMTP works as New() does: it connects, says
+// EHLO (not an empty verb), keeps the extensions, and sends with them.
+func TestZeroValue(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithPipelining(), smtptest.WithChunking(), smtptest.WithAuth("PLAIN"))
+	var c SMTP
+	t.Cleanup(func() { c.Close() })
+	r, err := c.Connect(srv.Host(), srv.Port())
+	require.NoError(t, err)
+	assert.Equal(t, 220, r.Code)
+	refused, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("hi\r\n"))
+	require.NoError(t, err)
+	assert.Empty(t, refused)
+	assert.True(t, c.DoesESMTP)
+	assert.True(t, c.HasExtn("pipelining"))
+	assert.True(t, c.HasExtn("chunking"))
+	assert.Contains(t, srv.Transcript(), "C: ehlo ")
+	assert.Contains(t, srv.Transcript(), "C: BDAT ", "CHUNKING was used")
+	_, err = c.Login("alice", "s3cret")
+	assert.ErrorAs(t, err, new(*AuthenticationError), "AUTH went out (the server knows no users)")
+	_, err = c.Quit()
+	assert.NoError(t, err)
+
+	var unconnected SMTP
+	_, err = unconnected.Noop()
+	var sd *ServerDisconnectedError
+	require.ErrorAs(t, err, &sd)
+	assert.Equal(t, "smtplib: not connected: use Dial or Connect first", err.Error())
+	assert.Equal(t, SMTPPort, unconnected.defaultPort())
+	assert.Equal(t, "ehlo", unconnected.proto().greetVerb)
+}
+
+// TestNewlineWording: a CR or LF anywhere in a command, options included,
+// is refused in the words CPython's tests assert, followed by the line as
+// smtplib shows it (line breaks escaped), and nothing is sent.
+func TestNewlineWording(t *testing.T) {
+	const phrase = "smtplib: command and arguments contain prohibited newline characters: "
+	tests := []struct {
+		name string
+		call func(c *SMTP) error
+		line string
+	}{
+		{"PutCmd", func(c *SMTP) error { return c.PutCmd("noop", "x\r\nrset") }, `noop x\r\nrset`},
+		{"Mail option", func(c *SMTP) error { _, err := c.Mail("a@example.com", "X=1\r\nRSET"); return err },
+			`mail from:<a@example.com> X=1\r\nRSET`},
+		{"Rcpt option", func(c *SMTP) error { _, err := c.Rcpt("b@example.com", "NOTIFY=NEVER\n"); return err },
+			`rcpt to:<b@example.com> NOTIFY=NEVER\n`},
+		{"Sendmail RcptOptions", func(c *SMTP) error {
+			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("x"), RcptOptions("A=1", "B=2\rC"))
+			return err
+		}, `rcpt to:<b@example.com> A=1 B=2\rC`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t)
+			c := dialTest(t, srv)
+			require.NoError(t, c.EhloOrHeloIfNeeded())
+			before := srv.Transcript()
+			err := tt.call(c)
+			require.ErrorAs(t, err, new(*CommandError))
+			assert.Equal(t, phrase+tt.line, err.Error())
+			assert.Equal(t, before, srv.Transcript(), "nothing may reach the server")
+		})
+	}
 }
 
 // TestCloseAbortsBlockedCall calls Close from another goroutine while a
@@ -588,69 +655,4 @@ func TestContextTwinsDone(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	var sd *ServerDisconnectedError
 	assert.ErrorAs(t, err, &sd)
-}
-
-// TestZeroValue: a declared SMTP works as New() does: it connects, says
-// EHLO (not an empty verb), keeps the extensions, and sends with them.
-func TestZeroValue(t *testing.T) {
-	srv := smtptest.NewServer(t, smtptest.WithPipelining(), smtptest.WithChunking(), smtptest.WithAuth("PLAIN"))
-	var c SMTP
-	t.Cleanup(func() { c.Close() })
-	r, err := c.Connect(srv.Host(), srv.Port())
-	require.NoError(t, err)
-	assert.Equal(t, 220, r.Code)
-	refused, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("hi\r\n"))
-	require.NoError(t, err)
-	assert.Empty(t, refused)
-	assert.True(t, c.DoesESMTP)
-	assert.True(t, c.HasExtn("pipelining"))
-	assert.True(t, c.HasExtn("chunking"))
-	assert.Contains(t, srv.Transcript(), "C: ehlo ")
-	assert.Contains(t, srv.Transcript(), "C: BDAT ", "CHUNKING was used")
-	_, err = c.Login("alice", "s3cret")
-	assert.ErrorAs(t, err, new(*AuthenticationError), "AUTH went out (the server knows no users)")
-	_, err = c.Quit()
-	assert.NoError(t, err)
-
-	var unconnected SMTP
-	_, err = unconnected.Noop()
-	var sd *ServerDisconnectedError
-	require.ErrorAs(t, err, &sd)
-	assert.Equal(t, "smtplib: not connected: use Dial or Connect first", err.Error())
-	assert.Equal(t, SMTPPort, unconnected.defaultPort())
-	assert.Equal(t, "ehlo", unconnected.proto().greetVerb)
-}
-
-// TestNewlineWording: a CR or LF anywhere in a command, options included,
-// is refused in the words CPython's tests assert, followed by the line as
-// smtplib shows it (line breaks escaped), and nothing is sent.
-func TestNewlineWording(t *testing.T) {
-	const phrase = "smtplib: command and arguments contain prohibited newline characters: "
-	tests := []struct {
-		name string
-		call func(c *SMTP) error
-		line string
-	}{
-		{"PutCmd", func(c *SMTP) error { return c.PutCmd("noop", "x\r\nrset") }, `noop x\r\nrset`},
-		{"Mail option", func(c *SMTP) error { _, err := c.Mail("a@example.com", "X=1\r\nRSET"); return err },
-			`mail from:<a@example.com> X=1\r\nRSET`},
-		{"Rcpt option", func(c *SMTP) error { _, err := c.Rcpt("b@example.com", "NOTIFY=NEVER\n"); return err },
-			`rcpt to:<b@example.com> NOTIFY=NEVER\n`},
-		{"Sendmail RcptOptions", func(c *SMTP) error {
-			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("x"), RcptOptions("A=1", "B=2\rC"))
-			return err
-		}, `rcpt to:<b@example.com> A=1 B=2\rC`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := smtptest.NewServer(t)
-			c := dialTest(t, srv)
-			require.NoError(t, c.EhloOrHeloIfNeeded())
-			before := srv.Transcript()
-			err := tt.call(c)
-			require.ErrorAs(t, err, new(*CommandError))
-			assert.Equal(t, phrase+tt.line, err.Error())
-			assert.Equal(t, before, srv.Transcript(), "nothing may reach the server")
-		})
-	}
 }

@@ -6,10 +6,16 @@ import (
 	"testing"
 
 	"github.com/emersion/go-sasl"
-	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/smtptest"
 )
+
+// Tests of the verbs: each one's line and reply, the checks of the
+// arguments a caller hands to a command (line breaks, NUL, options that
+// would carry a second parameter), and the quoting of addresses into one
+// path that every server reads alike.
 
 func TestCommands(t *testing.T) {
 	srv := newScriptServer(t, `
@@ -177,9 +183,7 @@ func TestDataDeliveryUnknown(t *testing.T) {
 	}{{"DOT", true}, {"DATA", false}} {
 		t.Run(tt.at, func(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithFault(smtptest.Fault{At: tt.at}))
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
-			require.NoError(t, err)
-			defer c.Close()
+			c := dialTest(t, srv)
 			require.NoError(t, c.EhloOrHeloIfNeeded())
 			r, err := c.Mail("s@example.com")
 			require.NoError(t, err)
@@ -192,39 +196,6 @@ func TestDataDeliveryUnknown(t *testing.T) {
 			assert.Equal(t, tt.unknown, errors.Is(err, ErrDeliveryUnknown), "%v", err)
 		})
 	}
-}
-
-// FuzzQuoteAddr checks safeQuoteAddr, the one gate between a caller's
-// address and the MAIL and RCPT lines: it either refuses the address with
-// a *CommandError, or returns "<...>" that every path reader of
-// injection_test.go reads as one path ending at the last byte, with no
-// parameter after it and no line break, NUL or other control character
-// that could end or split the command, however strictly the reader
-// parses quotes and backslashes.
-func FuzzQuoteAddr(f *testing.F) {
-	for _, s := range []string{
-		"a@example.com", "Name <a@example.com>", `"x> ORCPT=rfc822;y"@example.com`, "a@b> NOTIFY=NEVER",
-		"<<a>>", `"a b" <c d@e>`, "a@b NOTIFY=NEVER", `"a\> b"@c`, "<@x,@y:a@b>", "", "<>", `""`,
-		`a"b> X=Y"@c`, `a@"b> X=Y"`, `\"a@b> X=Y"@c`, "a@b\r\nRSET", "a\x00@b", "(c> d) a@b", "a@[1.2.3.4> X]",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, addr string) {
-		q, err := safeQuoteAddr(addr)
-		if err != nil {
-			var ce *CommandError
-			require.ErrorAs(t, err, &ce)
-			assert.Empty(t, q)
-			return
-		}
-		require.True(t, len(q) >= 2 && q[0] == '<' && q[len(q)-1] == '>', "%q", q)
-		for i := 0; i < len(q); i++ {
-			require.False(t, q[i] == '\r' || q[i] == '\n' || q[i] == 0, "no line break or NUL in %q", q)
-		}
-		for _, r := range pathReaders {
-			assert.Equal(t, len(q)-1, r.end(q), "%s reads %q as one path", r.name, q)
-		}
-	})
 }
 
 // namedClient is a SASL client whose Start names any mechanism, so that a
@@ -495,4 +466,37 @@ func TestInjectionAddressQuoting(t *testing.T) {
 			})
 		}
 	}
+}
+
+// FuzzQuoteAddr checks safeQuoteAddr, the one gate between a caller's
+// address and the MAIL and RCPT lines: it either refuses the address with
+// a *CommandError, or returns "<...>" that every path reader above reads
+// as one path ending at the last byte, with no
+// parameter after it and no line break, NUL or other control character
+// that could end or split the command, however strictly the reader
+// parses quotes and backslashes.
+func FuzzQuoteAddr(f *testing.F) {
+	for _, s := range []string{
+		"a@example.com", "Name <a@example.com>", `"x> ORCPT=rfc822;y"@example.com`, "a@b> NOTIFY=NEVER",
+		"<<a>>", `"a b" <c d@e>`, "a@b NOTIFY=NEVER", `"a\> b"@c`, "<@x,@y:a@b>", "", "<>", `""`,
+		`a"b> X=Y"@c`, `a@"b> X=Y"`, `\"a@b> X=Y"@c`, "a@b\r\nRSET", "a\x00@b", "(c> d) a@b", "a@[1.2.3.4> X]",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, addr string) {
+		q, err := safeQuoteAddr(addr)
+		if err != nil {
+			var ce *CommandError
+			require.ErrorAs(t, err, &ce)
+			assert.Empty(t, q)
+			return
+		}
+		require.True(t, len(q) >= 2 && q[0] == '<' && q[len(q)-1] == '>', "%q", q)
+		for i := 0; i < len(q); i++ {
+			require.False(t, q[i] == '\r' || q[i] == '\n' || q[i] == 0, "no line break or NUL in %q", q)
+		}
+		for _, r := range pathReaders {
+			assert.Equal(t, len(q)-1, r.end(q), "%s reads %q as one path", r.name, q)
+		}
+	})
 }

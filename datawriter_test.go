@@ -17,6 +17,11 @@ import (
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
+// Tests of the data writer: line ends made CRLF and line-starting periods
+// doubled, whatever the cuts between writes, against a reference written
+// the obvious way; then end to end, bodies that would end the data early
+// and periods right after a read boundary of a streamed body.
+
 // reference is the data writer's specification, written the slow, obvious
 // way with smtplib's regular expressions: line ends fixed, then periods
 // quoted, then the terminator added.

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// Tests of the debug output, in smtplib's words and Python's reprs.
+
 func TestDebugOutput(t *testing.T) {
 	run := func(level int) string {
 		srv := newScriptServer(t, `

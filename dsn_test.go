@@ -4,10 +4,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gosmtplib/smtplib/internal/xtext"
-	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/xtext"
+	"github.com/gosmtplib/smtplib/smtptest"
 )
 
 // dsnModes are the transaction modes with DSN offered.

@@ -8,10 +8,15 @@ import (
 	"testing"
 
 	"github.com/emersion/go-sasl"
-	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/smtptest"
 )
+
+// Tests of the error types: the hierarchy of smtplib's exceptions, which
+// errors say a delivery is unknown after a lost connection, and the text
+// of a CommandError, which cannot forge a log line.
 
 func TestErrors(t *testing.T) {
 	re := ResponseError{Code: 550, Message: "no"}
@@ -88,10 +93,8 @@ func TestDeliveryUnknown(t *testing.T) {
 		for _, p := range points {
 			t.Run(mode.name+"/"+p.name, func(t *testing.T) {
 				srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...), smtptest.WithFault(p.fault))
-				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
-				require.NoError(t, err)
-				defer c.Close()
-				_, err = c.Sendmail("s@example.com", []string{"a@example.com", "b@example.com"}, []byte("Subject: x\r\n\r\nbody\r\n"))
+				c := dialTest(t, srv)
+				_, err := c.Sendmail("s@example.com", []string{"a@example.com", "b@example.com"}, []byte("Subject: x\r\n\r\nbody\r\n"))
 				var sd *ServerDisconnectedError
 				require.ErrorAs(t, err, &sd)
 				assert.Equal(t, p.unknown, errors.Is(err, ErrDeliveryUnknown), "%v", err)
@@ -116,11 +119,9 @@ func TestDeliveryUnknownWriteFails(t *testing.T) {
 			if strings.Contains(mode.name, "chunking") {
 				at = "BDAT"
 			}
-			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext[1:]...), smtptest.WithFault(smtptest.Fault{At: at}))
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
-			require.NoError(t, err)
-			defer c.Close()
-			_, err = c.Sendmail("s@example.com", []string{"a@example.com"}, big)
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...), smtptest.WithFault(smtptest.Fault{At: at}))
+			c := dialTest(t, srv)
+			_, err := c.Sendmail("s@example.com", []string{"a@example.com"}, big)
 			var sd *ServerDisconnectedError
 			require.ErrorAs(t, err, &sd)
 			assert.False(t, errors.Is(err, ErrDeliveryUnknown), "%v", err)

@@ -15,10 +15,11 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/gosmtplib/smtplib/internal/rawsrv"
-	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/internal/rawsrv"
+	"github.com/gosmtplib/smtplib/smtptest"
 )
 
 // Tests of the client against servers that misbehave: replies outside the

@@ -11,6 +11,9 @@ import (
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
+// Tests of the check that the session is in step: bytes the server sent
+// unasked are found before the next command, which is then not written.
+
 // TestOutOfTurnReplies has the server send bytes nobody asked for, in the
 // same write as a reply it owed, at each point of a session. The next
 // command that waits for a reply must find them, close the client without

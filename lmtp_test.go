@@ -14,15 +14,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosmtplib/smtplib"
-	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/smtptest"
 )
 
-// Tests of LMTP transactions and their per-recipient replies after the
-// data, and the fixtures all the LMTP tests share. Connecting, the
-// greeting and LHLO are tested in lmtp_dial_test.go.
+// Tests of LMTP: reaching the server (the address DialLMTP makes of host
+// and port, the greeting, Connect, LHLO with no HELO fallback), and
+// transactions with their per-recipient replies after the data.
 
 // The recipients of the LMTP tests, and the message they get. The message
 // has a line starting with a period, so that dot-stuffing is exercised on

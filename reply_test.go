@@ -14,6 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// Tests of the reply reader: RFC 5321's grammar (checked against a second
+// reading of it, grammarCode, which the fuzz targets share), and the
+// bounds on what one reply may take.
+
 func TestReadReply(t *testing.T) {
 	tests := []struct {
 		name string
@@ -77,6 +81,24 @@ func TestReadReply(t *testing.T) {
 	}
 }
 
+func TestLineTooLong(t *testing.T) {
+	srv := newScriptServer(t, "S: 220 hi\nC\nS: 250-"+strings.Repeat("x", 9000))
+	c := dialRaw(t, srv)
+	_, err := c.Noop()
+	var re *ResponseError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, ptr(respErr(Reply{500, "Line too long."})), re)
+	assert.Nil(t, c.conn, "closed")
+}
+
+func TestEndlessContinuation(t *testing.T) {
+	srv := newScriptServer(t, "S: 220 hi\nC\n"+strings.Repeat("S: 250-more\n", maxReplyLines+10)+"S: 250 end")
+	c := dialRaw(t, srv)
+	_, err := c.Noop()
+	assert.Equal(t, ptr(respErr(Reply{500, "Line too long."})), err)
+	assert.Nil(t, c.conn)
+}
+
 func TestPyInt(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -94,45 +116,6 @@ func TestPyInt(t *testing.T) {
 		assert.Equal(t, tt.ok, ok, "%q", tt.in)
 		assert.Equal(t, tt.want, got, "%q", tt.in)
 	}
-}
-
-// FuzzReply checks that the reply reader never panics, stays within its
-// bounds, and gives each reply the code that RFC 5321's grammar gives its
-// lines, read apart by grammarCode: -1 unless every line matched.
-func FuzzReply(f *testing.F) {
-	for _, s := range []string{"250 ok\r\n", "250-a\r\n250 b\r\n", "xyz\r\n", "250-", "25", "-1 x\n", "250-a\r250 b\n", "\xff\xfe\r\n"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		r, err := readReply(bufio.NewReaderSize(strings.NewReader(string(in)), defaultReadBufSize), nil)
-		if err != nil {
-			return
-		}
-		assert.LessOrEqual(t, strings.Count(r.Message, "\n"), maxReplyLines)
-		assert.LessOrEqual(t, len(r.Message), maxReplyBytes+maxLine)
-		lines := splitLines(in)
-		n := strings.Count(r.Message, "\n") + 1
-		require.LessOrEqual(t, n, len(lines))
-		assert.Equal(t, grammarCode(lines[:n]), r.Code, "the grammar's code for %q", lines[:n])
-	})
-}
-
-func TestLineTooLong(t *testing.T) {
-	srv := newScriptServer(t, "S: 220 hi\nC\nS: 250-"+strings.Repeat("x", 9000))
-	c := dialRaw(t, srv)
-	_, err := c.Noop()
-	var re *ResponseError
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, ptr(respErr(Reply{500, "Line too long."})), re)
-	assert.Nil(t, c.conn, "closed")
-}
-
-func TestEndlessContinuation(t *testing.T) {
-	srv := newScriptServer(t, "S: 220 hi\nC\n"+strings.Repeat("S: 250-more\n", maxReplyLines+10)+"S: 250 end")
-	c := dialRaw(t, srv)
-	_, err := c.Noop()
-	assert.Equal(t, ptr(respErr(Reply{500, "Line too long."})), err)
-	assert.Nil(t, c.conn)
 }
 
 // replyLineRE is RFC 5321's reply line (section 4.2), written apart from
@@ -273,4 +256,25 @@ func TestUnreprBytes(t *testing.T) {
 	for _, b := range []string{"250 ok\r\n", "it's \"x\"\t\\\x00\xff", "'", `"`, ""} {
 		assert.Equal(t, []byte(b), append([]byte{}, unreprBytes(pyReprBytes([]byte(b)))...), "%q", b)
 	}
+}
+
+// FuzzReply checks that the reply reader never panics, stays within its
+// bounds, and gives each reply the code that RFC 5321's grammar gives its
+// lines, read apart by grammarCode: -1 unless every line matched.
+func FuzzReply(f *testing.F) {
+	for _, s := range []string{"250 ok\r\n", "250-a\r\n250 b\r\n", "xyz\r\n", "250-", "25", "-1 x\n", "250-a\r250 b\n", "\xff\xfe\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, err := readReply(bufio.NewReaderSize(strings.NewReader(string(in)), defaultReadBufSize), nil)
+		if err != nil {
+			return
+		}
+		assert.LessOrEqual(t, strings.Count(r.Message, "\n"), maxReplyLines)
+		assert.LessOrEqual(t, len(r.Message), maxReplyBytes+maxLine)
+		lines := splitLines(in)
+		n := strings.Count(r.Message, "\n") + 1
+		require.LessOrEqual(t, n, len(lines))
+		assert.Equal(t, grammarCode(lines[:n]), r.Code, "the grammar's code for %q", lines[:n])
+	})
 }

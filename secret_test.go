@@ -6,10 +6,13 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/smtptest"
 )
+
+// Tests of Secret: a password prints as <redacted> in every form.
 
 // TestCredentialsNeverPrint: after Login, no fmt verb shows the password,
 // whether the client is printed through its pointer or as a value, and

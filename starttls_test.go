@@ -7,10 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/smtptest"
 )
+
+// Tests of StartTLS: the handshake, what is forgotten after it, the
+// failures, and replies injected in clear after the 220.
 
 func TestStartTLS(t *testing.T) {
 	srv := newAuthServer(t, smtptest.WithSTARTTLS(), smtptest.WithAuth("PLAIN"))

@@ -16,6 +16,9 @@ import (
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
+// Tests of implicit TLS (DialSSL) and of the TLS configuration the client
+// builds from the caller's.
+
 func TestTLSConfigFor(t *testing.T) {
 	base := &tls.Config{ServerName: "", MinVersion: tls.VersionTLS10}
 	defaults := &tls.Config{ServerName: "from-option.example", MinVersion: tls.VersionTLS13}
