@@ -291,6 +291,20 @@ func TestAuthRefusedInClearText(t *testing.T) {
 	}
 }
 
+// TestAuthOverUnixSocket: a Unix socket stays on this machine, so PLAIN
+// goes in clear over one dialled without WithDialer (LMTP's).
+func TestAuthOverUnixSocket(t *testing.T) {
+	srv := newAuthServer(t, smtptest.WithLMTP(), smtptest.WithAuth("PLAIN"),
+		smtptest.WithUnixSocket(t.TempDir()+"/s.sock"))
+	l, err := DialLMTP(srv.Addr, 0, WithLocalHostname("client.example"), WithTimeout(testTimeout))
+	require.NoError(t, err)
+	defer l.Close()
+	r, err := l.Login("alice", "s3cret")
+	require.NoError(t, err)
+	assert.Equal(t, 235, r.Code)
+	assert.Contains(t, srv.Transcript(), "C: AUTH PLAIN ")
+}
+
 func TestDebugOutputHidesCredentials(t *testing.T) {
 	const user, pass = "alice", "s3cret"
 	secrets := []string{pass, b64(pass), b64("\x00" + user + "\x00" + pass),
@@ -516,6 +530,15 @@ func TestAuthWithOtherClients(t *testing.T) {
 		},
 		{
 			name: "mechanism name that would carry arguments", mech: "PLAIN foo", client: sasl.NewExternalClient(""), irOK: true,
+			want: nil, code: 0,
+			check: func(t *testing.T, err error) {
+				var ce *CommandError
+				assert.ErrorAs(t, err, &ce)
+			},
+		},
+		{
+			// RFC 4422 section 3.1: at most 20 characters.
+			name: "mechanism name over 20 characters", mech: strings.Repeat("X", 21), client: sasl.NewExternalClient(""), irOK: true,
 			want: nil, code: 0,
 			check: func(t *testing.T, err error) {
 				var ce *CommandError

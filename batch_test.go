@@ -178,6 +178,26 @@ func TestSendBatchBadMail(t *testing.T) {
 	assert.Equal(t, []string{"m0@example.com", "m3@example.com"}, deliveredFrom(srv))
 }
 
+// TestSendBatchGreetingRefused has the server refuse both EHLO and HELO:
+// the batch sends nothing, returns the HeloError, and gives it to every
+// mail but one whose options were refused before anything was sent.
+func TestSendBatchGreetingRefused(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithoutEHLO(), smtptest.WithReply("HELO", "554 5.7.1 go away"))
+	c := dialTest(t, srv)
+	mails := batchOf(3)
+	mails[1].Options = []SendOption{FromAddr("x@example.com")}
+
+	results, err := c.SendBatch(context.Background(), mails)
+
+	want := &HeloError{respErr(Reply{554, "5.7.1 go away"})}
+	assert.Equal(t, want, err)
+	require.Len(t, results, 3)
+	assert.Equal(t, want, results[0].Err)
+	assert.IsType(t, &CommandError{}, results[1].Err, "its own error")
+	assert.Equal(t, want, results[2].Err)
+	assert.NotContains(t, srv.Transcript(), "C: mail", "nothing was sent")
+}
+
 // TestSendBatchRoundTrips checks that a batch overlaps its transactions:
 // with PIPELINING and CHUNKING, a hundred small mails take well under one
 // round trip each (the server's writes are counted); with PIPELINING

@@ -3,6 +3,7 @@ package smtplib
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -42,6 +43,7 @@ func TestSplitHostPort(t *testing.T) {
 		{"::1", 0, "::1", 0, false},
 		{"[::1]:2525", 0, "::1", 2525, false},
 		{"[::1]", 0, "::1", 0, false},
+		{"[::1]:smtp", 0, "", 0, true},
 		{"127.0.0.1:", 0, "", 0, true},
 	}
 	for _, tt := range tests {
@@ -85,6 +87,31 @@ func TestDefaultPorts(t *testing.T) {
 	assert.Equal(t, 465, NewSSL().defaultPort())
 	assert.Equal(t, 2003, NewLMTP().defaultPort())
 	assert.Equal(t, []int{25, 465, 2003}, []int{SMTPPort, SMTPSSLPort, LMTPPort})
+}
+
+// TestSourceAddress: WithSourceAddress binds the client's end of the
+// connection, as smtplib's source_address does, and the debug output
+// names it; an address that cannot be had fails the dial.
+func TestSourceAddress(t *testing.T) {
+	srv := smtptest.NewServer(t)
+	source := "127.0.0.1:" + strconv.Itoa(rawsrv.ClosedPort(t))
+	var out strings.Builder
+	c := New(WithSourceAddress(source), WithDebugOutput(&out), WithLocalHostname("client.example"))
+	t.Cleanup(func() { c.Close() })
+	c.SetDebugLevel(1)
+	_, err := c.Connect(srv.Host(), srv.Port())
+	require.NoError(t, err)
+	_, err = c.Quit()
+	require.NoError(t, err)
+	require.NoError(t, srv.WaitSessions(1, sessionWait))
+	assert.Equal(t, source, srv.Sessions()[0].RemoteAddr, "the server saw the source address")
+	assert.Contains(t, out.String(), fmt.Sprintf("connect: to ('127.0.0.1', %d) '%s'\n", srv.Port(), source))
+
+	_, err = Dial(srv.Host(), srv.Port(), WithSourceAddress("not an address"))
+	var sd *ServerDisconnectedError
+	require.ErrorAs(t, err, &sd)
+	var ae *net.AddrError
+	assert.ErrorAs(t, err, &ae)
 }
 
 func TestDialBadGreeting(t *testing.T) {
@@ -210,12 +237,15 @@ func TestSendRaw(t *testing.T) {
 		S: 220 hi
 		C
 		S: 250 ok`)
-	c := dialRaw(t, srv)
+	var out strings.Builder
+	c := dialRaw(t, srv, WithDebugOutput(&out))
+	c.SetDebugLevel(1)
 	require.NoError(t, c.Send("XCMD raw\r\n"))
 	r, err := c.GetReply()
 	require.NoError(t, err)
 	assert.Equal(t, Reply{250, "ok"}, r)
 	assert.Equal(t, wire("XCMD raw"), srv.received())
+	assert.Contains(t, out.String(), "send: 'XCMD raw\\r\\n'\n", "the raw string as smtplib shows it")
 }
 
 func TestNotConnected(t *testing.T) {

@@ -174,16 +174,18 @@ func TestQuoteData(t *testing.T) {
 }
 
 // TestDataDeliveryUnknown checks the plain Data command: a connection lost
-// after the final dot leaves the delivery unknown, one lost at DATA does
-// not.
+// after the final dot leaves the delivery unknown; one lost at DATA, or
+// while the body was being written, does not.
 func TestDataDeliveryUnknown(t *testing.T) {
+	long := []byte(strings.Repeat("a line of a message the server stops reading\r\n", 4000))
 	for _, tt := range []struct {
 		at      string
+		msg     []byte
 		unknown bool
-	}{{"DOT", true}, {"DATA", false}} {
+	}{{"DOT", []byte("x\r\n"), true}, {"DATA", []byte("x\r\n"), false}, {"DATA_BODY", long, false}} {
 		t.Run(tt.at, func(t *testing.T) {
-			srv := smtptest.NewServer(t, smtptest.WithFault(smtptest.Fault{At: tt.at}))
-			c := dialTest(t, srv)
+			h := newRawSMTP(t, nil, smtptest.Fault{At: tt.at, Action: smtptest.Drop})
+			c := dialRaw(t, newRawPipes(t, h.serve))
 			require.NoError(t, c.EhloOrHeloIfNeeded())
 			r, err := c.Mail("s@example.com")
 			require.NoError(t, err)
@@ -191,11 +193,24 @@ func TestDataDeliveryUnknown(t *testing.T) {
 			r, err = c.Rcpt("a@example.com")
 			require.NoError(t, err)
 			require.Equal(t, 250, r.Code)
-			_, err = c.Data([]byte("x\r\n"))
-			require.Error(t, err)
+			_, err = c.Data(tt.msg)
+			var sd *ServerDisconnectedError
+			require.ErrorAs(t, err, &sd)
 			assert.Equal(t, tt.unknown, errors.Is(err, ErrDeliveryUnknown), "%v", err)
+			assertClosed(t, c)
 		})
 	}
+}
+
+// TestDataFinalReplyTooLong: a reply to the final dot over the bounds is
+// that error, as any reply's, not a lost connection of unknown outcome.
+func TestDataFinalReplyTooLong(t *testing.T) {
+	srv := newScriptServer(t, "S: 220 hi\nC\nS: 354 go\nC\nC\nS: 250 "+strings.Repeat("x", 9000))
+	c := dialRaw(t, srv)
+	_, err := c.Data([]byte("x\r\n"))
+	assert.Equal(t, ptr(respErr(Reply{500, "Line too long."})), err)
+	assert.NotErrorIs(t, err, ErrDeliveryUnknown)
+	assert.Equal(t, wire("data", "x", "."), srv.received())
 }
 
 // namedClient is a SASL client whose Start names any mechanism, so that a

@@ -2,12 +2,18 @@ package smtplib
 
 import (
 	"bytes"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/smtptest"
 )
 
 // Tests of the debug output, in smtplib's words and Python's reprs.
@@ -58,9 +64,55 @@ func TestPyRepr(t *testing.T) {
 		{"é", `'é'`, `b'\xc3\xa9'`},
 		{"\u200b", `'\u200b'`, `b'\xe2\x80\x8b'`},
 		{"\xff", `'\xff'`, `b'\xff'`},
+		{"\u0085", `'\x85'`, `b'\xc2\x85'`},
+		{"\U000e0001", `'\U000e0001'`, `b'\xf3\xa0\x80\x81'`},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.str, pyRepr(tt.in), "%q", tt.in)
 		assert.Equal(t, tt.byts, pyReprBytes([]byte(tt.in)), "%q", tt.in)
 	}
+}
+
+// TestDebugTimestamps: at level 2 each line starts with the time as
+// Python's datetime.time prints it, microseconds only when there are any;
+// on the fake clock, whose day starts at midnight, the times are exact.
+func TestDebugTimestamps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out strings.Builder
+		c := dialRaw(t, newRawPipes(t, newRawSMTP(t, nil, smtptest.Fault{}).serve), WithDebugOutput(&out))
+		c.SetDebugLevel(2)
+		_, err := c.Noop()
+		require.NoError(t, err)
+		time.Sleep(500 * time.Microsecond) // under idleProbeAfter: no look at the connection, which would take time
+		_, err = c.Noop()
+		require.NoError(t, err)
+		assert.Equal(t, `00:00:00 send: 'noop\r\n'
+00:00:00 reply: b'250 2.0.0 ok\r\n'
+00:00:00 reply: retcode (250); Msg: b'2.0.0 ok'
+00:00:00.000500 send: 'noop\r\n'
+00:00:00.000500 reply: b'250 2.0.0 ok\r\n'
+00:00:00.000500 reply: retcode (250); Msg: b'2.0.0 ok'
+`, out.String())
+	})
+}
+
+// TestDebugOutputToStderr: without WithDebugOutput the debug output goes
+// to the standard error, as smtplib prints it.
+func TestDebugOutputToStderr(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	stderr := os.Stderr
+	os.Stderr = w
+	t.Cleanup(func() { os.Stderr = stderr })
+	synctest.Test(t, func(t *testing.T) {
+		c := dialRaw(t, newRawPipes(t, newRawSMTP(t, nil, smtptest.Fault{}).serve))
+		c.SetDebugLevel(1)
+		_, err := c.Noop()
+		require.NoError(t, err)
+	})
+	os.Stderr = stderr
+	require.NoError(t, w.Close())
+	got, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, "send: 'noop\\r\\n'\nreply: b'250 2.0.0 ok\\r\\n'\nreply: retcode (250); Msg: b'2.0.0 ok'\n", string(got))
 }

@@ -198,6 +198,7 @@ func TestRequireTLS(t *testing.T) {
 	_, err = c.Sendmail("s@example.com", []string{"a@example.com"}, []byte("x\r\n"), RequireTLS())
 	var ne *NotSupportedError
 	require.ErrorAs(t, err, &ne)
+	assert.EqualError(t, err, "smtplib: REQUIRETLS needs a TLS session: call StartTLS or use DialSSL first")
 
 	_, err = c.StartTLS(srv.TLSConfig())
 	require.NoError(t, err)
@@ -209,6 +210,16 @@ func TestRequireTLS(t *testing.T) {
 	assert.True(t, msgs[0].TLS)
 	assert.Equal(t, "e", msgs[0].EnvID)
 	assert.Contains(t, mailLines(srv), "mail from:<s@example.com> size=3 ENVID=e REQUIRETLS")
+
+	// Under TLS, to a server that does not offer it: refused before MAIL.
+	srv = smtptest.NewServer(t, smtptest.WithSTARTTLS())
+	c = dialTest(t, srv)
+	_, err = c.StartTLS(srv.TLSConfig())
+	require.NoError(t, err)
+	_, err = c.Sendmail("s@example.com", []string{"a@example.com"}, []byte("x\r\n"), RequireTLS())
+	require.ErrorAs(t, err, &ne)
+	assert.EqualError(t, err, "smtplib: REQUIRETLS not supported by server")
+	assert.Empty(t, mailLines(srv), "nothing was sent")
 }
 
 // hostileValues try to end a DSN value and start another parameter or

@@ -84,6 +84,11 @@ func TestEhloFallbacks(t *testing.T) {
 			S: 220 hi
 			C
 			S: 251 fine`, wire("ehlo client.example"), nil, ""},
+		{"EHLO refused, hang-up on HELO", `
+			S: 220 hi
+			C
+			S: 502 what
+			C`, wire("ehlo client.example", "helo client.example"), &ServerDisconnectedError{}, ""},
 		{"hang-up on EHLO", `
 			S: 220 hi
 			C`, wire("ehlo client.example"), &ServerDisconnectedError{}, ""},
@@ -135,6 +140,9 @@ func TestEhloIDNA(t *testing.T) {
 	_, err = c.Helo("[192.0.2.1]")
 	require.NoError(t, err)
 	assert.Equal(t, wire("ehlo xn--bcher-kva.example", "helo [192.0.2.1]"), srv.received())
+
+	// A name IDNA refuses goes as it is, for the server to judge.
+	assert.Equal(t, "-bücher.example", asciiHostname("-bücher.example"))
 }
 
 // FuzzEHLO checks that the EHLO parser never panics and that every key it

@@ -123,4 +123,13 @@ func TestOutOfTurnLowLevel(t *testing.T) {
 	_, err = c2.Rset()
 	assert.ErrorIs(t, err, ErrOutOfStep)
 	assert.Contains(t, err.Error(), `b'250 two\r\n'`, "the error shows what arrived")
+
+	// A long stray is shown in part.
+	srv3 := smtptest.NewServer(t, smtptest.WithReplies("NOOP", "250 one\r\n250-"+strings.Repeat("s", 200)+"\r\n250 end"))
+	c3 := dialTest(t, srv3)
+	_, err = c3.Noop()
+	require.NoError(t, err)
+	_, err = c3.Rset()
+	assert.ErrorIs(t, err, ErrOutOfStep)
+	assert.Contains(t, err.Error(), `b'250-`+strings.Repeat("s", 76)+`' (and 135 bytes more) unasked`)
 }

@@ -66,18 +66,22 @@ func TestReadReply(t *testing.T) {
 		{"bare CR is not a line end", "250-a\r250 b\r\n", Reply{}, io.EOF},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var traced []string
-			r, err := readReply(bufio.NewReaderSize(strings.NewReader(tt.in), defaultReadBufSize),
-				func(l []byte) { traced = append(traced, string(l)) })
-			if tt.err != nil {
-				require.ErrorIs(t, err, tt.err)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, r)
-			assert.True(t, strings.HasPrefix(tt.in, strings.Join(traced, "")), "every line read is traced")
-		})
+		// Whatever the read buffer's size, the client's or the smallest
+		// bufio allows, a line is read whole, up to the bounds.
+		for _, size := range []int{defaultReadBufSize, 16} {
+			t.Run(tt.name+"/buffer "+strconv.Itoa(size), func(t *testing.T) {
+				var traced []string
+				r, err := readReply(bufio.NewReaderSize(strings.NewReader(tt.in), size),
+					func(l []byte) { traced = append(traced, string(l)) })
+				if tt.err != nil {
+					require.ErrorIs(t, err, tt.err)
+					return
+				}
+				require.NoError(t, err)
+				assert.Equal(t, tt.want, r)
+				assert.True(t, strings.HasPrefix(tt.in, strings.Join(traced, "")), "every line read is traced")
+			})
+		}
 	}
 }
 

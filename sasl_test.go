@@ -187,16 +187,33 @@ func TestScramSHA256(t *testing.T) {
 	}
 }
 
-func TestScramSHA256RefusesUnpreparablePassword(t *testing.T) {
-	srv := newScriptServer(t, "S: 220 wire.example ESMTP")
-	c := dialRaw(t, srv)
-	// SASLprep prohibits ASCII control characters (RFC 4013 section 2.3).
-	_, err := c.Auth("", ScramSHA256("alice", "bell\a"), true)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "AUTH SCRAM-SHA-256")
-	assert.NotContains(t, err.Error(), "bell")
-	c.Close()
-	assert.Empty(t, srv.received())
+// TestScramSHA256RefusesUnpreparable: a user name or password that
+// SASLprep refuses (it prohibits ASCII control characters, RFC 4013
+// section 2.3) fails the mechanism's start, before anything is sent, and
+// the error does not show the password.
+func TestScramSHA256RefusesUnpreparable(t *testing.T) {
+	for _, tt := range []struct{ name, user, pass string }{
+		{"password", "alice", "bell\a"},
+		{"user name", "bell\a", "s3cret"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newScriptServer(t, "S: 220 wire.example ESMTP")
+			c := dialRaw(t, srv)
+			_, err := c.Auth("", ScramSHA256(tt.user, tt.pass), true)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "AUTH SCRAM-SHA-256")
+			assert.NotContains(t, err.Error(), tt.pass)
+			c.Close()
+			assert.Empty(t, srv.received())
+		})
+	}
+}
+
+// TestScramSHA256OutOfOrder: the mechanism driven by other code than Auth
+// refuses a challenge before its start.
+func TestScramSHA256OutOfOrder(t *testing.T) {
+	_, err := ScramSHA256("alice", "s3cret").Next([]byte("r=nonce,s=c2FsdA==,i=4096"))
+	assert.EqualError(t, err, "scram: Next called before Start")
 }
 
 func TestXOAuth2Wire(t *testing.T) {

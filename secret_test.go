@@ -41,3 +41,15 @@ func TestCredentialsNeverPrint(t *testing.T) {
 	assert.NotContains(t, string(b), pass)
 	assert.Contains(t, string(b), `"Password":"\u003credacted\u003e"`)
 }
+
+// TestSecretMethods: the Stringer, GoStringer and TextMarshaler that
+// loggers call directly, without fmt, redact as well.
+func TestSecretMethods(t *testing.T) {
+	s := Secret("pa55")
+	assert.Equal(t, "<redacted>", s.String())
+	assert.Equal(t, `"<redacted>"`, s.GoString())
+	b, err := s.MarshalText()
+	require.NoError(t, err)
+	assert.Equal(t, "<redacted>", string(b))
+	assert.Equal(t, "pa55", string(s), "the value itself is the secret")
+}

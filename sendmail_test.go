@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -858,4 +859,98 @@ func TestConcurrentClients(t *testing.T) {
 		assert.Equal(t, want, string(m.Data), "message %s intact", m.From)
 	}
 	assert.Len(t, seen, clients*messages)
+}
+
+// failingReader gives n bytes of a message, then fails with err.
+type failingReader struct {
+	n   int
+	err error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, r.err
+	}
+	k := min(len(p), r.n)
+	for i := range p[:k] {
+		p[i] = "line\r\n"[i%6]
+	}
+	r.n -= k
+	return k, nil
+}
+
+// TestSendmailReaderFails streams a message whose reader fails half way,
+// in every mode: the error is the reader's, told as such and not as the
+// server's, the client is closed (the server is in the middle of the
+// data), and no message arrives.
+func TestSendmailReaderFails(t *testing.T) {
+	errDisk := errors.New("disk read error")
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...))
+			c := dialTest(t, srv)
+
+			refused, err := c.SendmailReader("a@example.com", []string{"b@example.com"},
+				&failingReader{n: 100 << 10, err: errDisk})
+
+			assert.Nil(t, refused)
+			assert.ErrorIs(t, err, errDisk)
+			assert.EqualError(t, err, "smtplib: reading the message: disk read error")
+			assert.NotErrorIs(t, err, ErrSMTP, "the reader failed, not the server")
+			assertClosed(t, c)
+			require.NoError(t, srv.WaitSessions(1, sessionWait))
+			assert.Empty(t, srv.Messages())
+		})
+	}
+}
+
+// cancelAfterDialer dials TCP and calls cancel once the client has
+// written n bytes, after the write that reached them has returned.
+type cancelAfterDialer struct {
+	n      int64
+	cancel context.CancelFunc
+}
+
+func (d cancelAfterDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &cancelAfterConn{Conn: conn, d: d}, nil
+}
+
+type cancelAfterConn struct {
+	net.Conn
+	d       cancelAfterDialer
+	written int64
+}
+
+func (c *cancelAfterConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if c.written < c.d.n && c.written+int64(n) >= c.d.n {
+		c.d.cancel()
+	}
+	c.written += int64(n)
+	return n, err
+}
+
+// TestSendmailContextFromMemoryStops ends the context once the first
+// chunk of a message of three from memory has been written: the next piece
+// is not, and the call fails with the context's error.
+func TestSendmailContextFromMemoryStops(t *testing.T) {
+	msg := bytes.Repeat([]byte(strings.Repeat("m", 62)+"\r\n"), 3*chunkSize/64)
+	srv := smtptest.NewServer(t, smtptest.WithExtensions("CHUNKING"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := dialTest(t, srv, WithDialer(cancelAfterDialer{n: chunkSize, cancel: cancel}))
+
+	_, err := c.SendmailContext(ctx, "a@example.com", []string{"b@example.com"}, msg)
+
+	var sd *ServerDisconnectedError
+	require.ErrorAs(t, err, &sd)
+	assert.ErrorIs(t, err, context.Canceled)
+	assertClosed(t, c)
+	require.NoError(t, srv.WaitSessions(1, sessionWait))
+	assert.Equal(t, []string{"C: BDAT 1048576"}, bdatLines(srv), "the first chunk went, and no other")
+	assert.Empty(t, srv.Messages())
 }
