@@ -150,10 +150,11 @@ func TestHostileReplies(t *testing.T) {
 			timeout: true, closed: true,
 			regression: "readReply takes the bytes read before a timeout for a whole line, so the reply " +
 				"\"250 2.1.0 sender o\" is accepted (reply.go readReply: only io.EOF may end a line)"},
-		// The deadline falls after about six bytes, "250-dr", so the
-		// reply is unfinished whatever readReply makes of a cut line.
-		// A deadline renewed at each read would let the drip go on for
-		// minutes; one per reply stops it after a few bytes.
+		// On the fake clock the deadline falls after twenty bytes, two
+		// continuation lines, so the reply is unfinished whatever
+		// readReply makes of a cut line. A deadline renewed at each read
+		// would let the drip go on (for drip's minute); one per reply
+		// stops it at the timeout.
 		{name: "continuation bytes every 50 ms", reply: drip("250-drip\r\n", 50*time.Millisecond, false),
 			timeout: true, closed: true, maxRead: dripMaxRead},
 		{name: "a final line dripped a byte every 50 ms", reply: drip("250 2.1.0 sender ok, a long time coming\r\n", 50*time.Millisecond, true),
