@@ -43,7 +43,10 @@ func (s *confSession) options() []smtplib.Option {
 		smtplib.WithTimeout(confTimeout), smtplib.WithDialer(s.rec),
 		// The recording dialer makes every host count as possibly
 		// distant; the servers are on loopback, where smtplib logs in.
-		smtplib.WithInsecureAuth()}
+		smtplib.WithInsecureAuth(),
+		// The pauses of the scenarios are half a second; the machine's
+		// own, between two actions, far shorter.
+		smtplib.WithIdleProbeAfter(250 * time.Millisecond)}
 }
 
 // address is the host and port an action connects to, as gen.py's.

@@ -59,6 +59,16 @@ const testTimeout = time.Minute
 // than any of them takes, short enough to fail a hung test quickly.
 const sessionWait = 5 * time.Second
 
+// WithIdleProbeAfter sets how long a connection must sit idle before the
+// client looks at it ahead of its next command (probe.go; idleProbeAfter
+// by default), for the conformance test of the external test package: its
+// scenarios pause on purpose for half a second where the client must look,
+// and a busy machine's incidental pauses between two actions must not
+// count as idle, as they would with a millisecond.
+func WithIdleProbeAfter(d time.Duration) Option {
+	return func(c *config) { c.probeAfter = d }
+}
+
 // dialTest connects a client with a fixed EHLO name and testTimeout to an
 // smtptest server and reads the greeting; the client is closed at the end
 // of the test.
