@@ -3,6 +3,7 @@ package smtplib
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -18,10 +19,10 @@ import (
 )
 
 // Tests of Login and Auth: the choice of mechanism, the errors, the
-// refusal to send credentials in clear text to a distant server, and
-// credentials kept out of debug output and errors.
-// The SASL mechanisms are tested in auth_mech_test.go, the exact wire in
-// auth_wire_test.go.
+// refusal to send credentials in clear text to a distant server,
+// credentials kept out of debug output and errors, mechanisms supplied by
+// the caller, the decoding of challenges, and the exact lines compared with
+// Python's. The built-in mechanisms are tested in sasl_test.go.
 
 // users are the accounts of the smtptest servers below; for XOAUTH2 the
 // password is the token.
@@ -34,16 +35,6 @@ var testUsers = map[string]string{
 // newAuthServer starts an smtptest server that offers mechs.
 func newAuthServer(t *testing.T, opts ...smtptest.Option) *smtptest.Server {
 	return smtptest.NewServer(t, append([]smtptest.Option{smtptest.WithUsers(testUsers)}, opts...)...)
-}
-
-// dialTest connects a greeted client to srv.
-func dialTest(t *testing.T, srv *smtptest.Server, opts ...Option) *SMTP {
-	t.Helper()
-	opts = append([]Option{WithLocalHostname("client.example"), WithTimeout(testTimeout)}, opts...)
-	c, err := Dial(srv.Host(), srv.Port(), opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 func TestLoginChoosesMechanism(t *testing.T) {
@@ -300,6 +291,20 @@ func TestAuthRefusedInClearText(t *testing.T) {
 	}
 }
 
+// TestAuthOverUnixSocket: a Unix socket stays on this machine, so PLAIN
+// goes in clear over one dialled without WithDialer (LMTP's).
+func TestAuthOverUnixSocket(t *testing.T) {
+	srv := newAuthServer(t, smtptest.WithLMTP(), smtptest.WithAuth("PLAIN"),
+		smtptest.WithUnixSocket(t.TempDir()+"/s.sock"))
+	l, err := DialLMTP(srv.Addr, 0, WithLocalHostname("client.example"), WithTimeout(testTimeout))
+	require.NoError(t, err)
+	defer l.Close()
+	r, err := l.Login("alice", "s3cret")
+	require.NoError(t, err)
+	assert.Equal(t, 235, r.Code)
+	assert.Contains(t, srv.Transcript(), "C: AUTH PLAIN ")
+}
+
 func TestDebugOutputHidesCredentials(t *testing.T) {
 	const user, pass = "alice", "s3cret"
 	secrets := []string{pass, b64(pass), b64("\x00" + user + "\x00" + pass),
@@ -355,8 +360,11 @@ func TestDebugOutputHidesCredentials(t *testing.T) {
 }
 
 func TestAuthConnectionLostWhileCancelling(t *testing.T) {
-	srv := newWireServer(t, "334 !!!not base64"+hangUpMark)
-	c := srv.dial(t)
+	srv := newScriptServer(t, `
+		S: 220 wire.example ESMTP
+		C
+		S: 334 !!!not base64`)
+	c := dialRaw(t, srv)
 	c.User, c.Password = "alice", "s3cret"
 	_, err := c.Auth("PLAIN", c.AuthPlain(), false)
 	var sd *ServerDisconnectedError
@@ -365,12 +373,12 @@ func TestAuthConnectionLostWhileCancelling(t *testing.T) {
 	var authErr *AuthenticationError
 	assert.False(t, errors.As(err, &authErr), "not a refusal that Login would move on from")
 	c.Close()
-	assert.Equal(t, wireLines("AUTH PLAIN"), srv.received()[:1])
+	assert.Equal(t, wire("AUTH PLAIN"), srv.received(), "the server hung up after its challenge")
 }
 
 func TestAuthCommandErrorHidesCredentials(t *testing.T) {
-	srv := newWireServer(t)
-	c := srv.dial(t)
+	srv := newScriptServer(t, "S: 220 wire.example ESMTP")
+	c := dialRaw(t, srv)
 	c.User, c.Password = "alice", "s3cret"
 	c.CommandEncoding = "ebcdic"
 	_, err := c.Auth("PLAIN", c.AuthPlain(), true)
@@ -380,4 +388,286 @@ func TestAuthCommandErrorHidesCredentials(t *testing.T) {
 	assert.NotContains(t, err.Error(), b64("\x00alice\x00s3cret"))
 	c.Close()
 	assert.Empty(t, srv.received())
+}
+
+func TestAuthMalformedChallenge(t *testing.T) {
+	srv := newScriptServer(t, `
+		S: 220 wire.example ESMTP
+		C
+		S: 334 !!!not base64
+		C
+		S: 501 5.7.0 Authentication cancelled
+		C
+		S: 250 2.0.0 Ok`)
+	c := dialRaw(t, srv)
+	c.User, c.Password = "alice", "s3cret"
+	r, err := c.Auth("PLAIN", c.AuthPlain(), false)
+	var authErr *AuthenticationError
+	require.ErrorAs(t, err, &authErr)
+	assert.Equal(t, 501, authErr.Code)
+	assert.Equal(t, 501, r.Code)
+	assert.Contains(t, err.Error(), `AUTH PLAIN cancelled: the server's challenge "!!!not base64" is not base64`)
+	assert.ErrorIs(t, err, ErrSMTP)
+	// The session is still in step: NOOP gets its own reply.
+	r, err = c.Noop()
+	require.NoError(t, err)
+	assert.Equal(t, 250, r.Code)
+	c.Close()
+	assert.Equal(t, wire("AUTH PLAIN", "*", "noop"), srv.received())
+}
+
+func TestDecodeChallenge(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     string
+		ok       bool
+	}{
+		{"empty", "", "", true},
+		{"padded", "VXNlcm5hbWU6", "Username:", true},
+		{"with padding", "dXNlcg==", "user", true},
+		{"padding left out", "dXNlcg", "user", true},
+		{"spaces and line breaks", " dXNl\ncg== ", "user", true},
+		{"not base64", "Username:", "", false},
+		{"half padding", "dXNlcg=", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeChallenge(tt.in)
+			if tt.ok {
+				require.NoError(t, err)
+				assert.Equal(t, tt.want, string(got))
+			} else {
+				assert.Error(t, err)
+			}
+		})
+	}
+}
+
+// failingClient is a mechanism whose Start or Next fails.
+type failingClient struct{ startErr, nextErr error }
+
+func (f failingClient) Start() (string, []byte, error) { return "X-FAIL", nil, f.startErr }
+
+func (f failingClient) Next([]byte) ([]byte, error) { return nil, f.nextErr }
+
+func TestAuthWithOtherClients(t *testing.T) {
+	oauthIR := b64("n,a=bob@example.com,\x01auth=Bearer tok\x01\x01")
+	errBoom := errors.New("boom")
+	tests := []struct {
+		name    string
+		mech    string
+		client  sasl.Client
+		irOK    bool
+		replies []string
+		want    []string
+		code    int
+		check   func(t *testing.T, err error)
+	}{
+		{
+			name: "external, empty identity", mech: "external", client: sasl.NewExternalClient(""), irOK: true,
+			replies: []string{authOK}, want: []string{"AUTH EXTERNAL ="}, code: 235,
+		},
+		{
+			name: "external with identity", mech: "EXTERNAL", client: sasl.NewExternalClient("bob"), irOK: true,
+			replies: []string{authOK}, want: []string{"AUTH EXTERNAL Ym9i"}, code: 235,
+		},
+		{
+			// The empty initial response, given at the challenge, is an
+			// empty line: "=" is only for the AUTH line.
+			name: "external without initial response", mech: "EXTERNAL", client: sasl.NewExternalClient(""),
+			replies: []string{"334 ", authOK}, want: []string{"AUTH EXTERNAL", ""}, code: 235,
+		},
+		{
+			name: "mechanism named by the client", mech: "", client: sasl.NewExternalClient("bob"), irOK: true,
+			replies: []string{authOK}, want: []string{"AUTH EXTERNAL Ym9i"}, code: 235,
+		},
+		{
+			name: "oauthbearer", mech: "OAUTHBEARER", irOK: true,
+			client:  sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: "bob@example.com", Token: "tok"}),
+			replies: []string{authOK}, want: []string{"AUTH OAUTHBEARER " + oauthIR}, code: 235,
+		},
+		{
+			name: "oauthbearer refused", mech: "OAUTHBEARER", irOK: true,
+			client: sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: "bob@example.com", Token: "tok"}),
+			replies: []string{"334 " + b64(`{"status":"invalid_token","schemes":"bearer"}`),
+				"501 5.7.0 Authentication cancelled"},
+			want: []string{"AUTH OAUTHBEARER " + oauthIR, "*"}, code: 501,
+			check: func(t *testing.T, err error) {
+				var oauthErr *sasl.OAuthBearerError
+				require.ErrorAs(t, err, &oauthErr)
+				assert.Equal(t, "invalid_token", oauthErr.Status)
+				var authErr *AuthenticationError
+				require.ErrorAs(t, err, &authErr)
+				assert.Equal(t, 501, authErr.Code)
+				assert.EqualError(t, err, "smtplib: AUTH OAUTHBEARER cancelled: OAUTHBEARER authentication error "+
+					"(invalid_token); server replied 501 5.7.0 Authentication cancelled")
+			},
+		},
+		{
+			name: "plain client given a second challenge", mech: "PLAIN", irOK: true,
+			client:  sasl.NewPlainClient("", "alice", "s3cret"),
+			replies: []string{"334 ", "501 5.7.0 Authentication cancelled"},
+			want:    []string{"AUTH PLAIN " + b64("\x00alice\x00s3cret"), "*"}, code: 501,
+			check: func(t *testing.T, err error) {
+				assert.ErrorIs(t, err, sasl.ErrUnexpectedServerChallenge)
+			},
+		},
+		{
+			name: "start fails: nothing sent", mech: "X-FAIL", client: failingClient{startErr: errBoom}, irOK: true,
+			want: nil, code: 0,
+			check: func(t *testing.T, err error) {
+				assert.ErrorIs(t, err, errBoom)
+				assert.EqualError(t, err, "smtplib: AUTH X-FAIL: boom")
+			},
+		},
+		{
+			name: "next fails", mech: "X-FAIL", client: failingClient{nextErr: errBoom}, irOK: true,
+			replies: []string{"334 ", "501 5.7.0 Authentication cancelled"},
+			want:    []string{"AUTH X-FAIL", "*"}, code: 501,
+			check: func(t *testing.T, err error) {
+				assert.ErrorIs(t, err, errBoom)
+			},
+		},
+		{
+			name: "mechanism name that would carry arguments", mech: "PLAIN foo", client: sasl.NewExternalClient(""), irOK: true,
+			want: nil, code: 0,
+			check: func(t *testing.T, err error) {
+				var ce *CommandError
+				assert.ErrorAs(t, err, &ce)
+			},
+		},
+		{
+			// RFC 4422 section 3.1: at most 20 characters.
+			name: "mechanism name over 20 characters", mech: strings.Repeat("X", 21), client: sasl.NewExternalClient(""), irOK: true,
+			want: nil, code: 0,
+			check: func(t *testing.T, err error) {
+				var ce *CommandError
+				assert.ErrorAs(t, err, &ce)
+			},
+		},
+		{
+			name: "mechanism name with a line break", mech: "PLAIN\r\nRSET", client: sasl.NewExternalClient(""), irOK: true,
+			want: nil, code: 0,
+			check: func(t *testing.T, err error) {
+				var ce *CommandError
+				assert.ErrorAs(t, err, &ce)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newScriptServer(t, replyScript(tt.replies...))
+			c := dialRaw(t, srv)
+			r, err := c.Auth(tt.mech, tt.client, tt.irOK)
+			assert.Equal(t, tt.code, r.Code)
+			if tt.check == nil {
+				assert.NoError(t, err)
+			} else {
+				require.Error(t, err)
+				tt.check(t, err)
+			}
+			c.Close()
+			assert.Equal(t, wire(tt.want...), srv.received())
+		})
+	}
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+const (
+	ehloAuth = "250-wire.example\r\n250 AUTH "
+	askUser  = "334 VXNlcm5hbWU6" // "Username:"
+	askPass  = "334 UGFzc3dvcmQ6" // "Password:"
+	authOK   = "235 2.7.0 Authentication successful"
+	authNo   = "535 5.7.8 Authentication credentials invalid"
+	// A CRAM-MD5 challenge and, for user "tim" and password
+	// "tanstaaftanstaaf", the answer Python's smtplib gives to it.
+	cramChallenge = "334 PDQxOTI5NDIzNDEuMTI4Mjg0NzJAc291cmNlZm91ci5hbmRyZXcuY211LmVkdT4="
+	cramAnswer    = "dGltIGI0MTAzMDNjNjE4YTAxZDNlMTUxMDJlMzA4YmI4YTMz"
+)
+
+// TestLoginWireMatchesPython compares the client's lines with those Python
+// 3.11.7's smtplib sent against the same replies (captured with a scripted
+// server, login(user, password, initial_response_ok=...)).
+func TestLoginWireMatchesPython(t *testing.T) {
+	tests := []struct {
+		name     string
+		user     string
+		pass     string
+		irOK     bool
+		replies  []string
+		wantCode int
+		wantErr  string // substring; "" for success
+		want     []string
+	}{
+		{
+			name: "plain", user: "user", pass: "pass", irOK: true,
+			replies: []string{ehloAuth + "PLAIN", authOK}, wantCode: 235,
+			want: []string{"ehlo client.example", "AUTH PLAIN AHVzZXIAcGFzcw==", "quit"},
+		},
+		{
+			name: "plain without initial response", user: "user", pass: "pass",
+			replies: []string{ehloAuth + "PLAIN", "334 ", authOK}, wantCode: 235,
+			want: []string{"ehlo client.example", "AUTH PLAIN", "AHVzZXIAcGFzcw==", "quit"},
+		},
+		{
+			name: "login", user: "user", pass: "pass", irOK: true,
+			replies: []string{ehloAuth + "LOGIN", askPass, authOK}, wantCode: 235,
+			want: []string{"ehlo client.example", "AUTH LOGIN dXNlcg==", "cGFzcw==", "quit"},
+		},
+		{
+			name: "login without initial response", user: "user", pass: "pass",
+			replies: []string{ehloAuth + "LOGIN", askUser, askPass, authOK}, wantCode: 235,
+			want: []string{"ehlo client.example", "AUTH LOGIN", "dXNlcg==", "cGFzcw==", "quit"},
+		},
+		{
+			name: "cram-md5", user: "tim", pass: "tanstaaftanstaaf", irOK: true,
+			replies: []string{ehloAuth + "CRAM-MD5", cramChallenge, authOK}, wantCode: 235,
+			want: []string{"ehlo client.example", "AUTH CRAM-MD5", cramAnswer, "quit"},
+		},
+		{
+			name: "fallback from cram-md5 to plain to login", user: "user", pass: "pass", irOK: true,
+			replies:  []string{ehloAuth + "LOGIN PLAIN CRAM-MD5", cramChallenge, authNo, authNo, askPass, authOK},
+			wantCode: 235,
+			want: []string{"ehlo client.example", "AUTH CRAM-MD5",
+				"dXNlciA2NWY1ODkyZDMxYWNjNGQ5ZGYyZDZhYjQwZTA5MGM2Mw==",
+				"AUTH PLAIN AHVzZXIAcGFzcw==", "AUTH LOGIN dXNlcg==", "cGFzcw==", "quit"},
+		},
+		{
+			// Python answers six challenges and gives up; we then cancel.
+			name: "challenge loop", user: "user", pass: "pass",
+			replies: append([]string{ehloAuth + "LOGIN"},
+				askUser, askUser, askUser, askUser, askUser, askUser, askUser, "501 5.7.0 Authentication cancelled"),
+			wantCode: 501,
+			wantErr:  "smtplib: Server AUTH mechanism infinite loop. Last response: (334, b'VXNlcm5hbWU6')",
+			want: []string{"ehlo client.example", "AUTH LOGIN", "dXNlcg==",
+				"cGFzcw==", "cGFzcw==", "cGFzcw==", "cGFzcw==", "cGFzcw==", "*", "quit"},
+		},
+		{
+			name: "challenge loop after initial response", user: "user", pass: "pass", irOK: true,
+			replies: append([]string{ehloAuth + "LOGIN"},
+				askUser, askUser, askUser, askUser, askUser, askUser, "501 5.7.0 Authentication cancelled"),
+			wantCode: 501,
+			wantErr:  "smtplib: Server AUTH mechanism infinite loop. Last response: (334, b'VXNlcm5hbWU6')",
+			want: []string{"ehlo client.example", "AUTH LOGIN dXNlcg==",
+				"cGFzcw==", "cGFzcw==", "cGFzcw==", "cGFzcw==", "cGFzcw==", "*", "quit"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newScriptServer(t, replyScript(tt.replies...)+"\nC\nS: 221 2.0.0 Bye")
+			c := dialRaw(t, srv)
+			r, err := c.LoginWith(tt.user, tt.pass, tt.irOK)
+			assert.Equal(t, tt.wantCode, r.Code)
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.EqualError(t, err, tt.wantErr)
+				assert.ErrorIs(t, err, ErrSMTP)
+			}
+			_, err = c.Quit()
+			require.NoError(t, err)
+			assert.Equal(t, wire(tt.want...), srv.received())
+		})
+	}
 }

@@ -63,9 +63,7 @@ func TestSendBatchRefusedMidBatch(t *testing.T) {
 			}
 			t.Run(mode.name+"/"+tt.name, func(t *testing.T) {
 				srv := smtptest.NewServer(t, append([]smtptest.Option{smtptest.WithExtensions(mode.ext...)}, tt.opts...)...)
-				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
-				require.NoError(t, err)
-				defer c.Close()
+				c := dialTest(t, srv)
 				results, err := c.SendBatch(context.Background(), batchOf(3))
 				require.NoError(t, err, "the connection survives a refusal")
 				require.Len(t, results, 3)
@@ -96,9 +94,7 @@ func TestSendBatchDroppedMidBatch(t *testing.T) {
 			t.Run(mode.name+"/"+at, func(t *testing.T) {
 				srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...),
 					smtptest.WithFault(smtptest.Fault{At: at, N: 2, Action: smtptest.Drop}))
-				c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
-				require.NoError(t, err)
-				defer c.Close()
+				c := dialTest(t, srv)
 				results, err := c.SendBatch(context.Background(), batchOf(3))
 				var sd *ServerDisconnectedError
 				require.ErrorAs(t, err, &sd, "the batch reports the lost connection")
@@ -137,9 +133,7 @@ func TestSendBatch421MidBatch(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...),
 				smtptest.WithRefuseSender("m1@example.com", "421 4.3.2 shutting down"))
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
-			require.NoError(t, err)
-			defer c.Close()
+			c := dialTest(t, srv)
 			results, err := c.SendBatch(context.Background(), batchOf(3))
 			var re *ResponseError
 			require.ErrorAs(t, err, &re, "the connection's error carries the 421")
@@ -161,9 +155,7 @@ func TestSendBatch421MidBatch(t *testing.T) {
 // (a bad address, a misplaced option) does not stop the others.
 func TestSendBatchBadMail(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.WithPipelining(), smtptest.WithChunking())
-	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
-	require.NoError(t, err)
-	defer c.Close()
+	c := dialTest(t, srv)
 	mails := batchOf(4)
 	mails[1].To = []string{"bad\r\n@example.com"}
 	mails[2].Options = []SendOption{FromAddr("x@example.com")}
@@ -184,6 +176,26 @@ func TestSendBatchBadMail(t *testing.T) {
 	c.Quit()
 	require.NoError(t, srv.WaitSessions(1, 5*time.Second))
 	assert.Equal(t, []string{"m0@example.com", "m3@example.com"}, deliveredFrom(srv))
+}
+
+// TestSendBatchGreetingRefused has the server refuse both EHLO and HELO:
+// the batch sends nothing, returns the HeloError, and gives it to every
+// mail but one whose options were refused before anything was sent.
+func TestSendBatchGreetingRefused(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithoutEHLO(), smtptest.WithReply("HELO", "554 5.7.1 go away"))
+	c := dialTest(t, srv)
+	mails := batchOf(3)
+	mails[1].Options = []SendOption{FromAddr("x@example.com")}
+
+	results, err := c.SendBatch(context.Background(), mails)
+
+	want := &HeloError{respErr(Reply{554, "5.7.1 go away"})}
+	assert.Equal(t, want, err)
+	require.Len(t, results, 3)
+	assert.Equal(t, want, results[0].Err)
+	assert.IsType(t, &CommandError{}, results[1].Err, "its own error")
+	assert.Equal(t, want, results[2].Err)
+	assert.NotContains(t, srv.Transcript(), "C: mail", "nothing was sent")
 }
 
 // TestSendBatchRoundTrips checks that a batch overlaps its transactions:
@@ -211,9 +223,7 @@ func TestSendBatchRoundTrips(t *testing.T) {
 			// the server's replies are grouped depends on when the
 			// client's bytes arrive, which a busy machine changes.
 			d := &countingDialer{}
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout), WithDialer(d))
-			require.NoError(t, err)
-			defer c.Close()
+			c := dialTest(t, srv, WithDialer(d))
 			before := d.writes.Load()
 			results, err := c.SendBatch(context.Background(), batchOf(100))
 			require.NoError(t, err)
@@ -275,9 +285,7 @@ func TestSendBatchMessages(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...))
-			c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
-			require.NoError(t, err)
-			defer c.Close()
+			c := dialTest(t, srv)
 			withBcc := read("From: Ann <ann@example.com>\r\nTo: bob@example.org\r\nBcc: cat@example.net\r\n\r\nhi\r\n")
 			mails := []Mail{
 				{From: "d@example.com", To: []string{"e@example.com"}, Data: []byte("Subject: data\r\n\r\nx\r\n")},
@@ -320,9 +328,7 @@ func TestSendBatchOneMessage(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.WithPipelining(), smtptest.WithChunking())
 	msg, err := email.ReadMessage(strings.NewReader("From: a@example.com\r\nTo: b@example.org\r\n\r\none\r\n"))
 	require.NoError(t, err)
-	c, err := Dial(srv.Host(), srv.Port(), WithTimeout(testTimeout))
-	require.NoError(t, err)
-	defer c.Close()
+	c := dialTest(t, srv)
 	results, err := c.SendBatch(context.Background(), []Mail{{Message: msg}})
 	require.NoError(t, err)
 	require.NoError(t, results[0].Err)

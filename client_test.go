@@ -1,8 +1,9 @@
 package smtplib
 
 import (
-	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -17,7 +19,13 @@ import (
 
 	"github.com/gosmtplib/smtplib/internal/hostname"
 	"github.com/gosmtplib/smtplib/internal/rawsrv"
+	"github.com/gosmtplib/smtplib/smtptest"
 )
+
+// Tests of the client's connection: dialling and the greeting, the
+// per-operation timeout, the one command writer and its checks, Close
+// from another goroutine, and contexts, which bound a call and nothing
+// after it (the context twins of every method, on the fake clock).
 
 func TestSplitHostPort(t *testing.T) {
 	tests := []struct {
@@ -35,6 +43,7 @@ func TestSplitHostPort(t *testing.T) {
 		{"::1", 0, "::1", 0, false},
 		{"[::1]:2525", 0, "::1", 2525, false},
 		{"[::1]", 0, "::1", 0, false},
+		{"[::1]:smtp", 0, "", 0, true},
 		{"127.0.0.1:", 0, "", 0, true},
 	}
 	for _, tt := range tests {
@@ -71,16 +80,38 @@ func TestDialRefused(t *testing.T) {
 	assert.ErrorAs(t, err, &sd)
 }
 
+// TestDefaultPorts checks the ports a port of 0 means; the addresses
+// dialled are checked in TestSSLDefaultPort and TestDialLMTPAddress.
 func TestDefaultPorts(t *testing.T) {
-	// Nothing listens on these loopback ports here, so the dial fails, and
-	// the error names the port that was tried.
-	_, err := Dial("127.0.0.1", 0, WithTimeout(2*time.Second))
-	if err != nil {
-		assert.Contains(t, err.Error(), "127.0.0.1:25")
-	}
 	assert.Equal(t, 25, New().defaultPort())
 	assert.Equal(t, 465, NewSSL().defaultPort())
+	assert.Equal(t, 2003, NewLMTP().defaultPort())
 	assert.Equal(t, []int{25, 465, 2003}, []int{SMTPPort, SMTPSSLPort, LMTPPort})
+}
+
+// TestSourceAddress: WithSourceAddress binds the client's end of the
+// connection, as smtplib's source_address does, and the debug output
+// names it; an address that cannot be had fails the dial.
+func TestSourceAddress(t *testing.T) {
+	srv := smtptest.NewServer(t)
+	source := "127.0.0.1:" + strconv.Itoa(rawsrv.ClosedPort(t))
+	var out strings.Builder
+	c := New(WithSourceAddress(source), WithDebugOutput(&out), WithLocalHostname("client.example"))
+	t.Cleanup(func() { c.Close() })
+	c.SetDebugLevel(1)
+	_, err := c.Connect(srv.Host(), srv.Port())
+	require.NoError(t, err)
+	_, err = c.Quit()
+	require.NoError(t, err)
+	require.NoError(t, srv.WaitSessions(1, sessionWait))
+	assert.Equal(t, source, srv.Sessions()[0].RemoteAddr, "the server saw the source address")
+	assert.Contains(t, out.String(), fmt.Sprintf("connect: to ('127.0.0.1', %d) '%s'\n", srv.Port(), source))
+
+	_, err = Dial(srv.Host(), srv.Port(), WithSourceAddress("not an address"))
+	var sd *ServerDisconnectedError
+	require.ErrorAs(t, err, &sd)
+	var ae *net.AddrError
+	assert.ErrorAs(t, err, &ae)
 }
 
 func TestDialBadGreeting(t *testing.T) {
@@ -109,24 +140,25 @@ func TestConnectReturnsGreeting(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	// A server that accepts and never greets.
-	closed := make(chan error, 1)
-	srv := rawsrv.StartOnce(t, func(conn net.Conn) {
-		conn.SetReadDeadline(time.Now().Add(testTimeout))
-		_, err := conn.Read(make([]byte, 1))
-		closed <- err
+	synctest.Test(t, func(t *testing.T) {
+		// A server that accepts and never greets.
+		closed := make(chan error, 1)
+		srv := newRawPipes(t, func(conn net.Conn) {
+			_, err := conn.Read(make([]byte, 1))
+			closed <- err
+		})
+		start := time.Now()
+		c, err := Dial("mx.example", 25, WithDialer(srv), WithLocalHostname("client.example"),
+			WithTimeout(200*time.Millisecond))
+		assert.Equal(t, 200*time.Millisecond, time.Since(start), "given up at the timeout")
+		require.Error(t, err)
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		var sd *ServerDisconnectedError
+		assert.ErrorAs(t, err, &sd)
+		assert.Nil(t, c)
+		// The client closed its end: the server reads EOF.
+		assert.ErrorIs(t, <-closed, io.EOF)
 	})
-	start := time.Now()
-	c, err := Dial("127.0.0.1", srv.Port(), WithTimeout(200*time.Millisecond))
-	elapsed := time.Since(start)
-	require.Error(t, err)
-	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
-	var sd *ServerDisconnectedError
-	assert.ErrorAs(t, err, &sd)
-	assert.Less(t, elapsed, notStuck)
-	assert.Nil(t, c)
-	// The client closed its end: the server reads EOF.
-	assert.ErrorIs(t, <-closed, io.EOF)
 }
 
 func TestLocalHostname(t *testing.T) {
@@ -157,7 +189,7 @@ func TestPutCmdRefusesLineBreaks(t *testing.T) {
 		S: 220 hi
 		C
 		S: 250 still fine`)
-	c := dialScript(t, srv)
+	c := dialRaw(t, srv)
 	for _, bad := range []struct{ cmd, args string }{
 		{"noop", "a\r\nrset"}, {"noop", "a\nb"}, {"noop", "a\rb"}, {"no\nop", ""}, {"noop", "a\x00b"},
 	} {
@@ -185,7 +217,7 @@ func TestCommandEncoding(t *testing.T) {
 		S: 220 hi
 		C
 		S: 252 maybe`)
-	c := dialScript(t, srv)
+	c := dialRaw(t, srv)
 	_, err := c.Verify("jürgen@example.com")
 	var ce *CommandError
 	require.ErrorAs(t, err, &ce)
@@ -205,12 +237,15 @@ func TestSendRaw(t *testing.T) {
 		S: 220 hi
 		C
 		S: 250 ok`)
-	c := dialScript(t, srv)
+	var out strings.Builder
+	c := dialRaw(t, srv, WithDebugOutput(&out))
+	c.SetDebugLevel(1)
 	require.NoError(t, c.Send("XCMD raw\r\n"))
 	r, err := c.GetReply()
 	require.NoError(t, err)
 	assert.Equal(t, Reply{250, "ok"}, r)
 	assert.Equal(t, wire("XCMD raw"), srv.received())
+	assert.Contains(t, out.String(), "send: 'XCMD raw\\r\\n'\n", "the raw string as smtplib shows it")
 }
 
 func TestNotConnected(t *testing.T) {
@@ -229,27 +264,9 @@ func TestNotConnected(t *testing.T) {
 	assert.NoError(t, c.Close())
 }
 
-func TestLineTooLong(t *testing.T) {
-	srv := newScriptServer(t, "S: 220 hi\nC\nS: 250-"+strings.Repeat("x", 9000))
-	c := dialScript(t, srv)
-	_, err := c.Noop()
-	var re *ResponseError
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, ptr(respErr(Reply{500, "Line too long."})), re)
-	assert.Nil(t, c.conn, "closed")
-}
-
-func TestEndlessContinuation(t *testing.T) {
-	srv := newScriptServer(t, "S: 220 hi\nC\n"+strings.Repeat("S: 250-more\n", maxReplyLines+10)+"S: 250 end")
-	c := dialScript(t, srv)
-	_, err := c.Noop()
-	assert.Equal(t, ptr(respErr(Reply{500, "Line too long."})), err)
-	assert.Nil(t, c.conn)
-}
-
 func TestDisconnectMidReply(t *testing.T) {
 	srv := newScriptServer(t, "S: 220 hi\nC\nS: 250-first")
-	c := dialScript(t, srv)
+	c := dialRaw(t, srv)
 	_, err := c.Noop()
 	var sd *ServerDisconnectedError
 	require.ErrorAs(t, err, &sd)
@@ -257,235 +274,415 @@ func TestDisconnectMidReply(t *testing.T) {
 	assert.Nil(t, c.conn)
 }
 
-func TestCommands(t *testing.T) {
-	srv := newScriptServer(t, `
-		S: 220 hi
-		C
-		S: 214-help text
-		S: 214 end
-		C
-		S: 250 reset
-		C
-		S: 250 noop
-		C
-		S: 252 user
-		C
-		S: 250-a@example.com
-		S: 250 b@example.com
-		C
-		S: 250 sender ok
-		C
-		S: 550 no such user
-		C
-		S: 221 bye`)
-	c := dialScript(t, srv)
-	help, err := c.Help("DATA")
+// TestZeroValue: a declared SMTP works as New() does: it connects, says
+// EHLO (not an empty verb), keeps the extensions, and sends with them.
+func TestZeroValue(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithPipelining(), smtptest.WithChunking(), smtptest.WithAuth("PLAIN"))
+	var c SMTP
+	t.Cleanup(func() { c.Close() })
+	r, err := c.Connect(srv.Host(), srv.Port())
 	require.NoError(t, err)
-	assert.Equal(t, "help text\nend", help)
-	c.CommandEncoding = "utf-8"
-	r, err := c.Rset()
+	assert.Equal(t, 220, r.Code)
+	refused, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("hi\r\n"))
 	require.NoError(t, err)
-	assert.Equal(t, Reply{250, "reset"}, r)
-	assert.Equal(t, "ascii", c.CommandEncoding, "RSET restores ascii")
-	r, err = c.Noop()
-	require.NoError(t, err)
-	assert.Equal(t, 250, r.Code)
-	r, err = c.Verify("Joe User <joe@example.com>")
-	require.NoError(t, err)
-	assert.Equal(t, 252, r.Code)
-	r, err = c.Expn("list")
-	require.NoError(t, err)
-	assert.Equal(t, "a@example.com\nb@example.com", r.Message)
-	// Options are dropped before EHLO: the server does not speak ESMTP.
-	r, err = c.Mail("Sender <s@example.com>", "BODY=8BITMIME")
-	require.NoError(t, err)
-	assert.Equal(t, 250, r.Code)
-	r, err = c.Rcpt("nobody@example.com")
-	require.NoError(t, err, "a refusal is a reply, not an error")
-	assert.Equal(t, Reply{550, "no such user"}, r)
-	r, err = c.Quit()
-	require.NoError(t, err)
-	assert.Equal(t, 221, r.Code)
-	assert.NoError(t, c.Close())
-	assert.NoError(t, c.Close())
-	_, err = c.Noop()
-	assert.IsType(t, &ServerDisconnectedError{}, err)
-	assert.Equal(t, wire("help DATA", "rset", "noop", "vrfy joe@example.com", "expn list",
-		"mail from:<s@example.com>", "rcpt to:<nobody@example.com>", "quit"), srv.received())
+	assert.Empty(t, refused)
+	assert.True(t, c.DoesESMTP)
+	assert.True(t, c.HasExtn("pipelining"))
+	assert.True(t, c.HasExtn("chunking"))
+	assert.Contains(t, srv.Transcript(), "C: ehlo ")
+	assert.Contains(t, srv.Transcript(), "C: BDAT ", "CHUNKING was used")
+	_, err = c.Login("alice", "s3cret")
+	assert.ErrorAs(t, err, new(*AuthenticationError), "AUTH went out (the server knows no users)")
+	_, err = c.Quit()
+	assert.NoError(t, err)
+
+	var unconnected SMTP
+	_, err = unconnected.Noop()
+	var sd *ServerDisconnectedError
+	require.ErrorAs(t, err, &sd)
+	assert.Equal(t, "smtplib: not connected: use Dial or Connect first", err.Error())
+	assert.Equal(t, SMTPPort, unconnected.defaultPort())
+	assert.Equal(t, "ehlo", unconnected.proto().greetVerb)
 }
 
-func TestMailOptionsWithESMTP(t *testing.T) {
-	srv := newScriptServer(t, `
-		S: 220 hi
-		C
-		S: 250-hi
-		S: 250 SMTPUTF8
-		C
-		S: 250 ok
-		C
-		S: 250 ok
-		C
-		S: 250 ok`)
-	c := dialScript(t, srv)
-	_, err := c.Ehlo("")
-	require.NoError(t, err)
-	_, err = c.Mail("s@example.com", "SMTPUTF8", "BODY=8BITMIME")
-	require.NoError(t, err)
-	assert.Equal(t, "utf-8", c.CommandEncoding)
-	_, err = c.Rcpt("ü@example.com", "NOTIFY=NEVER")
-	require.NoError(t, err)
-	_, err = c.Rcpt("x@example.com", "NOTIFY=NEVER ORCPT=rfc822;evil")
-	assert.IsType(t, &CommandError{}, err, "one option may not carry two")
-	for addr, want := range map[string]string{
-		"x> NOTIFY=NEVER <y@example.com": "to:<x>",
-		"a@b> NOTIFY=NEVER":              "to:<a@b>",
-		"<<a>>":                          "",
-		`"a b" <c d@e>`:                  "",
-		"a@b\x00c":                       "",
-		"<a@b>\r\n":                      "",
-	} {
-		args, err := c.rcptArgs(addr, nil)
-		if want == "" {
-			assert.IsType(t, &CommandError{}, err, "%q cannot be one path", addr)
-		} else {
-			assert.Equal(t, want, args, "%q is quoted safely, as smtplib quotes it", addr)
-		}
-	}
-	_, err = c.Rcpt(`"x> ORCPT=rfc822;y"@example.com`)
-	require.NoError(t, err, "a quoted local part is one path")
-	assert.Equal(t, wire("ehlo client.example", "mail from:<s@example.com> SMTPUTF8 BODY=8BITMIME",
-		"rcpt to:<ü@example.com> NOTIFY=NEVER", `rcpt to:<"x> ORCPT=rfc822;y"@example.com>`), srv.received())
-}
-
-func TestMailSMTPUTF8NotSupported(t *testing.T) {
-	srv := newScriptServer(t, `
-		S: 220 hi
-		C
-		S: 250 hi`)
-	c := dialScript(t, srv)
-	_, err := c.Ehlo("")
-	require.NoError(t, err)
-	_, err = c.Mail("s@example.com", "smtputf8")
-	var ns *NotSupportedError
-	require.ErrorAs(t, err, &ns)
-	assert.Equal(t, "smtplib: SMTPUTF8 not supported by server", ns.Error())
-	c.Close()
-	assert.Equal(t, wire("ehlo client.example"), srv.received())
-}
-
-func TestData(t *testing.T) {
-	srv := newScriptServer(t, `
-		S: 220 hi
-		C
-		S: 354 go
-		C
-		C
-		C
-		S: 250 queued
-		C
-		S: 451 not now`)
-	c := dialScript(t, srv)
-	r, err := c.Data([]byte(".hidden\nline"))
-	require.NoError(t, err)
-	assert.Equal(t, Reply{250, "queued"}, r)
-	_, err = c.Data([]byte("x"))
-	var de *DataError
-	require.ErrorAs(t, err, &de)
-	assert.Equal(t, 451, de.Code)
-	assert.True(t, de.Temporary())
-	assert.Equal(t, wire("data", "..hidden", "line", ".", "data"), srv.received())
-}
-
-func TestDebugOutput(t *testing.T) {
-	run := func(level int) string {
-		srv := newScriptServer(t, `
-			S: 220 hi
-			C
-			S: 250-a
-			S: 250 b`)
-		var out bytes.Buffer
-		c := New(WithLocalHostname("h"), WithDebugOutput(&out), WithTimeout(testTimeout))
-		c.SetDebugLevel(level)
-		_, err := c.Connect("127.0.0.1", srv.Port())
-		require.NoError(t, err)
-		_, err = c.DoCmd("noop", "it's")
-		require.NoError(t, err)
-		c.Close()
-		srv.received()
-		return strings.ReplaceAll(out.String(), strconv.Itoa(srv.Port()), "PORT")
-	}
-	assert.Empty(t, run(0))
-	assert.Equal(t, `connect: to ('127.0.0.1', PORT) None
-reply: b'220 hi\r\n'
-reply: retcode (220); Msg: b'hi'
-connect: b'hi'
-send: "noop it's\r\n"
-reply: b'250-a\r\n'
-reply: b'250 b\r\n'
-reply: retcode (250); Msg: b'a\nb'
-`, run(1))
-	for _, line := range strings.Split(strings.TrimSpace(run(2)), "\n") {
-		assert.Regexp(t, `^\d\d:\d\d:\d\d(\.\d{6})? (connect|send|reply): `, line)
-	}
-}
-
-func TestPyRepr(t *testing.T) {
+// TestNewlineWording: a CR or LF anywhere in a command, options included,
+// is refused in the words CPython's tests assert, followed by the line as
+// smtplib shows it (line breaks escaped), and nothing is sent.
+func TestNewlineWording(t *testing.T) {
+	const phrase = "smtplib: command and arguments contain prohibited newline characters: "
 	tests := []struct {
-		in        string
-		str, byts string
+		name string
+		call func(c *SMTP) error
+		line string
 	}{
-		{"abc", `'abc'`, `b'abc'`},
-		{"it's", `"it's"`, `b"it's"`},
-		{`it's "x"`, `'it\'s "x"'`, `b'it\'s "x"'`},
-		{"a\r\n\t\\", `'a\r\n\t\\'`, `b'a\r\n\t\\'`},
-		{"\x00\x7f", `'\x00\x7f'`, `b'\x00\x7f'`},
-		{"é", `'é'`, `b'\xc3\xa9'`},
-		{"\u200b", `'\u200b'`, `b'\xe2\x80\x8b'`},
-		{"\xff", `'\xff'`, `b'\xff'`},
+		{"PutCmd", func(c *SMTP) error { return c.PutCmd("noop", "x\r\nrset") }, `noop x\r\nrset`},
+		{"Mail option", func(c *SMTP) error { _, err := c.Mail("a@example.com", "X=1\r\nRSET"); return err },
+			`mail from:<a@example.com> X=1\r\nRSET`},
+		{"Rcpt option", func(c *SMTP) error { _, err := c.Rcpt("b@example.com", "NOTIFY=NEVER\n"); return err },
+			`rcpt to:<b@example.com> NOTIFY=NEVER\n`},
+		{"Sendmail RcptOptions", func(c *SMTP) error {
+			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("x"), RcptOptions("A=1", "B=2\rC"))
+			return err
+		}, `rcpt to:<b@example.com> A=1 B=2\rC`},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.str, pyRepr(tt.in), "%q", tt.in)
-		assert.Equal(t, tt.byts, pyReprBytes([]byte(tt.in)), "%q", tt.in)
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t)
+			c := dialTest(t, srv)
+			require.NoError(t, c.EhloOrHeloIfNeeded())
+			before := srv.Transcript()
+			err := tt.call(c)
+			require.ErrorAs(t, err, new(*CommandError))
+			assert.Equal(t, phrase+tt.line, err.Error())
+			assert.Equal(t, before, srv.Transcript(), "nothing may reach the server")
+		})
 	}
 }
 
-func TestErrors(t *testing.T) {
-	re := ResponseError{Code: 550, Message: "no"}
-	all := []error{
-		&NotSupportedError{Msg: "x"},
-		&ServerDisconnectedError{Msg: "gone"},
-		&re,
-		&SenderRefusedError{re, "a@b"},
-		&RecipientsRefusedError{Recipients: map[string]Reply{"x@y": {550, "no"}}},
-		&DataError{re},
-		&ConnectError{re},
-		&HeloError{re},
-		&AuthenticationError{ResponseError: re},
-		&smtpError{msg: "bare"},
+// TestCloseAbortsBlockedCall calls Close from another goroutine while a
+// call is blocked on the network, with the RFC's minutes as timeouts. The
+// property of each row: the blocked call returns after the Close (not at
+// a timeout), with a *ServerDisconnectedError that wraps net.ErrClosed, there is
+// no data race, and the client stays closed.
+func TestCloseAbortsBlockedCall(t *testing.T) {
+	big := []byte(strings.Repeat("a line of a message that is far larger than the socket buffers\r\n", 1<<18))
+	tests := []struct {
+		name    string
+		trigger string
+		call    func(c *SMTP) error
+	}{
+		{"blocked reading the reply to NOOP", "NOOP", func(c *SMTP) error { _, err := c.Noop(); return err }},
+		{"blocked reading the reply to MAIL in Sendmail", "MAIL", func(c *SMTP) error {
+			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte("x\r\n"))
+			return err
+		}},
+		{"blocked writing the message", "DATA", func(c *SMTP) error {
+			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, big)
+			return err
+		}},
 	}
-	for _, err := range all {
-		assert.ErrorIs(t, err, ErrSMTP, "%T", err)
-		assert.True(t, strings.HasPrefix(err.Error(), "smtplib: "), err.Error())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newRawSMTP(t, nil, smtptest.Fault{At: tt.trigger, Action: smtptest.Stall})
+			if tt.trigger == "DATA" {
+				h.fault.Reply = "354 go ahead\r\n"
+			}
+			h.reached = make(chan struct{})
+			c := dialRaw(t, newRawServer(t, h.serve), WithTimeout(0))
+			done := make(chan error, 1)
+			go func() { done <- tt.call(c) }()
+			<-h.reached
+			require.NoError(t, c.Close())
+
+			err := <-done
+			var sd *ServerDisconnectedError
+			require.ErrorAs(t, err, &sd)
+			assert.True(t, errors.Is(err, net.ErrClosed), "wraps net.ErrClosed: %v", err)
+			assertClosed(t, c)
+		})
 	}
-	responseFamily := []error{&re, &SenderRefusedError{re, "a@b"}, &DataError{re}, &ConnectError{re}, &HeloError{re}, &AuthenticationError{ResponseError: re}}
-	for _, err := range responseFamily {
-		var got *ResponseError
-		require.ErrorAs(t, err, &got, "%T", err)
-		assert.Equal(t, 550, got.Code)
-		assert.Equal(t, "no", got.Message)
-		assert.Contains(t, err.Error(), "550")
-		assert.Contains(t, err.Error(), "no")
+}
+
+// holdAbort is a connection whose deadlines in the past (what a done
+// context's callback sets) wait for release, so that a test can let the
+// callback land at the worst moment.
+type holdAbort struct {
+	net.Conn
+	release chan struct{}
+}
+
+func (c *holdAbort) SetDeadline(t time.Time) error {
+	if t.Before(time.Now()) {
+		<-c.release
 	}
-	var got *ResponseError
-	assert.False(t, errors.As(&RecipientsRefusedError{}, &got), "as in Python, not a response exception")
-	assert.False(t, errors.As(&NotSupportedError{}, &got))
-	assert.Equal(t, "smtplib: all recipients were refused: a@b: 550 no; c@d: 451 later",
-		(&RecipientsRefusedError{Recipients: map[string]Reply{"c@d": {451, "later"}, "a@b": {550, "no"}}}).Error())
-	assert.Equal(t, "smtplib: no recipients", (&RecipientsRefusedError{}).Error())
-	assert.False(t, re.Temporary())
-	assert.Equal(t, Reply{550, "no"}, re.Reply())
-	cause := &ServerDisconnectedError{Msg: "Connection unexpectedly closed", Err: syscall.ECONNRESET}
-	assert.ErrorIs(t, cause, syscall.ECONNRESET)
-	assert.Equal(t, "smtplib: Connection unexpectedly closed: connection reset by peer", cause.Error())
-	assert.Equal(t, "250 ok", Reply{250, "ok"}.String())
+	return c.Conn.SetDeadline(t)
+}
+
+// connDialer hands the client a connection made beforehand.
+type connDialer struct{ conn net.Conn }
+
+func (d connDialer) DialContext(context.Context, string, string) (net.Conn, error) {
+	return d.conn, nil
+}
+
+// cancelAtPhrase cancels a context when the client's debug output shows
+// phrase: a moment between two steps of an operation that no other hook
+// reaches.
+type cancelAtPhrase struct {
+	phrase string
+	cancel context.CancelFunc
+}
+
+func (w cancelAtPhrase) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.phrase) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// TestContextCancelledAsSendmailReturns cancels SendmailContext's context
+// after the server's last reply is read and before the call returns, then
+// lets the cancellation's callback run as late as it can, while the next
+// call (a Noop) waits for its reply. A client whose SendmailContext returns
+// without waiting for that callback has the Noop fail with a deadline it
+// never had (issue 13: 13 in 242,786 sends did so under load). Under
+// synctest every step is ordered, so the old race fails here every time.
+func TestContextCancelledAsSendmailReturns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		noopReply := make(chan struct{})
+		pipes := rawsrv.NewPipes((&pipeServer{noopReply: noopReply}).serve)
+		clientEnd, err := pipes.DialContext(context.Background(), "tcp", "mx.example:25")
+		require.NoError(t, err)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		conn := &holdAbort{Conn: clientEnd, release: make(chan struct{})}
+		c, err := Dial("mx.example", 25, WithDialer(connDialer{conn}), WithLocalHostname("client.example"),
+			WithDebugOutput(cancelAtPhrase{"data: (250", cancel}))
+		require.NoError(t, err)
+		defer c.Close()
+		c.SetDebugLevel(1)
+
+		var sendErr, noopErr error
+		var noop Reply
+		sent, nooped := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(sent)
+			_, sendErr = c.SendmailContext(ctx, "a@example.com", []string{"b@example.com"}, []byte("hi\r\n"))
+		}()
+		synctest.Wait() // the callback has started and waits for release
+		go func() {
+			defer close(nooped)
+			<-sent
+			c.SetDebugLevel(0)
+			noop, noopErr = c.Noop()
+		}()
+		synctest.Wait() // if Sendmail has returned, the Noop waits for its reply
+		close(conn.release)
+		synctest.Wait()
+		close(noopReply)
+		<-nooped
+
+		assert.NoError(t, sendErr, "the message was delivered before the context ended")
+		require.NoError(t, noopErr, "a context that ended with SendmailContext must not reach the next call")
+		assert.Equal(t, 250, noop.Code)
+	})
+}
+
+// blockingDialer is a WithDialer dialer that never connects: it waits for
+// its context to end.
+type blockingDialer struct{}
+
+func (blockingDialer) DialContext(ctx context.Context, _, _ string) (net.Conn, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestContextDial ends the context of a Dial function at each point before
+// the session is established, on the fake clock: a second in, by a cancel
+// or a deadline, while the client waits on a server that is silent or
+// drips its greeting. The property of each row: the call returns a nil
+// client when the context ends, not before nor later (the client's own
+// timeouts are the RFC's minutes), and the error is a
+// *ServerDisconnectedError for which errors.Is finds the context's error.
+func TestContextDial(t *testing.T) {
+	type dialFunc func(ctx context.Context, opts ...Option) (any, error)
+	dialSMTP := func(ctx context.Context, opts ...Option) (any, error) {
+		c, err := DialContext(ctx, "mx.example", 25, opts...)
+		if c == nil {
+			return nil, err
+		}
+		return c, err
+	}
+	dialSSL := func(ctx context.Context, opts ...Option) (any, error) {
+		c, err := DialSSLContext(ctx, "mx.example", 465, opts...)
+		if c == nil {
+			return nil, err
+		}
+		return c, err
+	}
+	dialLMTP := func(ctx context.Context, opts ...Option) (any, error) {
+		c, err := DialLMTPContext(ctx, "mx.example", 24, opts...)
+		if c == nil {
+			return nil, err
+		}
+		return c, err
+	}
+	const after = time.Second // when the context ends
+	tests := []struct {
+		name       string
+		dial       dialFunc
+		greet      func(w io.Writer) bool // the server's greeting; nil: the dial itself blocks
+		before     bool                   // cancel before calling
+		expire     bool                   // a deadline instead of a cancel
+		want       error
+		regression string
+	}{
+		{name: "cancelled before the call", dial: dialSMTP, greet: silence(""), before: true, want: context.Canceled},
+		{name: "cancelled during the dial", dial: dialSMTP, want: context.Canceled},
+		{name: "expired during the dial", dial: dialSMTP, expire: true, want: context.DeadlineExceeded},
+		{name: "cancelled while waiting for the greeting", dial: dialSMTP, greet: silence(""), want: context.Canceled},
+		{name: "expired while waiting for the greeting", dial: dialSMTP, greet: silence(""), expire: true,
+			want: context.DeadlineExceeded},
+		{name: "expired during a dripping greeting", dial: dialSMTP, expire: true,
+			greet: drip("220-slow\r\n", 20*time.Millisecond, false),
+			want:  context.DeadlineExceeded,
+			regression: "readReply takes the bytes read before the deadline for a whole line, so a greeting cut " +
+				"after \"220-slow\\r\\n2\" is a reply with code 2 and Dial returns a ConnectError (reply.go readReply)"},
+		{name: "SSL: cancelled during the TLS handshake", dial: dialSSL, greet: silence(""), want: context.Canceled},
+		{name: "SSL: expired during the TLS handshake", dial: dialSSL, greet: silence(""), expire: true,
+			want: context.DeadlineExceeded},
+		{name: "LMTP: cancelled while waiting for the greeting", dial: dialLMTP, greet: silence(""),
+			want: context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				opts := []Option{WithLocalHostname("client.example"), WithDialer(blockingDialer{})}
+				if tt.greet != nil {
+					h := newRawSMTP(t, nil, smtptest.Fault{At: "GREETING"})
+					h.misbehave = tt.greet
+					opts[1] = WithDialer(newRawPipes(t, h.serve))
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				if tt.expire {
+					ctx, cancel = context.WithTimeout(context.Background(), after)
+				}
+				defer cancel()
+				want := after
+				if tt.before {
+					cancel()
+					want = 0
+				} else if !tt.expire {
+					time.AfterFunc(after, cancel)
+				}
+
+				start := time.Now()
+				c, err := tt.dial(ctx, opts...)
+
+				assert.Equal(t, want, time.Since(start), "returned as the context ended")
+				assert.Nil(t, c)
+				assert.ErrorIs(t, err, tt.want)
+				var sd *ServerDisconnectedError
+				assert.ErrorAs(t, err, &sd)
+				assert.ErrorIs(t, err, ErrSMTP)
+			})
+		})
+	}
+}
+
+// TestContextDialDoesNotOutliveDial checks that the context of DialContext
+// bounds the dial and the greeting only: ending it afterwards leaves the
+// session usable.
+func TestContextDialDoesNotOutliveDial(t *testing.T) {
+	srv := smtptest.NewServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := DialContext(ctx, srv.Host(), srv.Port(), WithLocalHostname("client.example"))
+	require.NoError(t, err)
+	defer c.Close()
+	cancel()
+	r, err := c.Noop()
+	require.NoError(t, err)
+	assert.Equal(t, 250, r.Code)
+}
+
+// TestContextTwins stalls the server at a point inside each ...Context
+// call and lets the context's deadline pass. The client's own timeout is a
+// minute, so only the context can end the call; the property is the
+// contract's: the call stops, the client is closed, and the error is a
+// *ServerDisconnectedError for which errors.Is finds the context's error.
+func TestContextTwins(t *testing.T) {
+	msg := []byte("Subject: x\r\n\r\nbody\r\n")
+	to := []string{"b@example.com"}
+	tests := []struct {
+		name  string
+		stall string // the smtptest fault point
+		call  func(ctx context.Context, c *SMTP) error
+	}{
+		{"StartTLSContext, the EHLO first", "EHLO", func(ctx context.Context, c *SMTP) error {
+			_, err := c.StartTLSContext(ctx, nil)
+			return err
+		}},
+		{"StartTLSContext, the reply to STARTTLS", "STARTTLS", func(ctx context.Context, c *SMTP) error {
+			_, err := c.StartTLSContext(ctx, nil)
+			return err
+		}},
+		{"StartTLSContext, the handshake", "TLS_HANDSHAKE", func(ctx context.Context, c *SMTP) error {
+			_, err := c.StartTLSContext(ctx, nil)
+			return err
+		}},
+		{"LoginContext, the EHLO first", "EHLO", func(ctx context.Context, c *SMTP) error {
+			_, err := c.LoginContext(ctx, "alice", "s3cret")
+			return err
+		}},
+		{"LoginContext, the AUTH round trip", "AUTH", func(ctx context.Context, c *SMTP) error {
+			_, err := c.LoginContext(ctx, "alice", "s3cret")
+			return err
+		}},
+		{"AuthContext, the AUTH round trip", "AUTH", func(ctx context.Context, c *SMTP) error {
+			if err := c.EhloOrHeloIfNeeded(); err != nil {
+				return err
+			}
+			c.User, c.Password = "alice", "s3cret"
+			_, err := c.AuthContext(ctx, "LOGIN", c.AuthLogin(), false)
+			return err
+		}},
+		{"SendmailContext, the reply after the data", "DOT", func(ctx context.Context, c *SMTP) error {
+			_, err := c.SendmailContext(ctx, "a@example.com", to, msg)
+			return err
+		}},
+		{"SendmailReaderContext, the reply to MAIL", "MAIL", func(ctx context.Context, c *SMTP) error {
+			_, err := c.SendmailReaderContext(ctx, "a@example.com", to, strings.NewReader(string(msg)))
+			return err
+		}},
+		{"SendMessageContext, the EHLO first", "EHLO", func(ctx context.Context, c *SMTP) error {
+			_, err := c.SendMessageContext(ctx, mustRead(t, "From: a@example.com\r\nTo: b@example.com\r\n\r\nx\r\n"))
+			return err
+		}},
+		{"SendMessageContext, the reply after the data", "DOT", func(ctx context.Context, c *SMTP) error {
+			_, err := c.SendMessageContext(ctx, mustRead(t, "From: a@example.com\r\nTo: b@example.com\r\n\r\nx\r\n"))
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newRawSMTP(t, []string{"STARTTLS", "AUTH LOGIN PLAIN"},
+					smtptest.Fault{At: tt.stall, Action: smtptest.Stall})
+				// Over pipes the client cannot tell a distant server from
+				// a near one, and would send no password.
+				c := dialRaw(t, newRawPipes(t, h.serve), WithInsecureAuth())
+				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+				defer cancel()
+
+				start := time.Now()
+				err := tt.call(ctx, c)
+
+				assert.Equal(t, 200*time.Millisecond, time.Since(start), "stopped as the context ended")
+				var sd *ServerDisconnectedError
+				require.ErrorAs(t, err, &sd)
+				assert.ErrorIs(t, err, context.DeadlineExceeded)
+				assert.ErrorIs(t, err, ErrSMTP)
+				assert.Nil(t, c.getConn(), "the client is closed")
+			})
+		})
+	}
+}
+
+// TestContextTwinsDone: a context that is already over stops the call
+// before it waits for anything, with the same error.
+func TestContextTwinsDone(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithAuth("PLAIN"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c := dialTest(t, srv)
+	_, err := c.SendmailContext(ctx, "a@example.com", []string{"b@example.com"}, []byte("x"))
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Empty(t, srv.Messages())
+
+	c = dialTest(t, srv)
+	_, err = c.LoginContext(ctx, "alice", "s3cret")
+	assert.ErrorIs(t, err, context.Canceled)
+	var sd *ServerDisconnectedError
+	assert.ErrorAs(t, err, &sd)
 }

@@ -43,7 +43,10 @@ func (s *confSession) options() []smtplib.Option {
 		smtplib.WithTimeout(confTimeout), smtplib.WithDialer(s.rec),
 		// The recording dialer makes every host count as possibly
 		// distant; the servers are on loopback, where smtplib logs in.
-		smtplib.WithInsecureAuth()}
+		smtplib.WithInsecureAuth(),
+		// The pauses of the scenarios are half a second; the machine's
+		// own, between two actions, far shorter.
+		smtplib.WithIdleProbeAfter(250 * time.Millisecond)}
 }
 
 // address is the host and port an action connects to, as gen.py's.
@@ -299,14 +302,19 @@ func confLines(b []byte) []string {
 }
 
 // confRecorder is the client's dialer: it records every byte the client
-// writes, so that each action's bytes can be told apart.
+// writes, so that each action's bytes can be told apart. It dials TCP, or
+// through inner when set.
 type confRecorder struct {
-	mu  sync.Mutex
-	buf []byte
+	inner smtplib.ContextDialer
+	mu    sync.Mutex
+	buf   []byte
 }
 
 func (r *confRecorder) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
+	var d smtplib.ContextDialer = &net.Dialer{}
+	if r.inner != nil {
+		d = r.inner
+	}
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err

@@ -120,18 +120,31 @@ func confParseStep(t *testing.T, raw json.RawMessage) confStep {
 // on the suite's raw-connection server (internal/rawsrv): at the end of
 // the script it shuts down its sending side (unless the session is
 // encrypted) and reads what the client still sends until the client
-// closes. It accepts one connection; a second dial is refused.
+// closes. On loopback it accepts one connection, and a second dial is
+// refused; over pipes (for the fake clock) it serves the one client of a
+// scenario with one server.
 type confServer struct {
-	*rawsrv.Server
+	port  int
+	pipes *rawsrv.Pipes // nil on loopback
+	wait  func()
 	steps []confStep
 	conn  net.Conn
 	br    *bufio.Reader
-	got   []byte // written by run only, read after Wait
+	got   []byte // written by run only, read after wait
 }
 
 func confStartServer(t *testing.T, steps []confStep) *confServer {
 	s := &confServer{steps: steps}
-	s.Server = rawsrv.StartOnce(t, s.run)
+	srv := rawsrv.StartOnce(t, s.run)
+	s.port, s.wait = srv.Port(), srv.Wait
+	return s
+}
+
+// confPipeServer is confStartServer over pipes.
+func confPipeServer(steps []confStep) *confServer {
+	s := &confServer{steps: steps, port: 25}
+	s.pipes = rawsrv.NewPipes(s.run)
+	s.wait = s.pipes.Wait
 	return s
 }
 
@@ -217,7 +230,7 @@ func (s *confServer) step(st confStep) bool {
 // finish stops waiting for a client that never came, waits for the script
 // to end, and returns everything read, split after each LF.
 func (s *confServer) finish() []string {
-	s.Wait()
+	s.wait()
 	return confLines(s.got)
 }
 

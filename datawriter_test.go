@@ -2,14 +2,25 @@ package smtplib
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gosmtplib/smtplib/internal/textutil"
+	"github.com/gosmtplib/smtplib/smtptest"
 )
+
+// Tests of the data writer: line ends made CRLF and line-starting periods
+// doubled, whatever the cuts between writes, against a reference written
+// the obvious way; then end to end, bodies that would end the data early
+// and periods right after a read boundary of a streamed body.
 
 // reference is the data writer's specification, written the slow, obvious
 // way with smtplib's regular expressions: line ends fixed, then periods
@@ -88,23 +99,6 @@ func TestDataWriterNoStuffing(t *testing.T) {
 	}
 }
 
-func TestQuoteData(t *testing.T) {
-	// Python: smtplib.quotedata(s), which adds no terminator.
-	tests := map[string]string{
-		"":               "",
-		"a\n.b\r.c\r\n":  "a\r\n..b\r\n..c\r\n",
-		".":              "..",
-		"x\r":            "x\r\n",
-		"no newline":     "no newline",
-		"\n\n":           "\r\n\r\n",
-		"..\r\n...":      "...\r\n....",
-		"a\r\r\n\n\r\r.": "a\r\n\r\n\r\n\r\n\r\n..",
-	}
-	for in, want := range tests {
-		assert.Equal(t, want, QuoteData(in), "%q", in)
-	}
-}
-
 // FuzzDataWriter checks the one property that matters: whatever the input
 // and however it is cut, the output is the reference's, so the data ends
 // only at its terminator and unstuffs to the normalised input.
@@ -147,6 +141,189 @@ func TestDataWriterCleanPath(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestInjectionDataBody sends bodies that hold, or end with, what would end
+// the data early if sent as is. The property of each row: in every mode,
+// from a []byte, from an io.Reader that gives one byte at a time (so every
+// CR, LF and period falls on a read boundary) and through Data, exactly one
+// message arrives, its data is the body with every lone CR and LF made
+// CRLF (and a final CRLF added), and nothing in it was read as a command.
+func TestInjectionDataBody(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want string
+	}{
+		{"lone LF", "a\nb", "a\r\nb\r\n"},
+		{"lone CR", "a\rb", "a\r\nb\r\n"},
+		{"LF dot LF in the middle", "a\n.\nRSET\nMAIL FROM:<evil@example.com>\n", "a\r\n.\r\nRSET\r\nMAIL FROM:<evil@example.com>\r\n"},
+		{"CR dot CR in the middle", "a\r.\rQUIT\r", "a\r\n.\r\nQUIT\r\n"},
+		{"CRLF dot CRLF in the middle", "a\r\n.\r\nMAIL FROM:<evil@example.com>\r\nRCPT TO:<x@example.com>\r\nDATA\r\n",
+			"a\r\n.\r\nMAIL FROM:<evil@example.com>\r\nRCPT TO:<x@example.com>\r\nDATA\r\n"},
+		{"LF dot CRLF", "a\n.\r\nQUIT\r\n", "a\r\n.\r\nQUIT\r\n"},
+		{"CR dot LF", "a\r.\nQUIT\n", "a\r\n.\r\nQUIT\r\n"},
+		{"CR CR LF dot", "a\r\r\n.\r\nx", "a\r\n\r\n.\r\nx\r\n"},
+		{"LF CR dot", "a\n\r.\n\r", "a\r\n\r\n.\r\n\r\n"},
+		{"ends in CRLF dot", "a\r\n.", "a\r\n.\r\n"},
+		{"ends in LF dot", "a\n.", "a\r\n.\r\n"},
+		{"ends in CR dot", "a\r.", "a\r\n.\r\n"},
+		{"ends in CRLF dot CR", "a\r\n.\r", "a\r\n.\r\n"},
+		{"ends in CRLF dot CRLF", "a\r\n.\r\n", "a\r\n.\r\n"},
+		{"only a dot", ".", ".\r\n"},
+		{"only dot CRLF", ".\r\n", ".\r\n"},
+		{"starts with dot CRLF", ".\r\nQUIT\r\n", ".\r\nQUIT\r\n"},
+		{"two dots", "..\r\n..", "..\r\n..\r\n"},
+		{"empty", "", "\r\n"},
+		{"NUL and high bytes", "a\x00b\xff\r\n\x00.\r\n", "a\x00b\xff\r\n\x00.\r\n"},
+		{"a BDAT command in the body", "BDAT 5 LAST\r\nRSET\r\n", "BDAT 5 LAST\r\nRSET\r\n"},
+	}
+	sources := []struct {
+		name string
+		send func(c *SMTP, body string) error
+	}{
+		{"Sendmail []byte", func(c *SMTP, body string) error {
+			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte(body))
+			return err
+		}},
+		{"SendmailReader one byte at a time", func(c *SMTP, body string) error {
+			_, err := c.SendmailReader("a@example.com", []string{"b@example.com"},
+				iotest.OneByteReader(strings.NewReader(body)))
+			return err
+		}},
+		{"SendmailReader in one read", func(c *SMTP, body string) error {
+			_, err := c.SendmailReader("a@example.com", []string{"b@example.com"},
+				io.MultiReader(strings.NewReader(body)))
+			return err
+		}},
+		{"Data", func(c *SMTP, body string) error {
+			if err := c.EhloOrHeloIfNeeded(); err != nil {
+				return err
+			}
+			if r, err := c.Mail("a@example.com"); err != nil || r.Code != 250 {
+				return errors.Join(err, &SenderRefusedError{respErr(r), "a@example.com"})
+			}
+			if r, err := c.Rcpt("b@example.com"); err != nil || r.Code != 250 {
+				return errors.Join(err, &RecipientsRefusedError{Recipients: map[string]Reply{"b@example.com": r}})
+			}
+			r, err := c.Data([]byte(body))
+			if err == nil && r.Code != 250 {
+				return &DataError{respErr(r)}
+			}
+			return err
+		}},
+	}
+	for _, mode := range modes {
+		for _, src := range sources {
+			for _, tt := range tests {
+				t.Run(mode.name+"/"+src.name+"/"+tt.name, func(t *testing.T) {
+					srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...))
+					c := dialTest(t, srv)
+
+					require.NoError(t, src.send(c, tt.body))
+					_, err := c.Quit()
+					require.NoError(t, err)
+					require.NoError(t, srv.WaitSessions(1, sessionWait))
+
+					msgs := srv.Messages()
+					require.Len(t, msgs, 1, "one message")
+					assert.Equal(t, tt.want, string(msgs[0].Data), "the body arrived as text")
+					chunked := strings.Contains(mode.name, "chunking") && src.name != "Data"
+					assert.Equal(t, chunked, msgs[0].Chunked)
+					if !msgs[0].Chunked {
+						assert.True(t, bytes.HasSuffix(msgs[0].Raw, []byte("\r\n.\r\n")))
+						assert.Equal(t, 1, bytes.Count(append([]byte("\r\n"), msgs[0].Raw...), []byte("\r\n.\r\n")),
+							"one end of data on the wire")
+					}
+					cmds := 0
+					for _, l := range strings.Split(srv.Transcript(), "\n") {
+						if strings.HasPrefix(l, "C: ") && !strings.HasPrefix(l, "C: <") {
+							cmds++
+						}
+					}
+					wantCmds := 5 // EHLO, MAIL, RCPT, DATA or BDAT, QUIT
+					assert.Equal(t, wantCmds, cmds, "no command came from the body:\n%s", srv.Transcript())
+				})
+			}
+		}
+	}
+}
+
+// piecesReader gives its pieces one Read each, so that a test chooses
+// where the reads of a streamed message end.
+type piecesReader struct{ pieces []string }
+
+func (r *piecesReader) Read(p []byte) (int, error) {
+	if len(r.pieces) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.pieces[0])
+	r.pieces[0] = r.pieces[0][n:]
+	if r.pieces[0] == "" {
+		r.pieces = r.pieces[1:]
+	}
+	return n, nil
+}
+
+// TestSendmailReaderDotAtReadBoundary streams messages whose reads end
+// right before a line-starting period, after every kind of line end, and
+// checks the bytes the server got: with DATA the period is doubled,
+// whichever read it comes in; with BDAT it goes as it is, in a chunk whose
+// size counts it once.
+func TestSendmailReaderDotAtReadBoundary(t *testing.T) {
+	tests := []struct {
+		name   string
+		pieces []string
+		lines  []string // the message as it goes with BDAT, line by line
+	}{
+		{"after CRLF", []string{"Subject: s\r\n\r\nfirst\r\n", ".x second\r\n"},
+			[]string{"Subject: s", "", "first", ".x second"}},
+		{"after CRLF, a bare LF next", []string{"Subject: s\r\n\r\nfirst\r\n", ".x second\n"},
+			[]string{"Subject: s", "", "first", ".x second"}},
+		{"after a CR, its LF next", []string{"Subject: s\r\n\r\nfirst\r", "\n.x second\r\n"},
+			[]string{"Subject: s", "", "first", ".x second"}},
+		{"after a bare LF", []string{"Subject: s\r\n\r\nfirst\n", ".x second\r\n"},
+			[]string{"Subject: s", "", "first", ".x second"}},
+		{"a read of a lone period", []string{"Subject: s\r\n\r\nfirst\r\n", ".", "\r\nlast\r\n"},
+			[]string{"Subject: s", "", "first", ".", "last"}},
+	}
+	for _, tt := range tests {
+		for _, chunking := range []bool{false, true} {
+			name := tt.name + "/DATA"
+			if chunking {
+				name = tt.name + "/BDAT"
+			}
+			t.Run(name, func(t *testing.T) {
+				// The envelope, then the data: one "C" for each line the
+				// client sends after it.
+				script := "S: 220 wire.example ESMTP\nC\nS: 250 wire.example\nC\nS: 250 ok\nC\nS: 250 ok\n"
+				want := []string{"ehlo client.example", "mail from:<a@example.com>", "rcpt to:<b@example.com>"}
+				if chunking {
+					script = strings.Replace(script, "S: 250 wire.example", "S: 250-wire.example\nS: 250 CHUNKING", 1)
+					data := strings.Join(tt.lines, "\r\n") + "\r\n"
+					want = append(append(want, "BDAT "+strconv.Itoa(len(data))+" LAST"), tt.lines...)
+				} else {
+					script += "C\nS: 354 go on\n"
+					want = append(want, "data")
+					for _, l := range tt.lines {
+						if strings.HasPrefix(l, ".") {
+							l = "." + l
+						}
+						want = append(want, l)
+					}
+					want = append(want, ".")
+				}
+				script += strings.Repeat("C\n", len(want)-strings.Count(script, "C\n")) + "S: 250 queued"
+				srv := newScriptServer(t, script)
+				c := dialRaw(t, srv)
+				pieces := append([]string(nil), tt.pieces...)
+				_, err := c.SendmailReader("a@example.com", []string{"b@example.com"}, &piecesReader{pieces})
+				require.NoError(t, err)
+				c.Close()
+				assert.Equal(t, wire(want...), srv.received())
+			})
 		}
 	}
 }

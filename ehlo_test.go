@@ -43,7 +43,7 @@ func TestEhloExchange(t *testing.T) {
 		S: 250 8BITMIME
 		C
 		S: 221 bye`)
-	c := dialScript(t, srv)
+	c := dialRaw(t, srv)
 	r, err := c.Ehlo("")
 	require.NoError(t, err)
 	assert.Equal(t, Reply{250, "mx.example greets you\nSIZE 1000\nauth=LOGIN\n8BITMIME"}, r)
@@ -84,6 +84,11 @@ func TestEhloFallbacks(t *testing.T) {
 			S: 220 hi
 			C
 			S: 251 fine`, wire("ehlo client.example"), nil, ""},
+		{"EHLO refused, hang-up on HELO", `
+			S: 220 hi
+			C
+			S: 502 what
+			C`, wire("ehlo client.example", "helo client.example"), &ServerDisconnectedError{}, ""},
 		{"hang-up on EHLO", `
 			S: 220 hi
 			C`, wire("ehlo client.example"), &ServerDisconnectedError{}, ""},
@@ -91,7 +96,7 @@ func TestEhloFallbacks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newScriptServer(t, tt.script)
-			c := dialScript(t, srv)
+			c := dialRaw(t, srv)
 			err := c.EhloOrHeloIfNeeded()
 			if tt.errType != nil {
 				require.Error(t, err)
@@ -114,7 +119,7 @@ func TestEhloMinusOneClosesOnlyWhenEmpty(t *testing.T) {
 		S: 220 hi
 		C
 		S: garbage here`)
-	c := dialScript(t, srv)
+	c := dialRaw(t, srv)
 	r, err := c.Ehlo("name.example")
 	require.NoError(t, err, "a -1 reply with text is a reply")
 	assert.Equal(t, Reply{-1, "age here"}, r)
@@ -129,12 +134,15 @@ func TestEhloIDNA(t *testing.T) {
 		S: 250 ok
 		C
 		S: 250 ok`)
-	c := dialScript(t, srv, WithLocalHostname("bücher.example"))
+	c := dialRaw(t, srv, WithLocalHostname("bücher.example"))
 	_, err := c.Ehlo("")
 	require.NoError(t, err)
 	_, err = c.Helo("[192.0.2.1]")
 	require.NoError(t, err)
 	assert.Equal(t, wire("ehlo xn--bcher-kva.example", "helo [192.0.2.1]"), srv.received())
+
+	// A name IDNA refuses goes as it is, for the server to judge.
+	assert.Equal(t, "-bücher.example", asciiHostname("-bücher.example"))
 }
 
 // FuzzEHLO checks that the EHLO parser never panics and that every key it
@@ -179,7 +187,7 @@ func TestEhlo421(t *testing.T) {
 				S: 220 mx.example
 				C
 				S: 421 4.7.0 try later`)
-			c := dialScript(t, srv)
+			c := dialRaw(t, srv)
 			err := tt.call(c)
 			var he *HeloError
 			require.ErrorAs(t, err, &he)

@@ -5,10 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gosmtplib/smtplib/email"
-	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/email"
+	"github.com/gosmtplib/smtplib/smtptest"
 )
 
 // FinalReply hands over the reply after the data, with its queue id, in

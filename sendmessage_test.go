@@ -3,6 +3,7 @@ package smtplib
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -32,16 +33,6 @@ func mustRead(t testing.TB, s string) *email.Message {
 	m, err := email.ReadMessage(strings.NewReader(s))
 	require.NoError(t, err)
 	return m
-}
-
-// dialForSend starts a fake server with opts and connects to it.
-func dialForSend(t *testing.T, opts ...smtptest.Option) (*smtptest.Server, *SMTP) {
-	t.Helper()
-	srv := smtptest.NewServer(t, opts...)
-	c, err := Dial(srv.Host(), srv.Port())
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return srv, c
 }
 
 // sentForm is what the data writer puts on the wire: every line ending CRLF,
@@ -197,7 +188,8 @@ func TestSendMessage(t *testing.T) {
 			}
 			msg, err := email.ReadMessage(bytes.NewReader(raw))
 			require.NoError(t, err)
-			srv, c := dialForSend(t, tc.server...)
+			srv := smtptest.NewServer(t, tc.server...)
+			c := dialTest(t, srv)
 			mailOptions := append([]string(nil), tc.mailOptions...)
 
 			refused, err := c.SendMessage(msg, envelopeOpts(tc.from, tc.to, MailOptions(mailOptions...))...)
@@ -315,7 +307,8 @@ func TestSendMessageErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			msg, err := email.ReadMessage(strings.NewReader(tc.raw))
 			require.NoError(t, err)
-			srv, c := dialForSend(t, tc.server...)
+			srv := smtptest.NewServer(t, tc.server...)
+			c := dialTest(t, srv)
 			refused, err := c.SendMessage(msg, envelopeOpts(tc.from, tc.to)...)
 			require.Error(t, err)
 			assert.Nil(t, refused)
@@ -341,7 +334,8 @@ func TestSendMessageErrors(t *testing.T) {
 func TestSendMessageStreamsWithSize(t *testing.T) {
 	msg, err := email.ReadMessage(bytes.NewReader(readEML(t, "bcc.eml")))
 	require.NoError(t, err)
-	srv, c := dialForSend(t, smtptest.WithSize(1<<20))
+	srv := smtptest.NewServer(t, smtptest.WithSize(1<<20))
+	c := dialTest(t, srv)
 	_, err = c.SendMessage(msg)
 	require.NoError(t, err)
 	msgs := srv.Messages()
@@ -370,9 +364,7 @@ func TestSendBuiltMessage(t *testing.T) {
 	m := email.NewMessage("Jörg <joerg@example.de>", []string{"bob@example.org"}, "Bericht", "Anbei.\n")
 	m.Set("Bcc", "archive@example.de")
 	require.NoError(t, m.AddAttachment(bytes.Repeat([]byte{0xff, 0}, 300_000), "application", "pdf", "Bericht März.pdf"))
-	s, err := Dial(srv.Host(), srv.Port())
-	require.NoError(t, err)
-	defer s.Close()
+	s := dialTest(t, srv)
 	refused, err := s.SendMessage(m)
 	require.NoError(t, err)
 	assert.Empty(t, refused)
@@ -395,4 +387,44 @@ func TestSendBuiltMessage(t *testing.T) {
 	c, err := atts[0].GetContent()
 	require.NoError(t, err)
 	assert.Equal(t, bytes.Repeat([]byte{0xff, 0}, 300_000), c)
+}
+
+// TestSendMessageSize: SendMessage declares the length of the message as it
+// goes out, with CRLF line ends (smtplib flattens it with CRLF before
+// sendmail declares len(flatmsg)); Sendmail declares len(msg).
+func TestSendMessageSize(t *testing.T) {
+	lf := "From: a@example.com\nTo: b@example.com\nSubject: nine lines\n\n1\n2\n3\n4\n5\n"
+	tests := []struct {
+		name string
+		send func(c *SMTP) error
+		want int
+	}{
+		{"SendMessage, LF line ends", func(c *SMTP) error {
+			_, err := c.SendMessage(mustRead(t, lf))
+			return err
+		}, len(lf) + strings.Count(lf, "\n")},
+		{"SendMessage, CRLF line ends", func(c *SMTP) error {
+			_, err := c.SendMessage(mustRead(t, strings.ReplaceAll(lf, "\n", "\r\n")))
+			return err
+		}, len(lf) + strings.Count(lf, "\n")},
+		{"SendMessage, Bcc left out", func(c *SMTP) error {
+			_, err := c.SendMessage(mustRead(t, "Bcc: x@example.com\n"+lf))
+			return err
+		}, len(lf) + strings.Count(lf, "\n")},
+		{"Sendmail, bytes as given", func(c *SMTP) error {
+			_, err := c.Sendmail("a@example.com", []string{"b@example.com"}, []byte(lf))
+			return err
+		}, len(lf)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, smtptest.WithSize(1<<20))
+			c := dialTest(t, srv)
+			require.NoError(t, tt.send(c))
+			msgs := srv.Messages()
+			require.Len(t, msgs, 1)
+			assert.Contains(t, msgs[0].MailOptions, fmt.Sprintf("size=%d", tt.want))
+			assert.Len(t, msgs[0].Data, len(lf)+strings.Count(lf, "\n"), "what arrives is the CRLF form")
+		})
+	}
 }

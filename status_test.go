@@ -4,9 +4,10 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/gosmtplib/smtplib/smtptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosmtplib/smtplib/smtptest"
 )
 
 func TestReplyEnhancedCode(t *testing.T) {

@@ -11,6 +11,9 @@ import (
 	"github.com/gosmtplib/smtplib/smtptest"
 )
 
+// Tests of the check that the session is in step: bytes the server sent
+// unasked are found before the next command, which is then not written.
+
 // TestOutOfTurnReplies has the server send bytes nobody asked for, in the
 // same write as a reply it owed, at each point of a session. The next
 // command that waits for a reply must find them, close the client without
@@ -59,7 +62,7 @@ func TestOutOfTurnReplies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, tt.opts...)
-			c := robustDial(t, srv)
+			c := dialTest(t, srv)
 			if tt.first != nil {
 				require.NoError(t, tt.first(c))
 			}
@@ -99,7 +102,7 @@ func TestOutOfTurnReplies(t *testing.T) {
 // GetReply, with which a caller pipelines by hand, leave them alone.
 func TestOutOfTurnLowLevel(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.WithReplies("NOOP", "250 one\r\n250 two"))
-	c := robustDial(t, srv)
+	c := dialTest(t, srv)
 
 	require.NoError(t, c.PutCmd("noop", ""))
 	r, err := c.GetReply()
@@ -114,10 +117,19 @@ func TestOutOfTurnLowLevel(t *testing.T) {
 	assert.Equal(t, 250, r.Code)
 
 	srv2 := smtptest.NewServer(t, smtptest.WithReplies("NOOP", "250 one\r\n250 two"))
-	c2 := robustDial(t, srv2)
+	c2 := dialTest(t, srv2)
 	_, err = c2.Noop()
 	require.NoError(t, err)
 	_, err = c2.Rset()
 	assert.ErrorIs(t, err, ErrOutOfStep)
 	assert.Contains(t, err.Error(), `b'250 two\r\n'`, "the error shows what arrived")
+
+	// A long stray is shown in part.
+	srv3 := smtptest.NewServer(t, smtptest.WithReplies("NOOP", "250 one\r\n250-"+strings.Repeat("s", 200)+"\r\n250 end"))
+	c3 := dialTest(t, srv3)
+	_, err = c3.Noop()
+	require.NoError(t, err)
+	_, err = c3.Rset()
+	assert.ErrorIs(t, err, ErrOutOfStep)
+	assert.Contains(t, err.Error(), `b'250-`+strings.Repeat("s", 76)+`' (and 135 bytes more) unasked`)
 }
