@@ -142,7 +142,7 @@ func TestDKIMSendmail(t *testing.T) {
 		for _, k := range dkimKeys() {
 			t.Run(mode.name+"/"+k.name, func(t *testing.T) {
 				srv := smtptest.NewServer(t, smtptest.WithExtensions(mode.ext...))
-				c := robustDial(t, srv)
+				c := dialTest(t, srv)
 				msg := signedMessage("sendmail")
 				for _, opts := range [][]SendOption{nil, {DKIM(k.opts())}} {
 					_, err := c.Sendmail("alice@example.com", []string{"bob@example.org"}, msg, opts...)
@@ -161,7 +161,7 @@ func TestDKIMSendmail(t *testing.T) {
 				assert.Equal(t, plain.Data, signed.Data[sig:], "the message follows the signature unchanged")
 				assert.Equal(t, len(msg)+sig, sizeParam(signed), "SIZE counts the signature")
 
-				require.NoError(t, srv.WaitSessions(1, robustWait))
+				require.NoError(t, srv.WaitSessions(1, sessionWait))
 				tr := srv.Sessions()[0].Transcript
 				assert.Equal(t, strings.Count(tr, "C: MAIL")+strings.Count(tr, "C: mail"), 2)
 			})
@@ -175,7 +175,7 @@ func TestDKIMNoRoundTrip(t *testing.T) {
 	trips := map[bool]int{}
 	for _, signed := range []bool{false, true} {
 		srv := smtptest.NewServer(t, smtptest.WithExtensions("PIPELINING", "CHUNKING", "SIZE 0"))
-		c := robustDial(t, srv)
+		c := dialTest(t, srv)
 		var opts []SendOption
 		if signed {
 			opts = append(opts, DKIM(dkimKeys()[1].opts()))
@@ -184,7 +184,7 @@ func TestDKIMNoRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		_, err = c.Quit()
 		require.NoError(t, err)
-		require.NoError(t, srv.WaitSessions(1, robustWait))
+		require.NoError(t, srv.WaitSessions(1, sessionWait))
 		trips[signed] = srv.Sessions()[0].RoundTrips
 	}
 	assert.Equal(t, trips[false], trips[true])
@@ -195,7 +195,7 @@ func TestDKIMNoRoundTrip(t *testing.T) {
 // all the same, each instance, and the caller's options are not changed.
 func TestDKIMUnsubscribeAlwaysSigned(t *testing.T) {
 	srv := smtptest.NewServer(t)
-	c := robustDial(t, srv)
+	c := dialTest(t, srv)
 	opts := dkimKeys()[1].opts()
 	opts.HeaderKeys = []string{"Subject", "To"}
 	before := *opts
@@ -241,7 +241,7 @@ func TestDKIMBadOptions(t *testing.T) {
 			"the canonicalization must be simple or relaxed"},
 	}
 	srv := smtptest.NewServer(t)
-	c := robustDial(t, srv)
+	c := dialTest(t, srv)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := c.Sendmail("alice@example.com", []string{"bob@example.org"}, signedMessage("bad"), DKIM(tt.opts))
@@ -306,7 +306,7 @@ func TestDKIMReaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithExtensions("PIPELINING", "CHUNKING", "SIZE 0"))
-			c := robustDial(t, srv)
+			c := dialTest(t, srv)
 			_, err := c.SendmailReader("alice@example.com", []string{"bob@example.org"}, tt.r(), DKIM(dkimKeys()[0].opts()))
 			require.NoError(t, err)
 			m := srv.Messages()[0]
@@ -317,13 +317,13 @@ func TestDKIMReaders(t *testing.T) {
 	}
 }
 
-// failingReader gives some bytes, then fails.
-type failingReader struct {
+// failAfterReader gives some bytes, then fails.
+type failAfterReader struct {
 	r   io.Reader
 	err error
 }
 
-func (f *failingReader) Read(p []byte) (int, error) {
+func (f *failAfterReader) Read(p []byte) (int, error) {
 	n, err := f.r.Read(p)
 	if err == io.EOF {
 		return n, f.err
@@ -342,7 +342,7 @@ func TestDKIMFailures(t *testing.T) {
 		cause error
 		text  string
 	}{
-		{"reader fails", &failingReader{strings.NewReader("Subject: x\r\n\r\nbody\r\n"), broken}, broken,
+		{"reader fails", &failAfterReader{strings.NewReader("Subject: x\r\n\r\nbody\r\n"), broken}, broken,
 			"smtplib: DKIM signing: reading the message: disk on fire"},
 		{"too long to hold", &patternReader{n: DKIMSpoolLimit + 1}, ErrDKIMSpoolLimit,
 			"smtplib: DKIM signing: the message from an io.Reader that cannot seek is longer than DKIMSpoolLimit (32 MiB): give an io.ReadSeeker"},
@@ -352,7 +352,7 @@ func TestDKIMFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithPipelining(), smtptest.WithChunking())
-			c := robustDial(t, srv)
+			c := dialTest(t, srv)
 			_, err := c.SendmailReader("alice@example.com", []string{"bob@example.org"}, tt.r, DKIM(dkimKeys()[1].opts()))
 			var de *DKIMError
 			require.ErrorAs(t, err, &de)
@@ -386,7 +386,7 @@ func (c *cancellingReader) Read(p []byte) (int, error) {
 // the mail was sent.
 func TestDKIMContextEnds(t *testing.T) {
 	srv := smtptest.NewServer(t)
-	c := robustDial(t, srv)
+	c := dialTest(t, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r := &cancellingReader{r: &patternReader{n: 1 << 20}, cancel: cancel}
@@ -456,7 +456,7 @@ func TestDKIMSendMessage(t *testing.T) {
 	read, err := email.ReadMessage(bytes.NewReader(signedMessage("read")))
 	require.NoError(t, err)
 	srv := smtptest.NewServer(t, smtptest.WithExtensions("PIPELINING", "CHUNKING", "8BITMIME", "SIZE 0"))
-	c := robustDial(t, srv)
+	c := dialTest(t, srv)
 	sign := DKIM(dkimKeys()[0].opts())
 	for _, m := range []*email.Message{builtMessage(t, "send", []byte("data")), read} {
 		_, err := c.SendMessage(m, sign)

@@ -307,7 +307,7 @@ func sendEveryWay(t *testing.T, srv *smtptest.Server, k dkimKey, mode, fromFile 
 	ctx := context.Background()
 	label := func(call string) string { return call + " " + k.name + " " + mode }
 	sign := DKIM(k.opts())
-	c := robustDial(t, srv)
+	c := dialTest(t, srv)
 	to := []string{"bob@example.org"}
 	send := func(refused map[string]Reply, err error) {
 		t.Helper()

@@ -1,6 +1,8 @@
 package smtplib
 
 import (
+	"errors"
+	"os"
 	"sync"
 
 	"github.com/gosmtplib/smtplib/email"
@@ -552,6 +554,13 @@ func (e *engine) writeFailed(err error, cut *inflight) {
 	we, ok := err.(*writeError)
 	if !ok {
 		e.end(err, false)
+		return
+	}
+	if errors.Is(we.err, os.ErrDeadlineExceeded) {
+		// The server stopped reading for a whole timeout: it will not
+		// answer within another, and waiting for it would double the
+		// timeout the caller set.
+		e.end(e.s.disconnected("Server not connected", we.err), true)
 		return
 	}
 	for e.err == nil && e.pending() > 0 {

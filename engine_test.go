@@ -261,8 +261,8 @@ func TestEngineIdleConnectionClosed(t *testing.T) {
 			return errs
 		}},
 	}
-	// A socket is looked at with a peek; a connection that wraps one
-	// (here, to count the bytes written) with a read that hardly waits.
+	// Without and with a dialer that counts the bytes written (which
+	// gives the client its socket, for the look at an idle connection).
 	for _, wrapped := range []bool{false, true} {
 		for _, mode := range modes {
 			for _, way := range idleWays {
@@ -466,7 +466,7 @@ func TestSameOutcomeEveryPath(t *testing.T) {
 		send func(t *testing.T, srv *smtptest.Server, mails []Mail) []string
 	}{
 		{"Sendmail", func(t *testing.T, srv *smtptest.Server, mails []Mail) []string {
-			c := robustDial(t, srv)
+			c := dialTest(t, srv)
 			var out []string
 			for _, m := range mails {
 				out = append(out, outcomeOf(c.Sendmail(m.From, m.To, m.Data, m.Options...)))
@@ -474,7 +474,7 @@ func TestSameOutcomeEveryPath(t *testing.T) {
 			return out
 		}},
 		{"SendMessage", func(t *testing.T, srv *smtptest.Server, mails []Mail) []string {
-			c := robustDial(t, srv)
+			c := dialTest(t, srv)
 			var out []string
 			for _, m := range mails {
 				em, err := email.ReadMessage(bytes.NewReader(m.Data))
@@ -485,7 +485,7 @@ func TestSameOutcomeEveryPath(t *testing.T) {
 			return out
 		}},
 		{"SendBatch", func(t *testing.T, srv *smtptest.Server, mails []Mail) []string {
-			c := robustDial(t, srv)
+			c := dialTest(t, srv)
 			results, err := c.SendBatch(context.Background(), mails)
 			require.NoError(t, err)
 			var out []string

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,9 +82,6 @@ func dialTest(t *testing.T, srv *smtptest.Server, opts ...Option) *SMTP {
 	return c
 }
 
-// robustDial is dialTest under the name engine_test.go calls it by.
-var robustDial = dialTest
-
 // rawServer is what dialRaw connects to: a raw server on loopback
 // (newRawServer, newScriptServer), or pipes (newRawPipes).
 type rawServer interface{ Port() int }
@@ -153,6 +151,14 @@ func (d *countingDialer) DialContext(ctx context.Context, network, addr string) 
 type countedConn struct {
 	net.Conn
 	d *countingDialer
+}
+
+// SyscallConn gives the socket under the count, so that the client's look
+// at an idle connection is the peek it makes on a socket (the look at a
+// connection that hides its socket, a read with a short deadline, is a
+// best effort, tested on the fake clock in probe_test.go).
+func (c *countedConn) SyscallConn() (syscall.RawConn, error) {
+	return c.Conn.(syscall.Conn).SyscallConn()
 }
 
 func (c *countedConn) Read(p []byte) (int, error) {
@@ -279,13 +285,6 @@ func replyScript(replies ...string) string {
 	return b.String()
 }
 
-// newWireServer is newScriptServer for replyScript(replies...), as
-// oauth2_test.go calls it.
-func newWireServer(t *testing.T, replies ...string) *scriptServer {
-	t.Helper()
-	return newScriptServer(t, replyScript(replies...))
-}
-
 func (s *scriptServer) record(line string) {
 	s.mu.Lock()
 	s.got = append(s.got, line)
@@ -300,12 +299,6 @@ func (s *scriptServer) received() []string {
 	return append([]string(nil), s.got...)
 }
 
-// dial is dialRaw to s, as oauth2_test.go calls it.
-func (s *scriptServer) dial(t *testing.T, opts ...Option) *SMTP {
-	t.Helper()
-	return dialRaw(t, s, opts...)
-}
-
 // wire joins expected client lines with CRLF, for comparison with
 // received.
 func wire(lines ...string) []string {
@@ -318,9 +311,6 @@ func wire(lines ...string) []string {
 	}
 	return out
 }
-
-// wireLines is wire under the name oauth2_test.go calls it by.
-var wireLines = wire
 
 // rawSMTP is a raw server's handler that speaks just enough SMTP for a
 // client to send mail (EHLO with ext, MAIL, RCPT, DATA and its data, BDAT

@@ -148,8 +148,8 @@ func TestLoginOAuth2Wire(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newWireServer(t, append([]string{ehloAuth + tt.mechs}, tt.replies...)...)
-			c := srv.dial(t)
+			srv := newScriptServer(t, replyScript(append([]string{ehloAuth + tt.mechs}, tt.replies...)...))
+			c := dialRaw(t, srv)
 			r, err := c.LoginOAuth2(tt.user, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tt.token}))
 			assert.Equal(t, tt.code, r.Code)
 			if tt.code == 235 {
@@ -161,7 +161,7 @@ func TestLoginOAuth2Wire(t *testing.T) {
 				assert.Equal(t, oauthScope, authErr.Scope)
 			}
 			c.Close()
-			assert.Equal(t, wireLines(append([]string{"ehlo client.example"}, tt.want...)...), srv.received())
+			assert.Equal(t, wire(append([]string{"ehlo client.example"}, tt.want...)...), srv.received())
 		})
 	}
 }

@@ -1,5 +1,3 @@
-//go:build go1.25
-
 package smtplib
 
 import (
@@ -521,5 +519,34 @@ func TestPoolSlowConnectionHoldsNothing(t *testing.T) {
 		sessions, _, from := ps.counts()
 		assert.Equal(t, 2, sessions)
 		assert.Len(t, from, 11)
+	})
+}
+
+// TestPoolCallerGivesUp has the only caller with a mail in flight give up
+// while the server holds its reply: the connection, which no one waits
+// for any more, is closed at once, the mail's result says so (its data
+// had gone: unknown), and the next mail goes over a new connection.
+func TestPoolCallerGivesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := &pipeServer{}
+		pipes, dial := ps.dialer()
+		p := NewPool(dial, WithPoolSize(1))
+		stall := ps.holdData()
+		ctx, cancel := context.WithCancel(context.Background())
+		res := make(chan Result, 1)
+		mails := batchOf(2)
+		go func() { res <- p.Send(ctx, mails[0]) }()
+		synctest.Wait() // the mail waits for the reply to its data
+		cancel()
+		r := <-res
+		assert.ErrorIs(t, r.Err, context.Canceled)
+		assert.ErrorIs(t, r.Err, ErrDeliveryUnknown, "its data had gone")
+		close(stall)
+		assert.NoError(t, p.Send(context.Background(), mails[1]).Err)
+		closePool(t, p)
+		pipes.Wait()
+		sessions, _, from := ps.counts()
+		assert.Equal(t, 2, sessions)
+		assert.Equal(t, []string{"m0@example.com", "m1@example.com"}, from)
 	})
 }

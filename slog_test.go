@@ -95,3 +95,61 @@ func TestWithLoggerNil(t *testing.T) {
 	WithLogger(nil)(&c)
 	assert.Nil(t, c.trace)
 }
+
+// jsonRecords decodes the JSON handler's lines.
+func jsonRecords(t *testing.T, b []byte) []map[string]any {
+	t.Helper()
+	var records []map[string]any
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal(line, &rec), "%s", line)
+		records = append(records, rec)
+	}
+	return records
+}
+
+// TestWithLoggerRefusals checks the records of what goes wrong before a
+// mail: a greeting refused, a login refused and a session the server
+// shuts down with 421, each WARN with the reply's code, enhanced code
+// and, at DEBUG, its text.
+func TestWithLoggerRefusals(t *testing.T) {
+	logTo := func() (*bytes.Buffer, Option) {
+		var buf bytes.Buffer
+		return &buf, WithLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
+
+	buf, opt := logTo()
+	srv := smtptest.NewServer(t, smtptest.WithReply("GREETING", "554 5.3.2 not now"))
+	_, err := Dial(srv.Host(), srv.Port(), opt, WithTimeout(testTimeout))
+	require.Error(t, err)
+	rec := jsonRecords(t, buf.Bytes())[0]
+	assert.Equal(t, "WARN", rec["level"])
+	assert.Equal(t, "smtp greeting refused", rec["msg"])
+	assert.EqualValues(t, 554, rec["smtp.code"])
+	assert.Equal(t, "5.3.2", rec["smtp.enhanced_code"])
+	assert.Equal(t, "5.3.2 not now", rec["smtp.reply"])
+
+	buf, opt = logTo()
+	srv = smtptest.NewServer(t, smtptest.WithAuth("PLAIN"), smtptest.WithUsers(map[string]string{"alice": "right"}),
+		smtptest.WithEnhancedStatusCodes(), smtptest.WithRefuseSender("a@example.com", "421 4.3.2 going down"))
+	c, err := Dial(srv.Host(), srv.Port(), opt, WithTimeout(testTimeout))
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Login("alice", "wrong")
+	require.Error(t, err)
+	_, err = c.Sendmail("a@example.com", []string{"b@example.org"}, []byte("x\r\n"))
+	require.Error(t, err)
+	warn := map[string]map[string]any{}
+	for _, r := range jsonRecords(t, buf.Bytes()) {
+		if r["level"] == "WARN" {
+			warn[r["msg"].(string)] = r
+		}
+	}
+	require.Len(t, warn, 3, "%s", buf)
+	assert.EqualValues(t, 535, warn["smtp authentication refused"]["smtp.code"])
+	assert.NotContains(t, buf.String(), "wrong", "no credential is logged")
+	assert.EqualValues(t, 421, warn["smtp refused"]["smtp.code"])
+	closed := warn["smtp closed by server"]
+	assert.EqualValues(t, 421, closed["smtp.code"])
+	assert.Equal(t, "4.3.2 going down", closed["smtp.reply"])
+}
