@@ -63,25 +63,9 @@ func (cs *campaignServer) serve(conn net.Conn) {
 		cs.session, cs.unknown, cs.bad = map[string][]int{}, map[string]int{}, map[string]int{}
 	}
 	cs.mu.Unlock()
-	type reply struct {
-		due  time.Time
-		text string
-	}
-	replies := make(chan reply, 1024)
-	written := make(chan struct{})
-	go func() { // replies leave in order, while commands are read
-		defer close(written)
-		for r := range replies {
-			time.Sleep(time.Until(r.due))
-			if _, err := conn.Write([]byte(r.text)); err != nil {
-				for range replies {
-				}
-				return
-			}
-		}
-	}()
-	defer func() { close(replies); <-written }()
-	say := func(s string) { replies <- reply{time.Now().Add(cs.rtt), s + "\r\n"} }
+	reply, done := delayedReplies(conn, cs.rtt)
+	defer done()
+	say := func(s string) { reply(s + "\r\n") }
 	say("220 relay.example ESMTP")
 	r := bufio.NewReader(conn)
 	var from bool

@@ -345,7 +345,10 @@ type delayServer struct {
 	mails int
 }
 
-func (d *delayServer) serve(conn net.Conn) {
+// delayedReplies writes each text given to say on conn a round trip rtt
+// after it was said, in order, while the caller reads on: a server one
+// round trip away, on the fake clock. done waits for the last to go.
+func delayedReplies(conn net.Conn, rtt time.Duration) (say func(text string), done func()) {
 	type reply struct {
 		due  time.Time
 		text string
@@ -363,8 +366,13 @@ func (d *delayServer) serve(conn net.Conn) {
 			}
 		}
 	}()
-	defer func() { close(replies); <-sent }()
-	say := func(text string) { replies <- reply{time.Now().Add(d.rtt), text} }
+	say = func(text string) { replies <- reply{time.Now().Add(rtt), text} }
+	return say, func() { close(replies); <-sent }
+}
+
+func (d *delayServer) serve(conn net.Conn) {
+	say, done := delayedReplies(conn, d.rtt)
+	defer done()
 	say("220 delay.example\r\n")
 	r := bufio.NewReader(conn)
 	got := func() {
