@@ -5,6 +5,8 @@ go 1.26.0
 require github.com/gosmtplib/smtplib v0.0.0
 
 require (
+	github.com/emersion/go-msgauth v0.7.0 // indirect
+	golang.org/x/crypto v0.40.0 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 )
