@@ -110,17 +110,7 @@ func TestAuthRefusedInClearText(t *testing.T) {
 			if tt.unix {
 				network = "unix"
 			}
-			d := redirectDialer{network: network, addr: srv.Addr, remote: tt.remote}
-			c := New(append([]Option{WithDialer(d), WithLocalHostname("client.example"), WithTimeout(testTimeout)}, tt.opts...)...)
-			t.Cleanup(func() { c.Close() })
-			_, err := c.Connect(tt.host, 25)
-			require.NoError(t, err)
-			if tt.tls {
-				cfg := srv.TLSConfig()
-				cfg.ServerName = "localhost"
-				_, err := c.StartTLS(cfg)
-				require.NoError(t, err)
-			}
+			c := connectRedirected(t, srv, redirectDialer{network: network, addr: srv.Addr, remote: tt.remote}, tt.host, tt.tls, tt.opts...)
 			require.NoError(t, c.EhloOrHeloIfNeeded())
 			r, err := tt.auth(c)
 			if tt.refused {
@@ -152,4 +142,21 @@ func TestAuthOverUnixSocket(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 235, r.Code)
 	assert.Contains(t, srv.Transcript(), "C: AUTH PLAIN ")
+}
+
+// connectRedirected connects a client through d to srv as though to host,
+// port 25, and says STARTTLS first when tls is set.
+func connectRedirected(t *testing.T, srv *smtptest.Server, d redirectDialer, host string, tls bool, opts ...Option) *SMTP {
+	t.Helper()
+	c := New(append([]Option{WithDialer(d), WithLocalHostname("client.example"), WithTimeout(testTimeout)}, opts...)...)
+	t.Cleanup(func() { c.Close() })
+	_, err := c.Connect(host, 25)
+	require.NoError(t, err)
+	if tls {
+		cfg := srv.TLSConfig()
+		cfg.ServerName = "localhost"
+		_, err := c.StartTLS(cfg)
+		require.NoError(t, err)
+	}
+	return c
 }

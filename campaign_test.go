@@ -236,25 +236,11 @@ func TestPoolCampaign(t *testing.T) {
 		cs := &campaignServer{throttleEvery: 500, throttleFor: time.Second, fullTimes: 1,
 			dropMailEvery: 1499, dropDotEvery: 2003, rtt: 2 * time.Millisecond}
 		p, pipes := campaignPool(cs, WithPoolSize(4), WithRateLimit(perSec, burst), WithRetry(&RetryPolicy{MaxTries: 10}))
-		results := make([]Result, total)
-		next := make(chan int)
-		var wg sync.WaitGroup
-		start := time.Now()
-		for range callers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					results[i] = p.Send(context.Background(), campaignMail(i))
-				}
-			}()
+		mails := make([]Mail, total)
+		for i := range mails {
+			mails[i] = campaignMail(i)
 		}
-		for i := range total {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		elapsed := time.Since(start)
+		results, elapsed := sendAll(p, callers, mails)
 		closePool(t, p)
 		pipes.Wait()
 

@@ -247,17 +247,7 @@ func TestLoginOAuth2RefusedInClearText(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, smtptest.WithSTARTTLS(),
 				smtptest.WithOAuth(oauthScope, map[string]string{"bob@example.com": "tok-1"}))
-			d := redirectDialer{network: "tcp", addr: srv.Addr, remote: distant}
-			c := New(append([]Option{WithDialer(d), WithLocalHostname("client.example"), WithTimeout(testTimeout)}, tt.opts...)...)
-			t.Cleanup(func() { c.Close() })
-			_, err := c.Connect("mail.example.com", 25)
-			require.NoError(t, err)
-			if tt.tls {
-				cfg := srv.TLSConfig()
-				cfg.ServerName = "localhost"
-				_, err := c.StartTLS(cfg)
-				require.NoError(t, err)
-			}
+			c := connectRedirected(t, srv, redirectDialer{network: "tcp", addr: srv.Addr, remote: distant}, "mail.example.com", tt.tls, tt.opts...)
 			src := &countingSource{}
 			r, err := c.LoginOAuth2("bob@example.com", src)
 			if tt.ok {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gosmtplib/smtplib/bench/internal/rss"
 	"github.com/gosmtplib/smtplib/email"
 	mail "github.com/wneessen/go-mail"
 )
@@ -118,7 +119,7 @@ func runAttachChild(name string, size int, heap bool) (attachResult, error) {
 		start := time.Now()
 		n, err := build(data, &countWriter{})
 		res.NS, res.Written = time.Since(start).Nanoseconds(), n
-		res.HWMKB = vmHWM()
+		res.HWMKB = rss.Peak()
 		return res, err
 	}
 	stop := make(chan struct{})
@@ -146,7 +147,7 @@ func runAttachChild(name string, size int, heap bool) (attachResult, error) {
 	res.PeakHeap = maxInt(<-peak, int64(after.HeapAlloc))
 	res.Allocated = int64(after.TotalAlloc - before.TotalAlloc)
 	res.Written = n
-	res.HWMKB = vmHWM()
+	res.HWMKB = rss.Peak()
 	runtime.KeepAlive(data)
 	return res, err
 }

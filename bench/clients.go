@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	netsmtp "net/smtp"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -330,21 +329,6 @@ func (c clock) stop(n int) {
 
 // sessions is how many sessions the child runs at once.
 var sessions = 1
-
-// vmHWM reads the process's peak resident set size from /proc, in KiB.
-func vmHWM() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb
-		}
-	}
-	return -1
-}
 
 var errUnknownClient = errors.New("unknown client")
 

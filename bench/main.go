@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/gosmtplib/smtplib/bench/internal/rss"
 )
 
 func main() {
@@ -91,7 +93,7 @@ func runChild(name, addr string, n, size, conns, callers int) int {
 	if err != nil {
 		result.Err = err.Error()
 	}
-	result.HWMKB = vmHWM()
+	result.HWMKB = rss.Peak()
 	json.NewEncoder(os.Stdout).Encode(result)
 	if result.Err != "" {
 		return 1

@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/gosmtplib/smtplib"
+	"github.com/gosmtplib/smtplib/bench/internal/rss"
 )
 
 func main() {
@@ -32,7 +33,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "dkimrss:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("hwm_kb=%d\n", vmHWM())
+	fmt.Printf("hwm_kb=%d\n", rss.Peak())
 }
 
 func send(addr, file, keyFile string, sign bool) error {
@@ -73,19 +74,4 @@ func send(addr, file, keyFile string, sign bool) error {
 	}
 	_, err = s.Quit()
 	return err
-}
-
-// vmHWM reads the process's peak resident set size from /proc, in KiB.
-func vmHWM() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb
-		}
-	}
-	return -1
 }
