@@ -35,7 +35,6 @@ import (
 // few kilobytes, far below any socket buffer.
 const maxInFlight = 100
 
-// What a reply in the queue answers.
 // awaitKind is what an awaited reply answers.
 type awaitKind int
 
@@ -270,7 +269,6 @@ func (e *engine) send(t *txn) {
 		e.rset = false
 		e.put(inReset, nil, 0, verbRset, "")
 	}
-	t.lastSeq = -1
 	if e.put(inMail, t, 0, verbMail, t.e.mail) >= 0 {
 		t.started = true
 	}
