@@ -420,13 +420,17 @@ func (p *Pool) lose() {
 // the background, and frees its place for a new connection.
 func (p *Pool) retire(pc *poolConn) {
 	p.running.Add(1)
-	go func() {
-		pc.c.Quit()
-		pc.c.Close()
-		pc.cancel()
-		p.running.Add(-1) // before lose, which may let Close return
-		p.lose()
-	}()
+	go p.quitAndLose(pc)
+}
+
+// quitAndLose ends pc's session with QUIT and gives up its place, for a
+// goroutine counted in p.running.
+func (p *Pool) quitAndLose(pc *poolConn) {
+	pc.c.Quit()
+	pc.c.Close()
+	pc.cancel()
+	p.running.Add(-1) // before lose, which may let Close return
+	p.lose()
 }
 
 // expire runs when pc's idle timer fires: pc is closed if it is still
@@ -454,9 +458,5 @@ func (p *Pool) expire(pc *poolConn) {
 	p.wg.Add(1) // p.closed is false: Close has not started waiting
 	p.running.Add(1)
 	p.mu.Unlock()
-	pc.c.Quit()
-	pc.c.Close()
-	pc.cancel()
-	p.running.Add(-1) // before lose, which may let Close return
-	p.lose()
+	p.quitAndLose(pc)
 }
