@@ -2,10 +2,11 @@ package smtplib
 
 import (
 	"context"
-	"encoding/binary"
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/gosmtplib/smtplib/internal/textutil"
 )
 
 // Sendmail sends msg from from to each recipient in to, as one transaction
@@ -69,21 +70,7 @@ func (b *body) sendSize() int {
 // eightBit reports whether the message, known before MAIL, has a byte
 // over 127, for which RFC 6152 wants BODY=8BITMIME declared. A stream is
 // not read ahead: it is sent as the caller's options say.
-func (b *body) eightBit() bool {
-	p := b.b
-	for len(p) >= 8 {
-		if binary.LittleEndian.Uint64(p)&0x8080808080808080 != 0 {
-			return true
-		}
-		p = p[8:]
-	}
-	for _, c := range p {
-		if c >= 0x80 {
-			return true
-		}
-	}
-	return false
-}
+func (b *body) eightBit() bool { return !textutil.IsASCII(b.b) }
 
 // hasParam reports whether options hold the ESMTP parameter name
 // ("body" for "BODY=7BIT"), case ignored.

@@ -1,6 +1,8 @@
 package textutil
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,6 +13,19 @@ func TestIsASCII(t *testing.T) {
 	assert.True(t, IsASCII("plain \x00\x7f text"))
 	assert.False(t, IsASCII("Grüße"))
 	assert.False(t, IsASCII([]byte{'a', 0x80}))
+	// An 8-bit byte at every place of the eight-byte words and of the
+	// tail, in both kinds of text.
+	for n := 1; n <= 19; n++ {
+		plain := []byte(strings.Repeat("\x7f", n))
+		assert.True(t, IsASCII(plain), "%d bytes", n)
+		assert.True(t, IsASCII(string(plain)), "%d bytes", n)
+		for i := range n {
+			p := bytes.Clone(plain)
+			p[i] = 0x80
+			assert.False(t, IsASCII(p), "byte %d of %d", i, n)
+			assert.False(t, IsASCII(string(p)), "byte %d of %d", i, n)
+		}
+	}
 }
 
 func TestCleanCRLF(t *testing.T) {
